@@ -1,0 +1,21 @@
+#include "autograd/op_table.h"
+
+#include <string.h>
+
+/* Each op file defines its row beside its forward and backward. */
+extern const hg_op hg_op_add, hg_op_sub, hg_op_mul, hg_op_div, hg_op_neg, hg_op_scale, hg_op_pow,
+    hg_op_exp, hg_op_log, hg_op_sqrt, hg_op_abs, hg_op_relu, hg_op_sigmoid, hg_op_tanh;
+extern const hg_op hg_op_sum, hg_op_mean, hg_op_max, hg_op_reshape;
+
+const hg_op *const hg_op_table[] = {
+    &hg_op_add, &hg_op_sub, &hg_op_mul, &hg_op_div, &hg_op_neg, &hg_op_scale, &hg_op_pow,
+    &hg_op_exp, &hg_op_log, &hg_op_sqrt, &hg_op_abs, &hg_op_relu, &hg_op_sigmoid, &hg_op_tanh,
+    &hg_op_sum, &hg_op_mean, &hg_op_max, &hg_op_reshape,
+};
+const int hg_op_table_size = (int)(sizeof hg_op_table / sizeof hg_op_table[0]);
+
+const hg_op *hg_op_find(const char *name) {
+  for (int i = 0; i < hg_op_table_size; i++)
+    if (strcmp(hg_op_table[i]->name, name) == 0) return hg_op_table[i];
+  return NULL;
+}

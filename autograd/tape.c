@@ -1,0 +1,137 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "autograd/autograd.h"
+#include "tensor/alloc.h"
+
+typedef struct tape {
+  hg_node **nodes;
+  int size, capacity;
+} tape;
+
+static _Thread_local tape the_tape;
+static _Thread_local bool grad_disabled;
+
+bool hg_set_grad_enabled(bool enabled) {
+  bool previous = !grad_disabled;
+  grad_disabled = !enabled;
+  return previous;
+}
+
+bool hg_grad_enabled(void) { return !grad_disabled; }
+
+void hg_requires_grad(hg_tensor *t, bool requires) { t->requires_grad = requires; }
+
+hg_tensor *hg_detach(hg_tensor *t) {
+  hg_tensor *d = hg_tensor_view(t, t->ndim, t->shape);
+  if (d) d->requires_grad = false;
+  return d;
+}
+
+static hg_status tape_grow(void) {
+  int capacity = the_tape.capacity ? 2 * the_tape.capacity : 256;
+  hg_node **nodes = realloc(the_tape.nodes, (size_t)capacity * sizeof *nodes);
+  if (!nodes) return hg_fail(HG_ERR_NOMEM, "tape: out of memory growing to %d nodes", capacity);
+  the_tape.nodes = nodes;
+  the_tape.capacity = capacity;
+  return HG_OK;
+}
+
+hg_status hg_record(const hg_op *op, hg_tensor *out, int n_in, hg_tensor *const *in,
+                    hg_node **node) {
+  *node = NULL;
+  bool needed = false;
+  for (int i = 0; i < n_in; i++) needed |= hg_needs_grad(in[i]);
+  if (!needed || grad_disabled) return HG_OK;
+  if (the_tape.size == the_tape.capacity && tape_grow() != HG_OK) return HG_ERR_NOMEM;
+  hg_node *n = hg_pool_alloc(sizeof *n);
+  if (!n) return HG_ERR_NOMEM;
+  memset(n, 0, sizeof *n);
+  n->op = op;
+  n->n_in = n_in;
+  for (int i = 0; i < n_in; i++) n->in[i] = hg_tensor_retain(in[i]);
+  n->out = hg_tensor_retain(out);
+  out->requires_grad = true;
+  out->is_leaf = false;
+  the_tape.nodes[the_tape.size++] = n;
+  *node = n;
+  return HG_OK;
+}
+
+void hg_node_save(hg_node *node, int slot, hg_tensor *t) {
+  HG_ASSERT(slot >= 0 && slot < HG_NODE_MAX_SAVED && !node->saved[slot]);
+  node->saved[slot] = hg_tensor_retain(t);
+}
+
+hg_tensor *hg_grad_acquire(hg_tensor *t, bool *accumulate) {
+  if (!t->grad) {
+    t->grad = hg_tensor_empty(t->ndim, t->shape);
+    if (!t->grad) return NULL;
+    *accumulate = false;
+  } else {
+    *accumulate = !t->grad_is_zero;
+  }
+  t->grad_is_zero = false;
+  return t->grad;
+}
+
+void hg_zero_grad(hg_tensor *t) {
+  if (!t->grad) return;
+  hg_tensor_fill(t->grad, 0.0f);
+  t->grad_is_zero = true;
+}
+
+/* Intermediate gradients are dropped once their node has run. */
+static void drop_intermediate_grad(hg_tensor *t) {
+  if (t->is_leaf) return;
+  hg_tensor_free(t->grad);
+  t->grad = NULL;
+}
+
+hg_status hg_backward_from(hg_tensor *out, const hg_tensor *grad_out) {
+  if (!hg_same_shape(out, grad_out)) {
+    char a[64], b[64];
+    return hg_fail(HG_ERR_SHAPE, "backward: output %s and its gradient %s differ",
+                   hg_shape_str(out, a, sizeof a), hg_shape_str(grad_out, b, sizeof b));
+  }
+  if (!out->requires_grad)
+    return hg_fail(HG_ERR_STATE, "backward: the output does not depend on any tensor that requires a gradient");
+  bool accumulate;
+  hg_tensor *g = hg_grad_acquire(out, &accumulate);
+  if (!g) return HG_ERR_NOMEM;
+  for (size_t i = 0; i < g->numel; i++) g->data[i] = (accumulate ? g->data[i] : 0.0f) + grad_out->data[i];
+  for (int k = the_tape.size - 1; k >= 0; k--) {
+    hg_node *n = the_tape.nodes[k];
+    if (!n->out->grad) continue; /* nothing downstream needs this node */
+    hg_status s = n->op->backward(n);
+    if (s != HG_OK) return s;
+    drop_intermediate_grad(n->out);
+  }
+  return HG_OK;
+}
+
+hg_status hg_backward(hg_tensor *loss) {
+  if (loss->numel != 1) {
+    char a[64];
+    return hg_fail(HG_ERR_SHAPE, "backward: loss %s is not a scalar; use hg_backward_from",
+                   hg_shape_str(loss, a, sizeof a));
+  }
+  hg_tensor one = *loss; /* a 1-element seed sharing nothing */
+  float value = 1.0f;
+  one.data = &value;
+  return hg_backward_from(loss, &one);
+}
+
+void hg_tape_clear(void) {
+  for (int k = 0; k < the_tape.size; k++) {
+    hg_node *n = the_tape.nodes[k];
+    drop_intermediate_grad(n->out);
+    hg_tensor_free(n->out);
+    for (int i = 0; i < n->n_in; i++) hg_tensor_free(n->in[i]);
+    for (int i = 0; i < HG_NODE_MAX_SAVED; i++) hg_tensor_free(n->saved[i]);
+    hg_pool_free(n, sizeof *n);
+  }
+  the_tape.size = 0;
+}
+
+int hg_tape_size(void) { return the_tape.size; }

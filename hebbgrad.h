@@ -1,0 +1,19 @@
+/* hebbgrad: Hebbian learning, backpropagation, or any mix of the two.
+ * One include for the whole public API. */
+#ifndef HEBBGRAD_H
+#define HEBBGRAD_H
+
+#include "tensor/error.h"
+#include "tensor/alloc.h"
+#include "tensor/rng.h"
+#include "tensor/tensor.h"
+#include "tensor/kstats.h"
+#include "tensor/gemm.h"
+#include "tensor/conv.h"
+#include "tensor/pooling.h"
+#include "autograd/autograd.h"
+#include "autograd/ops.h"
+#include "autograd/op_table.h"
+#include "autograd/gradcheck.h"
+
+#endif

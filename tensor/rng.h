@@ -1,0 +1,26 @@
+/* PCG32 (O'Neill, pcg-random.org: XSH-RR output, 64-bit LCG state).
+ * The same seed gives the same numbers on every machine. */
+#ifndef HG_RNG_H
+#define HG_RNG_H
+
+#include <stdint.h>
+
+typedef struct hg_rng {
+  uint64_t state;
+  uint64_t inc;
+} hg_rng;
+
+/* Seed a generator; `stream` selects one of 2^63 independent sequences. */
+void hg_rng_seed(hg_rng *rng, uint64_t seed, uint64_t stream);
+/* Uniform 32-bit integer. */
+uint32_t hg_rng_u32(hg_rng *rng);
+/* Uniform integer in [0, bound). */
+uint32_t hg_rng_below(hg_rng *rng, uint32_t bound);
+/* Uniform float in [0, 1) with 24 random bits. */
+float hg_rng_uniform(hg_rng *rng);
+/* Standard normal (Box–Muller). */
+float hg_rng_normal(hg_rng *rng);
+/* Fisher–Yates shuffle of n ints. */
+void hg_rng_shuffle(hg_rng *rng, int *values, int n);
+
+#endif

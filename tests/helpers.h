@@ -1,0 +1,25 @@
+/* Shared helpers for the cmocka tests. Include after cmocka.h's prerequisites. */
+#ifndef HG_TEST_HELPERS_H
+#define HG_TEST_HELPERS_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <cmocka.h>
+
+#include "hebbgrad.h"
+
+/* Fails the test with the library's last error when t is NULL. */
+hg_tensor *hgt_ok(hg_tensor *t);
+/* Fails the test unless status is HG_OK, printing hg_last_error(). */
+void hgt_status(hg_status status);
+/* Uniform tensor in [lo, hi) from a fixed-seed generator. */
+hg_tensor *hgt_rand(int ndim, const int *shape, float lo, float hi, uint64_t seed);
+/* Asserts |a_i − b_i| ≤ atol + rtol·|b_i| for every i, naming the first failure. */
+void hgt_close(const float *a, const float *b, size_t n, float rtol, float atol);
+/* Path of the shared data folder ($HG_SHARED or ../shared). */
+const char *hgt_shared_dir(void);
+
+#endif
