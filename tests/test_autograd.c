@@ -1,0 +1,182 @@
+/* Tape behaviour: detach, no-grad mode, accumulation, shared inputs, tensors
+ * freed while the tape still refers to them, work skipped for inputs that
+ * need no gradient. */
+#include <math.h>
+#include <string.h>
+
+#include "tests/helpers.h"
+
+static hg_tensor *param(int ndim, const int *shape, uint64_t seed) {
+  hg_tensor *t = hgt_rand(ndim, shape, -1, 1, seed);
+  hg_requires_grad(t, true);
+  return t;
+}
+
+/* L = Σ x ⊙ x, so dL/dx = 2x. */
+static hg_tensor *sum_sq(hg_tensor *x) {
+  hg_tensor *sq = hgt_ok(hg_mul(x, x));
+  hg_tensor *l = hgt_ok(hg_sum(sq, 0, NULL, false));
+  hg_tensor_free(sq);
+  return l;
+}
+
+static void test_input_used_twice(void **state) {
+  (void)state;
+  hg_tensor *x = param(HG_SHAPE(5), 1);
+  hg_tensor *l = sum_sq(x);
+  hgt_status(hg_backward(l));
+  for (int i = 0; i < 5; i++) assert_float_equal(x->grad->data[i], 2 * x->data[i], 1e-6);
+  hg_tensor_free(l);
+  hg_tape_clear();
+  hg_tensor_free(x);
+}
+
+static void test_gradients_accumulate_until_zeroed(void **state) {
+  (void)state;
+  hg_tensor *x = param(HG_SHAPE(3), 2);
+  for (int step = 0; step < 2; step++) {
+    hg_tensor *l = sum_sq(x);
+    hgt_status(hg_backward(l));
+    hg_tensor_free(l);
+    hg_tape_clear();
+  }
+  for (int i = 0; i < 3; i++) assert_float_equal(x->grad->data[i], 4 * x->data[i], 1e-6);
+  hg_zero_grad(x);
+  for (int i = 0; i < 3; i++) assert_true(x->grad->data[i] == 0.0f);
+  hg_tensor *l = sum_sq(x);
+  hgt_status(hg_backward(l));
+  for (int i = 0; i < 3; i++) assert_float_equal(x->grad->data[i], 2 * x->data[i], 1e-6);
+  hg_tensor_free(l);
+  hg_tape_clear();
+  hg_tensor_free(x);
+}
+
+static void test_detach_stops_the_gradient(void **state) {
+  (void)state;
+  hg_tensor *x = param(HG_SHAPE(4), 3);
+  hg_tensor *d = hgt_ok(hg_detach(x));
+  assert_false(d->requires_grad);
+  assert_ptr_equal(d->data, x->data);
+  hg_tensor *y = hgt_ok(hg_mul(x, d)); /* dy/dx = d only: the detached branch is constant */
+  hg_tensor *l = hgt_ok(hg_sum(y, 0, NULL, false));
+  hgt_status(hg_backward(l));
+  for (int i = 0; i < 4; i++) assert_float_equal(x->grad->data[i], x->data[i], 1e-6);
+  assert_null(d->grad);
+  hg_tensor_free(l);
+  hg_tensor_free(y);
+  hg_tensor_free(d);
+  hg_tape_clear();
+  hg_tensor_free(x);
+}
+
+static void test_no_grad_mode_records_nothing(void **state) {
+  (void)state;
+  hg_tensor *x = param(HG_SHAPE(4), 4);
+  bool was = hg_set_grad_enabled(false);
+  assert_true(was);
+  hg_tensor *l = sum_sq(x);
+  assert_int_equal(hg_tape_size(), 0);
+  assert_false(l->requires_grad);
+  assert_int_equal(hg_backward(l), HG_ERR_STATE);
+  hg_set_grad_enabled(true);
+  hg_tensor_free(l);
+  hg_tensor_free(x);
+}
+
+static void test_inputs_without_grad_get_none(void **state) {
+  (void)state;
+  hg_tensor *a = param(HG_SHAPE(2, 3), 5);
+  hg_tensor *b = hgt_rand(HG_SHAPE(2, 3), -1, 1, 6);
+  hg_tensor *y = hgt_ok(hg_mul(a, b));
+  hg_tensor *l = hgt_ok(hg_sum(y, 0, NULL, false));
+  hgt_status(hg_backward(l));
+  assert_non_null(a->grad);
+  assert_null(b->grad);
+  hg_tensor_free(l);
+  hg_tensor_free(y);
+  hg_tape_clear();
+  hg_tensor_free(a);
+  hg_tensor_free(b);
+}
+
+static void test_free_while_tape_refers(void **state) {
+  (void)state;
+  hg_tensor *x = param(HG_SHAPE(6), 7);
+  hg_tensor *e = hgt_ok(hg_exp(x));
+  hg_tensor *l = hgt_ok(hg_sum(e, 0, NULL, false));
+  float expected[6];
+  for (int i = 0; i < 6; i++) expected[i] = e->data[i];
+  hg_tensor_free(e); /* the tape still holds e for the backward of exp */
+  hgt_status(hg_backward(l));
+  hgt_close(x->grad->data, expected, 6, 1e-6f, 0);
+  hg_tensor_free(l);
+  hg_tensor_free(x); /* the leaf too: the tape keeps it until cleared */
+  hg_tape_clear();
+}
+
+static void test_tape_clear_releases_intermediates(void **state) {
+  (void)state;
+  hg_tensor *x = param(HG_SHAPE(128), 8);
+  hg_tensor *l = sum_sq(x);
+  hgt_status(hg_backward(l));
+  hg_tensor_free(l);
+  hg_tape_clear();
+  assert_int_equal(hg_tape_size(), 0);
+  /* Steady state: a second identical step needs no new buffers. */
+  hg_pool_stats before = hg_pool_get_stats();
+  l = sum_sq(x);
+  hgt_status(hg_backward(l));
+  hg_tensor_free(l);
+  hg_tape_clear();
+#ifndef HG_NO_POOL
+  assert_int_equal(hg_pool_get_stats().system_allocs, before.system_allocs);
+#else
+  (void)before;
+#endif
+  hg_tensor_free(x);
+}
+
+static void test_backward_rejects_non_scalar(void **state) {
+  (void)state;
+  hg_tensor *x = param(HG_SHAPE(3), 9);
+  hg_tensor *y = hgt_ok(hg_exp(x));
+  assert_int_equal(hg_backward(y), HG_ERR_SHAPE);
+  assert_non_null(strstr(hg_last_error(), "not a scalar"));
+  hg_tensor *g = hgt_ok(hg_tensor_ones(HG_SHAPE(3)));
+  hgt_status(hg_backward_from(y, g));
+  hgt_close(x->grad->data, y->data, 3, 1e-6f, 0);
+  hg_tensor_free(g);
+  hg_tensor_free(y);
+  hg_tape_clear();
+  hg_tensor_free(x);
+}
+
+static void test_branch_not_reaching_loss_is_skipped(void **state) {
+  (void)state;
+  hg_tensor *x = param(HG_SHAPE(3), 10);
+  hg_tensor *unused = hgt_ok(hg_log(x)); /* recorded, but the loss does not use it */
+  hg_tensor *l = sum_sq(x);
+  hgt_status(hg_backward(l));
+  for (int i = 0; i < 3; i++) assert_float_equal(x->grad->data[i], 2 * x->data[i], 1e-6);
+  hg_tensor_free(unused);
+  hg_tensor_free(l);
+  hg_tape_clear();
+  hg_tensor_free(x);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_input_used_twice),
+      cmocka_unit_test(test_gradients_accumulate_until_zeroed),
+      cmocka_unit_test(test_detach_stops_the_gradient),
+      cmocka_unit_test(test_no_grad_mode_records_nothing),
+      cmocka_unit_test(test_inputs_without_grad_get_none),
+      cmocka_unit_test(test_free_while_tape_refers),
+      cmocka_unit_test(test_tape_clear_releases_intermediates),
+      cmocka_unit_test(test_backward_rejects_non_scalar),
+      cmocka_unit_test(test_branch_not_reaching_loss_is_skipped),
+  };
+  int failed = cmocka_run_group_tests(tests, NULL, NULL);
+  hg_pool_trim();
+  return failed;
+}

@@ -1,0 +1,189 @@
+/* Tensors: creation, views, reference counting, the generator, the allocator
+ * and the element-wise/reduction kernels against naive references. */
+#include <math.h>
+#include <string.h>
+
+#include "tests/helpers.h"
+
+static void test_create_and_fill(void **state) {
+  (void)state;
+  hg_tensor *z = hgt_ok(hg_tensor_zeros(HG_SHAPE(2, 3, 4, 5)));
+  assert_int_equal(z->numel, 120);
+  assert_int_equal(z->ndim, 4);
+  for (size_t i = 0; i < z->numel; i++) assert_true(z->data[i] == 0.0f);
+  hg_tensor *f = hgt_ok(hg_tensor_full(HG_SHAPE(7), 2.5f));
+  for (size_t i = 0; i < f->numel; i++) assert_true(f->data[i] == 2.5f);
+  hg_tensor *s = hgt_ok(hg_tensor_ones(0, NULL));
+  assert_int_equal(s->numel, 1);
+  assert_true(s->data[0] == 1.0f);
+  hg_tensor_free(z);
+  hg_tensor_free(f);
+  hg_tensor_free(s);
+}
+
+static void test_bad_shapes_are_reported(void **state) {
+  (void)state;
+  assert_null(hg_tensor_empty(HG_SHAPE(2, 0)));
+  assert_non_null(strstr(hg_last_error(), "dimension 1"));
+  assert_null(hg_tensor_empty(5, (int[]){1, 1, 1, 1, 1}));
+  hg_tensor *t = hgt_ok(hg_tensor_zeros(HG_SHAPE(4, 6)));
+  assert_null(hg_tensor_view(t, HG_SHAPE(5, -1)));
+  assert_non_null(strstr(hg_last_error(), "[4,6]"));
+  assert_null(hg_tensor_narrow0(t, 3, 2));
+  hg_tensor_free(t);
+}
+
+/* PCG32 reference values for seed 42, stream 54 (pcg32-demo). */
+static void test_rng_matches_reference(void **state) {
+  (void)state;
+  hg_rng rng;
+  hg_rng_seed(&rng, 42u, 54u);
+  const uint32_t expected[6] = {0xa15c02b7, 0x7b47f409, 0xba1d3330, 0x83d2f293, 0xbfa4784b, 0xcbed606e};
+  for (int i = 0; i < 6; i++) assert_int_equal(hg_rng_u32(&rng), expected[i]);
+}
+
+static void test_rng_distributions(void **state) {
+  (void)state;
+  hg_rng rng;
+  hg_rng_seed(&rng, 7, 0);
+  double sum = 0, sq = 0;
+  const int n = 200000;
+  for (int i = 0; i < n; i++) {
+    float z = hg_rng_normal(&rng);
+    sum += z;
+    sq += (double)z * z;
+  }
+  assert_true(fabs(sum / n) < 0.01);
+  assert_true(fabs(sq / n - 1.0) < 0.02);
+  hg_tensor *u = hgt_rand(HG_SHAPE(10000), -2, 3, 9);
+  for (size_t i = 0; i < u->numel; i++) assert_true(u->data[i] >= -2.0f && u->data[i] < 3.0f);
+  hg_tensor *v = hgt_rand(HG_SHAPE(10000), -2, 3, 9);
+  assert_memory_equal(u->data, v->data, u->numel * sizeof(float));
+  hg_tensor_free(u);
+  hg_tensor_free(v);
+}
+
+static void test_views_share_storage(void **state) {
+  (void)state;
+  hg_tensor *t = hgt_rand(HG_SHAPE(4, 6), 0, 1, 1);
+  hg_tensor *v = hgt_ok(hg_tensor_view(t, HG_SHAPE(2, -1, 3)));
+  assert_int_equal(v->shape[1], 4);
+  v->data[5] = 42.0f;
+  assert_true(t->data[5] == 42.0f);
+  hg_tensor *rows = hgt_ok(hg_tensor_narrow0(t, 1, 2));
+  assert_ptr_equal(rows->data, t->data + 6);
+  hg_tensor_free(t); /* the views keep the storage alive */
+  assert_true(v->data[5] == 42.0f);
+  assert_true(rows->data[0] == v->data[6]);
+  hg_tensor_free(v);
+  hg_tensor_free(rows);
+}
+
+static void test_allocator_reuses_buffers(void **state) {
+  (void)state;
+  hg_tensor *warm = hgt_ok(hg_tensor_empty(HG_SHAPE(333, 77)));
+  hg_tensor_free(warm);
+  hg_pool_stats before = hg_pool_get_stats();
+  for (int i = 0; i < 10; i++) hg_tensor_free(hgt_ok(hg_tensor_empty(HG_SHAPE(333, 77))));
+  hg_pool_stats after = hg_pool_get_stats();
+#ifndef HG_NO_POOL
+  assert_int_equal(after.system_allocs, before.system_allocs);
+#else
+  (void)before;
+  (void)after;
+#endif
+}
+
+/* Naive references for broadcasting binary ops and reductions. */
+static void test_broadcast_against_naive(void **state) {
+  (void)state;
+  hg_tensor *a = hgt_rand(HG_SHAPE(2, 3, 1, 5), -1, 1, 2);
+  hg_tensor *b = hgt_rand(HG_SHAPE(3, 4, 1), 0.5f, 2, 3);
+  hg_tensor *ops[4] = {hg_add(a, b), hg_sub(a, b), hg_mul(a, b), hg_div(a, b)};
+  for (int k = 0; k < 4; k++) {
+    hg_tensor *y = hgt_ok(ops[k]);
+    assert_int_equal(y->ndim, 4);
+    assert_int_equal(y->shape[2], 4);
+    for (int n = 0; n < 2; n++)
+      for (int c = 0; c < 3; c++)
+        for (int h = 0; h < 4; h++)
+          for (int w = 0; w < 5; w++) {
+            float av = a->data[(n * 3 + c) * 5 + w], bv = b->data[c * 4 + h];
+            float ref = k == 0 ? av + bv : k == 1 ? av - bv : k == 2 ? av * bv : av / bv;
+            float got = y->data[((n * 3 + c) * 4 + h) * 5 + w];
+            assert_true(fabsf(got - ref) <= 1e-6f * (1 + fabsf(ref)));
+          }
+    hg_tensor_free(y);
+  }
+  hg_tensor *bad = hgt_rand(HG_SHAPE(4, 5), 0, 1, 4);
+  hg_tensor *c = hgt_rand(HG_SHAPE(3, 5), 0, 1, 5);
+  assert_null(hg_mul(bad, c));
+  assert_non_null(strstr(hg_last_error(), "mul"));
+  assert_non_null(strstr(hg_last_error(), "[4,5]"));
+  assert_non_null(strstr(hg_last_error(), "[3,5]"));
+  hg_tensor_free(bad);
+  hg_tensor_free(c);
+  hg_tensor_free(a);
+  hg_tensor_free(b);
+}
+
+static void test_reductions_against_naive(void **state) {
+  (void)state;
+  hg_tensor *x = hgt_rand(HG_SHAPE(2, 3, 4, 5), -1, 1, 6);
+  hg_tensor *s = hgt_ok(hg_sum(x, 2, (int[]){0, 2}, false));
+  hg_tensor *m = hgt_ok(hg_mean(x, 2, (int[]){0, 2}, true));
+  hg_tensor *mx = hgt_ok(hg_max(x, 2, (int[]){0, 2}, false));
+  assert_int_equal(s->ndim, 2);
+  assert_int_equal(m->ndim, 4);
+  for (int c = 0; c < 3; c++)
+    for (int w = 0; w < 5; w++) {
+      double ref = 0, best = -1e30;
+      for (int n = 0; n < 2; n++)
+        for (int h = 0; h < 4; h++) {
+          float v = x->data[((n * 3 + c) * 4 + h) * 5 + w];
+          ref += v;
+          best = v > best ? v : best;
+        }
+      assert_true(fabs(s->data[c * 5 + w] - ref) < 1e-5);
+      assert_true(fabs(m->data[c * 5 + w] - ref / 8) < 1e-6);
+      assert_true(mx->data[c * 5 + w] == (float)best);
+    }
+  hg_tensor *all = hgt_ok(hg_sum(x, 0, NULL, false));
+  double total = 0;
+  for (size_t i = 0; i < x->numel; i++) total += x->data[i];
+  assert_int_equal(all->ndim, 0);
+  assert_true(fabs(all->data[0] - total) < 1e-4);
+  assert_null(hg_sum(x, 1, (int[]){4}, false));
+  assert_non_null(strstr(hg_last_error(), "sum: axis 4"));
+  hg_tensor_free(all);
+  hg_tensor_free(s);
+  hg_tensor_free(m);
+  hg_tensor_free(mx);
+  hg_tensor_free(x);
+}
+
+static void test_unary_against_naive(void **state) {
+  (void)state;
+  hg_tensor *x = hgt_rand(HG_SHAPE(64), 0.1f, 2, 8);
+  hg_tensor *r[6] = {hg_exp(x), hg_log(x), hg_sqrt(x), hg_sigmoid(x), hg_tanh(x), hg_pow(x, 1.5f)};
+  for (size_t i = 0; i < x->numel; i++) {
+    double v = x->data[i];
+    double ref[6] = {exp(v), log(v), sqrt(v), 1 / (1 + exp(-v)), tanh(v), pow(v, 1.5)};
+    for (int k = 0; k < 6; k++) assert_true(fabs(r[k]->data[i] - ref[k]) <= 1e-5 * (1 + fabs(ref[k])));
+  }
+  for (int k = 0; k < 6; k++) hg_tensor_free(r[k]);
+  hg_tensor_free(x);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_create_and_fill),          cmocka_unit_test(test_bad_shapes_are_reported),
+      cmocka_unit_test(test_rng_matches_reference),    cmocka_unit_test(test_rng_distributions),
+      cmocka_unit_test(test_views_share_storage),      cmocka_unit_test(test_allocator_reuses_buffers),
+      cmocka_unit_test(test_broadcast_against_naive),  cmocka_unit_test(test_reductions_against_naive),
+      cmocka_unit_test(test_unary_against_naive),
+  };
+  int failed = cmocka_run_group_tests(tests, NULL, NULL);
+  hg_pool_trim();
+  return failed;
+}
