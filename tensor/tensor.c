@@ -114,6 +114,22 @@ hg_tensor *hg_tensor_view(hg_tensor *t, int ndim, const int *shape) {
   return share(t, ndim, resolved, t->data);
 }
 
+hg_tensor *hg_tensor_view_at(hg_tensor *base, size_t offset, int ndim, const int *shape) {
+  hg_tensor *v = tensor_header(ndim, shape);
+  if (!v) return NULL;
+  if (offset + v->numel > base->numel) {
+    char buf[64];
+    hg_fail(HG_ERR_SHAPE, "view_at: %zu elements at offset %zu do not fit in %s", v->numel, offset,
+            hg_shape_str(base, buf, sizeof buf));
+    hg_pool_free(v, sizeof *v);
+    return NULL;
+  }
+  v->storage = base->storage;
+  v->storage->refs++;
+  v->data = base->data + offset;
+  return v;
+}
+
 hg_tensor *hg_tensor_narrow0(hg_tensor *t, int start, int count) {
   if (t->ndim < 1 || start < 0 || count <= 0 || start + count > t->shape[0]) {
     char buf[64];

@@ -50,6 +50,8 @@ hg_tensor *hg_tensor_from(int ndim, const int *shape, const float *values);
 hg_tensor *hg_tensor_clone(const hg_tensor *t);
 /* View with a new shape of the same numel; one entry of -1 is inferred. */
 hg_tensor *hg_tensor_view(hg_tensor *t, int ndim, const int *shape);
+/* View of `shape` starting `offset` elements into base's data (must fit). */
+hg_tensor *hg_tensor_view_at(hg_tensor *base, size_t offset, int ndim, const int *shape);
 /* View of rows [start, start+count) along dimension 0. */
 hg_tensor *hg_tensor_narrow0(hg_tensor *t, int start, int count);
 

@@ -1,0 +1,64 @@
+/* Layers that own their parameters. A layer maps one tensor to one tensor;
+ * its kind is a row of hg_layer_ops defined in the layer's own file. */
+#ifndef HG_LAYER_H
+#define HG_LAYER_H
+
+#include "autograd/autograd.h"
+
+typedef struct hg_layer hg_layer;
+
+/* What a forward needs besides the input. */
+typedef struct hg_forward_ctx {
+  bool training; /* batch norm batch statistics, dropout active */
+  hg_rng *rng;   /* dropout masks */
+} hg_forward_ctx;
+
+typedef struct hg_layer_ops {
+  const char *kind; /* "linear", "conv2d", ... */
+  hg_tensor *(*forward)(hg_layer *l, hg_tensor *x, const hg_forward_ctx *ctx);
+} hg_layer_ops;
+
+/* How a layer is trained (seed notation): B backprop, H Hebbian, F frozen
+ * (e.g. loaded), R random and fixed. */
+typedef enum hg_train_mode { HG_TRAIN_B = 'B', HG_TRAIN_H = 'H', HG_TRAIN_F = 'F', HG_TRAIN_R = 'R' } hg_train_mode;
+
+struct hg_layer {
+  const hg_layer_ops *ops;
+  char name[32];
+  int cfg[4];          /* per kind: in/out features, channels, kernel, stride, pad */
+  float fcfg[2];       /* per kind: dropout p; batch norm momentum, eps */
+  hg_tensor *weight;   /* NULL when the kind has no parameters (BN: γ) */
+  hg_tensor *bias;     /* (BN: β) */
+  hg_tensor *running_mean, *running_var; /* batch norm buffers */
+  hg_train_mode mode;  /* set with hg_layer_set_mode */
+  bool detach_input;   /* forward through sg(x): no gradient leaves this layer downwards */
+};
+
+/* y = x·Wᵀ + b; W [out,in] ~ U(±1/√in), b likewise (PyTorch's defaults). */
+hg_layer *hg_layer_linear(const char *name, int in, int out, bool bias, hg_rng *rng);
+/* y = W ⋆ x + b; W [out,in,k,k] ~ U(±1/√(in·k²)), b likewise. */
+hg_layer *hg_layer_conv2d(const char *name, int in, int out, int kernel, int stride, int pad,
+                          bool bias, hg_rng *rng);
+/* Max over k×k windows. */
+hg_layer *hg_layer_max_pool2d(const char *name, int kernel, int stride, int pad);
+/* Mean over k×k windows (padding counted). */
+hg_layer *hg_layer_avg_pool2d(const char *name, int kernel, int stride, int pad);
+/* Batch norm over `channels` of [N,C] or [N,C,H,W]; affine γ = 1, β = 0. */
+hg_layer *hg_layer_batch_norm(const char *name, int channels, bool affine, float momentum, float eps);
+/* max(x, 0) */
+hg_layer *hg_layer_relu(const char *name);
+/* x ⊙ Bernoulli(1 − p) / (1 − p) in training, x otherwise. */
+hg_layer *hg_layer_dropout(const char *name, float p);
+/* [N, ...] → [N, rest] */
+hg_layer *hg_layer_flatten(const char *name);
+
+hg_tensor *hg_layer_forward(hg_layer *l, hg_tensor *x, const hg_forward_ctx *ctx);
+/* B and H layers learn; F and R layers keep their weights (no gradient). */
+void hg_layer_set_mode(hg_layer *l, hg_train_mode mode);
+bool hg_layer_has_params(const hg_layer *l);
+void hg_layer_free(hg_layer *l);
+
+/* For the layer files: a layer with no parameters yet. */
+hg_layer *hg_layer_alloc(const hg_layer_ops *ops, const char *name);
+
+#endif

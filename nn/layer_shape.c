@@ -1,0 +1,102 @@
+/* Layers without weights: pooling, ReLU, dropout, flatten, batch norm. */
+#include "autograd/ops.h"
+#include "nn/layer.h"
+
+static hg_tensor *max_pool_forward(hg_layer *l, hg_tensor *x, const hg_forward_ctx *ctx) {
+  (void)ctx;
+  return hg_max_pool2d(x, l->cfg[0], l->cfg[1], l->cfg[2]);
+}
+
+static hg_tensor *avg_pool_forward(hg_layer *l, hg_tensor *x, const hg_forward_ctx *ctx) {
+  (void)ctx;
+  return hg_avg_pool2d(x, l->cfg[0], l->cfg[1], l->cfg[2]);
+}
+
+static hg_tensor *relu_forward(hg_layer *l, hg_tensor *x, const hg_forward_ctx *ctx) {
+  (void)l;
+  (void)ctx;
+  return hg_relu(x);
+}
+
+static hg_tensor *dropout_forward(hg_layer *l, hg_tensor *x, const hg_forward_ctx *ctx) {
+  return hg_dropout(x, l->fcfg[0], ctx->training, ctx->rng);
+}
+
+static hg_tensor *flatten_forward(hg_layer *l, hg_tensor *x, const hg_forward_ctx *ctx) {
+  (void)l;
+  (void)ctx;
+  return hg_flatten(x);
+}
+
+static hg_tensor *batch_norm_forward(hg_layer *l, hg_tensor *x, const hg_forward_ctx *ctx) {
+  return hg_batch_norm(x, l->weight, l->bias, l->running_mean, l->running_var, ctx->training,
+                       l->fcfg[0], l->fcfg[1]);
+}
+
+static const hg_layer_ops max_pool_ops = {"max_pool2d", max_pool_forward};
+static const hg_layer_ops avg_pool_ops = {"avg_pool2d", avg_pool_forward};
+static const hg_layer_ops relu_ops = {"relu", relu_forward};
+static const hg_layer_ops dropout_ops = {"dropout", dropout_forward};
+static const hg_layer_ops flatten_ops = {"flatten", flatten_forward};
+static const hg_layer_ops batch_norm_ops = {"batch_norm", batch_norm_forward};
+
+static hg_layer *pool(const hg_layer_ops *ops, const char *name, int kernel, int stride, int pad) {
+  if (kernel <= 0 || stride <= 0 || pad < 0 || pad > kernel / 2) {
+    hg_fail(HG_ERR_ARG, "%s '%s': kernel %d, stride %d, pad %d are not valid", ops->kind, name,
+            kernel, stride, pad);
+    return NULL;
+  }
+  hg_layer *l = hg_layer_alloc(ops, name);
+  if (l) {
+    l->cfg[0] = kernel;
+    l->cfg[1] = stride;
+    l->cfg[2] = pad;
+  }
+  return l;
+}
+
+hg_layer *hg_layer_max_pool2d(const char *name, int kernel, int stride, int pad) {
+  return pool(&max_pool_ops, name, kernel, stride, pad);
+}
+
+hg_layer *hg_layer_avg_pool2d(const char *name, int kernel, int stride, int pad) {
+  return pool(&avg_pool_ops, name, kernel, stride, pad);
+}
+
+hg_layer *hg_layer_relu(const char *name) { return hg_layer_alloc(&relu_ops, name); }
+hg_layer *hg_layer_flatten(const char *name) { return hg_layer_alloc(&flatten_ops, name); }
+
+hg_layer *hg_layer_dropout(const char *name, float p) {
+  if (!(p >= 0.0f && p < 1.0f)) {
+    hg_fail(HG_ERR_ARG, "dropout '%s': p = %g is not in [0, 1)", name, p);
+    return NULL;
+  }
+  hg_layer *l = hg_layer_alloc(&dropout_ops, name);
+  if (l) l->fcfg[0] = p;
+  return l;
+}
+
+hg_layer *hg_layer_batch_norm(const char *name, int channels, bool affine, float momentum, float eps) {
+  if (channels <= 0 || !(momentum >= 0.0f && momentum <= 1.0f) || !(eps > 0.0f)) {
+    hg_fail(HG_ERR_ARG, "batch_norm '%s': channels %d, momentum %g, eps %g are not valid", name,
+            channels, momentum, eps);
+    return NULL;
+  }
+  hg_layer *l = hg_layer_alloc(&batch_norm_ops, name);
+  if (!l) return NULL;
+  l->cfg[0] = channels;
+  l->fcfg[0] = momentum;
+  l->fcfg[1] = eps;
+  l->running_mean = hg_tensor_zeros(HG_SHAPE(channels));
+  l->running_var = hg_tensor_ones(HG_SHAPE(channels));
+  if (affine) {
+    l->weight = hg_tensor_ones(HG_SHAPE(channels));
+    l->bias = hg_tensor_zeros(HG_SHAPE(channels));
+  }
+  if (!l->running_mean || !l->running_var || (affine && (!l->weight || !l->bias))) {
+    hg_layer_free(l);
+    return NULL;
+  }
+  hg_layer_set_mode(l, HG_TRAIN_B);
+  return l;
+}

@@ -1,0 +1,52 @@
+/* A network: an ordered list of named layers. Every intermediate output of
+ * the last forward stays reachable (layer probes, hybrid training), any layer
+ * can be replaced or frozen, and after hg_net_finalize() all parameters and
+ * gradients live in two contiguous slabs, so an optimizer is a flat loop. */
+#ifndef HG_NET_H
+#define HG_NET_H
+
+#include "nn/layer.h"
+
+typedef struct hg_net {
+  hg_layer **layers;
+  hg_tensor **outputs;   /* outputs[i]: layer i's output of the last forward (or NULL) */
+  int n, capacity;
+  hg_tensor *param_slab; /* after finalize: every parameter, layer order */
+  hg_tensor *grad_slab;  /* their gradients, same offsets */
+  hg_rng rng;            /* dropout masks */
+} hg_net;
+
+hg_net *hg_net_new(uint64_t seed);
+void hg_net_free(hg_net *net);
+/* Append a layer; the net owns it from now on (also on failure). A NULL layer
+ * passes its creation error on. */
+hg_status hg_net_add(hg_net *net, hg_layer *layer);
+/* Replace layer `index` (the old one is freed); call hg_net_finalize again. */
+hg_status hg_net_replace(hg_net *net, int index, hg_layer *layer);
+/* Index of the layer named `name`, or -1. */
+int hg_net_find(const hg_net *net, const char *name);
+
+/* Run layers [from, to) on x; outputs[i] keep every intermediate result. */
+hg_tensor *hg_net_forward_range(hg_net *net, hg_tensor *x, int from, int to, bool training);
+/* Run every layer. */
+hg_tensor *hg_net_forward(hg_net *net, hg_tensor *x, bool training);
+/* Drop the kept outputs (frees activations between steps). */
+void hg_net_clear_outputs(hg_net *net);
+
+/* Move every parameter into the slabs (values kept). */
+hg_status hg_net_finalize(hg_net *net);
+/* Slab range [begin, end) holding the parameters of layers [first, last]. */
+void hg_net_slab_range(const hg_net *net, int first, int last, size_t *begin, size_t *end);
+/* Zero every parameter gradient. */
+void hg_net_zero_grad(hg_net *net);
+
+/* "conv1.weight", "bn1.running_mean", ...: the net's parameters and, when
+ * `buffers`, its batch-norm statistics; returns how many (at most max). */
+int hg_net_tensors(hg_net *net, bool buffers, char (*names)[64], hg_tensor **tensors, int max);
+
+/* The seeds' network (seeds 002/003): 4 conv + 2 fc layers for 3×32×32
+ * input, layers conv1 relu1 pool1 bn1 conv2 relu2 bn2 conv3 relu3 pool3 bn3
+ * conv4 relu4 bn4 flatten fc5 relu5 bn5 drop5 fc6. */
+hg_net *hg_net_seeds(int in_channels, int classes, uint64_t seed);
+
+#endif

@@ -1,0 +1,16 @@
+/* Results of runs as CSV and JSON lines, appended row by row: the CSV gets
+ * its header when it is created; every JSON line is a self-contained object. */
+#ifndef HG_RESULTS_H
+#define HG_RESULTS_H
+
+#include "tensor/error.h"
+
+typedef struct hg_results hg_results;
+
+/* Open (append) prefix.csv and prefix.jsonl for rows with these columns. */
+hg_results *hg_results_open(const char *prefix, int ncols, const char *const *columns);
+/* One row; values[i] is written as a JSON number when it parses as one. */
+hg_status hg_results_row(hg_results *r, const char *const *values);
+void hg_results_close(hg_results *r);
+
+#endif
