@@ -1,0 +1,181 @@
+#include "hebb/rules.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "autograd/ops.h"
+#include "tensor/gemm.h"
+
+hg_status hg_rule_parse(const char *text, hg_rule *out) {
+  static const struct { const char *name; hg_rule rule; } names[] = {
+      {"hebb", HG_RULE_HEBB}, {"instar", HG_RULE_INSTAR}, {"competitive", HG_RULE_INSTAR},
+      {"oja", HG_RULE_OJA},   {"hpca", HG_RULE_HPCA},     {"sanger", HG_RULE_HPCA}};
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    if (!strcmp(text, names[i].name)) {
+      *out = names[i].rule;
+      return HG_OK;
+    }
+  return hg_fail(HG_ERR_ARG, "rule '%s' is not one of hebb, instar, competitive, oja, hpca, sanger", text);
+}
+
+const char *hg_rule_name(hg_rule rule) {
+  static const char *const names[] = {"hebb", "instar", "oja", "hpca"};
+  return names[rule];
+}
+
+/* Sizes of u seen as [N, K, P]. */
+static void nkp_of(const hg_tensor *u, int *n, int *k, int *p) {
+  *n = u->shape[0];
+  *k = u->shape[1];
+  *p = 1;
+  for (int i = 2; i < u->ndim; i++) *p *= u->shape[i];
+}
+
+/* Per-kernel sums over samples and positions: Σ y_k (power 1) or Σ y_k² (power 2). */
+static void kernel_sums(const hg_tensor *y, int power, double *out) {
+  int n, k, p;
+  nkp_of(y, &n, &k, &p);
+  for (int j = 0; j < k; j++) out[j] = 0;
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j < k; j++) {
+      const float *v = y->data + ((size_t)i * k + j) * p;
+      double acc = 0;
+      for (int q = 0; q < p; q++) acc += power == 1 ? v[q] : (double)v[q] * v[q];
+      out[j] += acc;
+    }
+}
+
+/* a = y · c_k: the coefficient of u in −L, kernel k scaled by c_k. */
+static hg_tensor *scaled_coefficients(const hg_tensor *y, const double *c) {
+  int n, k, p;
+  nkp_of(y, &n, &k, &p);
+  hg_tensor *a = hg_tensor_empty(y->ndim, y->shape);
+  if (!a) return NULL;
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j < k; j++)
+      for (int q = 0; q < p; q++) {
+        size_t at = ((size_t)i * k + j) * p + q;
+        a->data[at] = (float)(y->data[at] * c[j]);
+      }
+  return a;
+}
+
+/* −Σ a ⊙ u */
+static hg_tensor *hebbian_term(hg_tensor *a, hg_tensor *u) {
+  hg_tensor *au = hg_mul(a, u);
+  hg_tensor *s = au ? hg_sum(au, 0, NULL, false) : NULL;
+  hg_tensor *l = s ? hg_neg(s) : NULL;
+  hg_tensor_free(au);
+  hg_tensor_free(s);
+  return l;
+}
+
+/* Σ w ⊙ m for a constant m shaped like w (broadcast allowed). */
+static hg_tensor *decay_term(hg_tensor *w, hg_tensor *m) {
+  hg_tensor *wm = hg_mul(w, m);
+  hg_tensor *l = wm ? hg_sum(wm, 0, NULL, false) : NULL;
+  hg_tensor_free(wm);
+  return l;
+}
+
+/* ½ Σ_k q_k ‖w_k‖² (instar, oja): gradient q_k w_k. */
+static hg_tensor *norm_term(hg_tensor *w, const double *q) {
+  int shape[HG_MAX_DIMS] = {w->shape[0], 1, 1, 1};
+  hg_tensor *half_q = hg_tensor_empty(w->ndim, shape);
+  if (!half_q) return NULL;
+  for (int j = 0; j < w->shape[0]; j++) half_q->data[j] = (float)(0.5 * q[j]);
+  hg_tensor *ww = hg_mul(w, w);
+  hg_tensor *l = ww ? decay_term(ww, half_q) : NULL;
+  hg_tensor_free(ww);
+  hg_tensor_free(half_q);
+  return l;
+}
+
+/* m_k = c_k Σ_{j≤k} C_kj w_j with C = Σ y yᵀ over samples and positions. */
+static hg_tensor *hpca_decay(const hg_tensor *w, const hg_tensor *y, const double *c) {
+  int n, k, p;
+  nkp_of(y, &n, &k, &p);
+  size_t fan = w->numel / (size_t)k;
+  float *cov = calloc((size_t)k * k, sizeof *cov);
+  hg_tensor *m = cov ? hg_tensor_empty(w->ndim, w->shape) : NULL;
+  if (!m) {
+    free(cov);
+    hg_fail(HG_ERR_NOMEM, "hpca: out of memory");
+    return NULL;
+  }
+  for (int i = 0; i < n; i++) /* C += Y_i Y_iᵀ with Y_i the [K,P] slice of sample i */
+    hg_gemm(false, true, k, k, p, 1.0f, y->data + (size_t)i * k * p, p, y->data + (size_t)i * k * p, p,
+            1.0f, cov, k);
+  for (int a = 0; a < k; a++)
+    for (int b = 0; b < k; b++) cov[a * k + b] = b <= a ? (float)(cov[a * k + b] * c[a]) : 0.0f;
+  hg_gemm(false, false, k, (int)fan, k, 1.0f, cov, k, w->data, (int)fan, 0.0f, m->data, (int)fan);
+  free(cov);
+  return m;
+}
+
+static hg_status check_shapes(const hg_tensor *u, const hg_tensor *w, const hg_tensor *y) {
+  char a[64], b[64], c[64];
+  hg_shape_str(u, a, sizeof a);
+  hg_shape_str(w, b, sizeof b);
+  hg_shape_str(y, c, sizeof c);
+  if ((u->ndim != 2 && u->ndim != 4) || !hg_same_shape(u, y) || w->shape[0] != u->shape[1])
+    return hg_fail(HG_ERR_SHAPE, "hebb_loss: u %s, weights %s and coefficients %s do not match", a,
+                   b, c);
+  return HG_OK;
+}
+
+hg_tensor *hg_hebb_loss(hg_rule rule, hg_aggregation agg, hg_tensor *u, hg_tensor *w,
+                        const hg_tensor *y) {
+  if (check_shapes(u, w, y) != HG_OK) return NULL;
+  int k = u->shape[1];
+  double *c = malloc(2 * (size_t)k * sizeof *c), *q = c + k;
+  if (!c) {
+    hg_fail(HG_ERR_NOMEM, "hebb_loss: out of memory");
+    return NULL;
+  }
+  kernel_sums(y, 1, c); /* Σ y_k, then the aggregation factor c_k */
+  for (int j = 0; j < k; j++) {
+    q[j] = c[j];
+    c[j] = agg == HG_AGG_MEAN ? 1.0 / (c[j] + HG_AGG_EPS) : 1.0;
+  }
+  if (rule == HG_RULE_OJA) kernel_sums(y, 2, q);
+  for (int j = 0; j < k; j++) q[j] *= c[j];
+  hg_tensor *a = scaled_coefficients(y, c);
+  hg_tensor *loss = a ? hebbian_term(a, u) : NULL;
+  if (loss && rule != HG_RULE_HEBB) {
+    hg_tensor *d = NULL;
+    if (rule == HG_RULE_HPCA) {
+      hg_tensor *m = hpca_decay(w, y, c);
+      d = m ? decay_term(w, m) : NULL;
+      hg_tensor_free(m);
+    } else {
+      d = norm_term(w, q);
+    }
+    hg_tensor *total = d ? hg_add(loss, d) : NULL;
+    hg_tensor_free(d);
+    hg_tensor_free(loss);
+    loss = total;
+  }
+  hg_tensor_free(a);
+  free(c);
+  return loss;
+}
+
+hg_tensor *hg_chl_loss(hg_tensor *u_plus, const hg_tensor *y_plus, hg_tensor *u_minus,
+                       const hg_tensor *y_minus) {
+  if (!hg_same_shape(u_plus, y_plus) || !hg_same_shape(u_minus, y_minus)) {
+    char a[64], b[64];
+    hg_fail(HG_ERR_SHAPE, "chl_loss: u %s and y %s do not match", hg_shape_str(u_plus, a, sizeof a),
+            hg_shape_str(y_plus, b, sizeof b));
+    return NULL;
+  }
+  hg_tensor *yp = hg_tensor_clone(y_plus), *ym = hg_tensor_clone(y_minus);
+  hg_tensor *plus = yp ? hebbian_term(yp, u_plus) : NULL;  /* −Σ y⁺u⁺ */
+  hg_tensor *minus = ym ? hebbian_term(ym, u_minus) : NULL; /* −Σ y⁻u⁻ */
+  hg_tensor *loss = plus && minus ? hg_sub(plus, minus) : NULL;
+  hg_tensor_free(yp);
+  hg_tensor_free(ym);
+  hg_tensor_free(plus);
+  hg_tensor_free(minus);
+  return loss;
+}
