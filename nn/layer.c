@@ -26,6 +26,7 @@ hg_tensor *hg_layer_forward(hg_layer *l, hg_tensor *x, const hg_forward_ctx *ctx
 
 void hg_layer_set_mode(hg_layer *l, hg_train_mode mode) {
   l->mode = mode;
+  l->detach_input = l->detach_output = mode == HG_TRAIN_H;
   bool learns = mode == HG_TRAIN_B || mode == HG_TRAIN_H;
   if (l->weight) hg_requires_grad(l->weight, learns);
   if (l->bias) hg_requires_grad(l->bias, learns);

@@ -32,6 +32,7 @@ struct hg_layer {
   hg_tensor *running_mean, *running_var; /* batch norm buffers */
   hg_train_mode mode;  /* set with hg_layer_set_mode */
   bool detach_input;   /* forward through sg(x): no gradient leaves this layer downwards */
+  bool detach_output;  /* the next layer sees sg(y): no gradient from above reaches it */
 };
 
 /* y = x·Wᵀ + b; W [out,in] ~ U(±1/√in), b likewise (PyTorch's defaults). */
@@ -47,13 +48,16 @@ hg_layer *hg_layer_avg_pool2d(const char *name, int kernel, int stride, int pad)
 hg_layer *hg_layer_batch_norm(const char *name, int channels, bool affine, float momentum, float eps);
 /* max(x, 0) */
 hg_layer *hg_layer_relu(const char *name);
+/* Triangle activation relu(x − mean_c(x) − θ) over channels (dim 1). */
+hg_layer *hg_layer_triangle(const char *name, float threshold);
 /* x ⊙ Bernoulli(1 − p) / (1 − p) in training, x otherwise. */
 hg_layer *hg_layer_dropout(const char *name, float p);
 /* [N, ...] → [N, rest] */
 hg_layer *hg_layer_flatten(const char *name);
 
 hg_tensor *hg_layer_forward(hg_layer *l, hg_tensor *x, const hg_forward_ctx *ctx);
-/* B and H layers learn; F and R layers keep their weights (no gradient). */
+/* B and H layers learn; F and R layers keep their weights (no gradient).
+ * H layers are cut off from their neighbours' gradients: sg(input), sg(output). */
 void hg_layer_set_mode(hg_layer *l, hg_train_mode mode);
 bool hg_layer_has_params(const hg_layer *l);
 void hg_layer_free(hg_layer *l);

@@ -18,6 +18,21 @@ static hg_tensor *relu_forward(hg_layer *l, hg_tensor *x, const hg_forward_ctx *
   return hg_relu(x);
 }
 
+/* relu(x − mean_c(x) − θ) */
+static hg_tensor *triangle_forward(hg_layer *l, hg_tensor *x, const hg_forward_ctx *ctx) {
+  (void)ctx;
+  hg_tensor *mean = hg_mean(x, 1, (int[]){1}, true);
+  hg_tensor *centred = mean ? hg_sub(x, mean) : NULL;
+  hg_tensor *shifted = centred ? hg_tensor_full(0, NULL, -l->fcfg[0]) : NULL;
+  hg_tensor *z = shifted ? hg_add(centred, shifted) : NULL;
+  hg_tensor *y = z ? hg_relu(z) : NULL;
+  hg_tensor_free(mean);
+  hg_tensor_free(centred);
+  hg_tensor_free(shifted);
+  hg_tensor_free(z);
+  return y;
+}
+
 static hg_tensor *dropout_forward(hg_layer *l, hg_tensor *x, const hg_forward_ctx *ctx) {
   return hg_dropout(x, l->fcfg[0], ctx->training, ctx->rng);
 }
@@ -36,6 +51,7 @@ static hg_tensor *batch_norm_forward(hg_layer *l, hg_tensor *x, const hg_forward
 static const hg_layer_ops max_pool_ops = {"max_pool2d", max_pool_forward};
 static const hg_layer_ops avg_pool_ops = {"avg_pool2d", avg_pool_forward};
 static const hg_layer_ops relu_ops = {"relu", relu_forward};
+static const hg_layer_ops triangle_ops = {"triangle", triangle_forward};
 static const hg_layer_ops dropout_ops = {"dropout", dropout_forward};
 static const hg_layer_ops flatten_ops = {"flatten", flatten_forward};
 static const hg_layer_ops batch_norm_ops = {"batch_norm", batch_norm_forward};
@@ -64,6 +80,12 @@ hg_layer *hg_layer_avg_pool2d(const char *name, int kernel, int stride, int pad)
 }
 
 hg_layer *hg_layer_relu(const char *name) { return hg_layer_alloc(&relu_ops, name); }
+hg_layer *hg_layer_triangle(const char *name, float threshold) {
+  hg_layer *l = hg_layer_alloc(&triangle_ops, name);
+  if (l) l->fcfg[0] = threshold;
+  return l;
+}
+
 hg_layer *hg_layer_flatten(const char *name) { return hg_layer_alloc(&flatten_ops, name); }
 
 hg_layer *hg_layer_dropout(const char *name, float p) {

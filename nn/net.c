@@ -90,8 +90,8 @@ hg_tensor *hg_net_forward_range(hg_net *net, hg_tensor *x, int from, int to, boo
       return NULL;
     }
     hg_tensor_free(net->outputs[i]);
-    net->outputs[i] = hg_tensor_retain(y);
-    h = y;
+    net->outputs[i] = y;
+    h = net->layers[i]->detach_output ? hg_detach(y) : hg_tensor_retain(y);
   }
   return h;
 }

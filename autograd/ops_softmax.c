@@ -1,0 +1,140 @@
+/* Softmax and log-softmax along any axis, stable: the maximum of each line is
+ * subtracted before exponentiating. */
+#include <math.h>
+
+#include "autograd/ops.h"
+
+#define PARALLEL_MIN 32768
+
+#define BLOCK 64
+
+/* x seen as [outer, len, inner] around the axis. Adjacent lines are handled
+ * in blocks of up to BLOCK so that inner loops run over contiguous memory
+ * (for axis 1 of [N,C,H,W], a block is a run of pixels). */
+typedef struct axis_lines {
+  size_t outer, len, inner, blocks;
+} axis_lines;
+
+static hg_status lines_init(axis_lines *l, const char *op, const hg_tensor *x, int axis) {
+  int a = axis < 0 ? axis + x->ndim : axis;
+  if (a < 0 || a >= x->ndim) {
+    char s[64];
+    return hg_fail(HG_ERR_SHAPE, "%s: axis %d out of range for %s", op, axis,
+                   hg_shape_str(x, s, sizeof s));
+  }
+  l->outer = l->inner = 1;
+  for (int d = 0; d < a; d++) l->outer *= (size_t)x->shape[d];
+  for (int d = a + 1; d < x->ndim; d++) l->inner *= (size_t)x->shape[d];
+  l->len = (size_t)x->shape[a];
+  l->blocks = (l->inner + BLOCK - 1) / BLOCK;
+  return HG_OK;
+}
+
+/* Offset of block t (0 ≤ t < outer·blocks) and its width. */
+static inline size_t block_start(const axis_lines *l, size_t t, size_t *w) {
+  size_t j0 = (t % l->blocks) * BLOCK;
+  *w = l->inner - j0 < BLOCK ? l->inner - j0 : BLOCK;
+  return (t / l->blocks) * l->len * l->inner + j0;
+}
+
+/* One block: y = e^{x − m} / Σ e^{x − m}, or (x − m) − ln Σ e^{x − m}, with m
+ * the line's maximum (x − m is exact near the maximum). */
+static void block_softmax(const float *x, float *y, const axis_lines *l, size_t w, bool log_out) {
+  float m[BLOCK], s[BLOCK] = {0};
+  size_t st = l->inner;
+  for (size_t j = 0; j < w; j++) m[j] = x[j];
+  for (size_t c = 1; c < l->len; c++)
+    for (size_t j = 0; j < w; j++) m[j] = fmaxf(m[j], x[c * st + j]);
+  for (size_t c = 0; c < l->len; c++)
+    for (size_t j = 0; j < w; j++) {
+      float e = expf(x[c * st + j] - m[j]);
+      s[j] += e;
+      if (!log_out) y[c * st + j] = e;
+    }
+  for (size_t j = 0; j < w; j++) s[j] = log_out ? logf(s[j]) : 1.0f / s[j];
+  for (size_t c = 0; c < l->len; c++)
+    for (size_t j = 0; j < w; j++) {
+      size_t i = c * st + j;
+      y[i] = log_out ? (x[i] - m[j]) - s[j] : y[i] * s[j];
+    }
+}
+
+static void softmax_forward(const axis_lines *l, const float *x, float *y, bool log_out) {
+  size_t n = l->outer * l->blocks;
+#pragma omp parallel for if (l->outer * l->len * l->inner > PARALLEL_MIN)
+  for (size_t t = 0; t < n; t++) {
+    size_t w, o = block_start(l, t, &w);
+    block_softmax(x + o, y + o, l, w, log_out);
+  }
+}
+
+/* softmax: gx = y ⊙ (g − Σ g·y); log_softmax: gx = g − e^y · Σ g. */
+static void block_grad(const float *y, const float *g, float *gx, const axis_lines *l, size_t w,
+                       bool log_out, bool acc) {
+  float s[BLOCK] = {0};
+  size_t st = l->inner;
+  for (size_t c = 0; c < l->len; c++)
+    for (size_t j = 0; j < w; j++) {
+      size_t i = c * st + j;
+      s[j] += log_out ? g[i] : g[i] * y[i];
+    }
+  for (size_t c = 0; c < l->len; c++)
+    for (size_t j = 0; j < w; j++) {
+      size_t i = c * st + j;
+      float t = log_out ? g[i] - expf(y[i]) * s[j] : y[i] * (g[i] - s[j]);
+      gx[i] = acc ? gx[i] + t : t;
+    }
+}
+
+static void softmax_grad(const axis_lines *l, const float *y, const float *g, float *gx,
+                         bool log_out, bool acc) {
+  size_t n = l->outer * l->blocks;
+#pragma omp parallel for if (l->outer * l->len * l->inner > PARALLEL_MIN)
+  for (size_t t = 0; t < n; t++) {
+    size_t w, o = block_start(l, t, &w);
+    block_grad(y + o, g + o, gx + o, l, w, log_out, acc);
+  }
+}
+
+static hg_status softmax_backward(hg_node *n) {
+  hg_tensor *x = n->in[0];
+  if (!hg_needs_grad(x)) return HG_OK;
+  axis_lines l;
+  lines_init(&l, n->op->name, x, n->args.i[0]);
+  bool acc;
+  hg_tensor *gx = hg_grad_acquire(x, &acc);
+  if (!gx) return HG_ERR_NOMEM;
+  softmax_grad(&l, n->out->data, n->out->grad->data, gx->data, n->args.i[1], acc);
+  return HG_OK;
+}
+
+const hg_op hg_op_softmax = {"softmax", softmax_backward};
+const hg_op hg_op_log_softmax = {"log_softmax", softmax_backward};
+
+static hg_tensor *softmax_common(const hg_op *op, hg_tensor *x, int axis, bool log_out) {
+  axis_lines l;
+  if (lines_init(&l, op->name, x, axis) != HG_OK) return NULL;
+  hg_tensor *y = hg_tensor_empty(x->ndim, x->shape);
+  if (!y) return NULL;
+  softmax_forward(&l, x->data, y->data, log_out);
+  hg_node *node;
+  if (hg_record(op, y, 1, &x, &node) != HG_OK) {
+    hg_tensor_free(y);
+    return NULL;
+  }
+  if (node) {
+    node->args.i[0] = axis;
+    node->args.i[1] = log_out;
+  }
+  return y;
+}
+
+/* softmax(x)_i = e^{x_i − max} / Σ_j e^{x_j − max} along axis */
+hg_tensor *hg_softmax(hg_tensor *x, int axis) {
+  return softmax_common(&hg_op_softmax, x, axis, false);
+}
+
+/* log_softmax(x)_i = x_i − max − ln Σ_j e^{x_j − max} along axis */
+hg_tensor *hg_log_softmax(hg_tensor *x, int axis) {
+  return softmax_common(&hg_op_log_softmax, x, axis, true);
+}

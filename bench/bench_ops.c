@@ -1,0 +1,374 @@
+/* Kernel and op timings at the seeds' network sizes (batch 64), one per line:
+ * GEMM on both backends (to justify the default), the convolution kernels of
+ * every conv layer (forward, backward-data, backward-weights), pooling, and
+ * the element-wise / reduction ops through the autograd API.
+ * Each entry: warm-up, then reps sized to ~0.4 s (0.1 s with --quick);
+ * median and best time with CLOCK_MONOTONIC.
+ *
+ * Usage: bench_ops [--quick] [--threads T] */
+#define _POSIX_C_SOURCE 200809L
+
+#include <cblas.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "hebbgrad.h"
+
+static double budget_s = 0.4;
+static int max_reps = 200;
+
+static void die(const char *what) {
+  fprintf(stderr, "bench_ops: %s failed: %s\n", what, hg_last_error());
+  exit(1);
+}
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+typedef void (*bench_fn)(void *ctx);
+typedef struct timing {
+  double med, best;
+  int reps;
+} timing;
+
+/* Two warm-up calls, then as many reps as fit the budget (3..max_reps). */
+static timing time_fn(bench_fn fn, void *ctx) {
+  fn(ctx);
+  double t0 = now();
+  fn(ctx);
+  double once = now() - t0;
+  int reps = once > 0 ? (int)(budget_s / once) : max_reps;
+  if (reps < 3) reps = 3;
+  if (reps > max_reps) reps = max_reps;
+  double t[1000];
+  for (int i = 0; i < reps; i++) {
+    double s = now();
+    fn(ctx);
+    t[i] = now() - s;
+  }
+  qsort(t, (size_t)reps, sizeof t[0], cmp_double);
+  timing r = {reps % 2 ? t[reps / 2] : 0.5 * (t[reps / 2 - 1] + t[reps / 2]), t[0], reps};
+  return r;
+}
+
+/* rate = work / median time, in `unit` (GFLOP/s or GB/s: work in 1e9). */
+static void report(const char *name, const char *shape, timing t, double work, const char *unit) {
+  printf("%-34s %-26s %9.3f %9.3f %9.1f %-7s %4d\n", name, shape, 1e3 * t.med, 1e3 * t.best,
+         work / t.med / 1e9, unit, t.reps);
+  fflush(stdout);
+}
+
+static float *buffer(size_t n, hg_rng *rng) {
+  float *p = hg_pool_alloc(n * sizeof(float));
+  if (!p) die("buffer");
+  for (size_t i = 0; i < n; i++) p[i] = hg_rng_uniform(rng) - 0.5f;
+  return p;
+}
+
+/* --- GEMM --- */
+
+typedef struct gemm_ctx {
+  bool ta, tb;
+  int m, n, k;
+  float *a, *b, *c;
+} gemm_ctx;
+
+static void run_gemm(void *p) {
+  gemm_ctx *g = p;
+  int lda = g->ta ? g->m : g->k, ldb = g->tb ? g->k : g->n;
+  if (hg_gemm(g->ta, g->tb, g->m, g->n, g->k, 1.0f, g->a, lda, g->b, ldb, 0.0f, g->c, g->n) != HG_OK)
+    die("hg_gemm");
+}
+
+static void bench_gemm(hg_rng *rng) {
+  static const struct {
+    const char *what;
+    bool ta, tb;
+    int m, n, k;
+  } cases[] = {
+      {"fc5 fwd  x.W^T", false, true, 64, 4096, 2304},
+      {"fc5 bwd-data dy.W", false, false, 64, 2304, 4096},
+      {"fc5 bwd-w dy^T.x", true, false, 4096, 2304, 64},
+      {"square", false, false, 1024, 1024, 1024},
+  };
+  static const struct {
+    hg_gemm_backend backend;
+    const char *name;
+  } backends[] = {{HG_GEMM_ONEDNN, "onednn"}, {HG_GEMM_OPENBLAS, "openblas"}};
+  hg_gemm_backend saved = hg_gemm_get_backend();
+  for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+    gemm_ctx g = {cases[c].ta, cases[c].tb, cases[c].m, cases[c].n, cases[c].k, NULL, NULL, NULL};
+    g.a = buffer((size_t)g.m * g.k, rng);
+    g.b = buffer((size_t)g.k * g.n, rng);
+    g.c = buffer((size_t)g.m * g.n, rng);
+    for (size_t b = 0; b < 2; b++) {
+      hg_gemm_set_backend(backends[b].backend);
+      char name[64], shape[64];
+      snprintf(name, sizeof name, "gemm %-8s %s", backends[b].name, cases[c].what);
+      snprintf(shape, sizeof shape, "%dx%dx%d %c%c", g.m, g.n, g.k, g.ta ? 'T' : 'N',
+               g.tb ? 'T' : 'N');
+      report(name, shape, time_fn(run_gemm, &g), 2.0 * g.m * g.n * g.k, "GFLOP/s");
+    }
+    hg_pool_free(g.a, (size_t)g.m * g.k * sizeof(float));
+    hg_pool_free(g.b, (size_t)g.k * g.n * sizeof(float));
+    hg_pool_free(g.c, (size_t)g.m * g.n * sizeof(float));
+  }
+  hg_gemm_set_backend(saved);
+}
+
+/* --- convolution kernels --- */
+
+typedef struct conv_ctx {
+  hg_conv_shape s;
+  float *x, *w, *b, *y, *dx, *dw, *db;
+} conv_ctx;
+
+static void run_conv_fwd(void *p) {
+  conv_ctx *c = p;
+  if (hg_conv2d_forward(&c->s, c->x, c->w, c->b, c->y) != HG_OK) die("conv forward");
+}
+static void run_conv_bwd_data(void *p) {
+  conv_ctx *c = p;
+  if (hg_conv2d_backward_data(&c->s, c->y, c->w, c->dx, false) != HG_OK) die("conv bwd-data");
+}
+static void run_conv_bwd_weights(void *p) {
+  conv_ctx *c = p;
+  if (hg_conv2d_backward_weights(&c->s, c->x, c->y, c->dw, c->db, false) != HG_OK)
+    die("conv bwd-weights");
+}
+
+static void bench_conv(int batch, hg_rng *rng) {
+  static const struct {
+    const char *name;
+    int c, hw, k, kk;
+  } layers[] = {{"conv1", 3, 32, 96, 5}, {"conv2", 96, 14, 128, 3},
+                {"conv3", 128, 12, 192, 3}, {"conv4", 192, 5, 256, 3}};
+  for (size_t l = 0; l < sizeof layers / sizeof layers[0]; l++) {
+    conv_ctx c;
+    int xs[4] = {batch, layers[l].c, layers[l].hw, layers[l].hw};
+    int ws[4] = {layers[l].k, layers[l].c, layers[l].kk, layers[l].kk};
+    if (hg_conv_shape_init(&c.s, xs, ws, 1, 0) != HG_OK) die("conv shape");
+    size_t nx = (size_t)batch * c.s.c * c.s.h * c.s.w, nw = (size_t)c.s.k * c.s.c * c.s.kh * c.s.kw;
+    size_t ny = (size_t)batch * c.s.k * c.s.oh * c.s.ow;
+    c.x = buffer(nx, rng);
+    c.dx = buffer(nx, rng);
+    c.w = buffer(nw, rng);
+    c.dw = buffer(nw, rng);
+    c.b = buffer((size_t)c.s.k, rng);
+    c.db = buffer((size_t)c.s.k, rng);
+    c.y = buffer(ny, rng);
+    double flop = 2.0 * (double)ny * c.s.c * c.s.kh * c.s.kw;
+    char name[64], shape[64];
+    snprintf(shape, sizeof shape, "%dx%dx%dx%d k%d %dx%d", batch, c.s.c, c.s.h, c.s.w, c.s.k,
+             c.s.kh, c.s.kw);
+    snprintf(name, sizeof name, "%s forward", layers[l].name);
+    report(name, shape, time_fn(run_conv_fwd, &c), flop, "GFLOP/s");
+    snprintf(name, sizeof name, "%s backward-data", layers[l].name);
+    report(name, shape, time_fn(run_conv_bwd_data, &c), flop, "GFLOP/s");
+    snprintf(name, sizeof name, "%s backward-weights", layers[l].name);
+    report(name, shape, time_fn(run_conv_bwd_weights, &c), flop, "GFLOP/s");
+    hg_pool_free(c.x, nx * sizeof(float));
+    hg_pool_free(c.dx, nx * sizeof(float));
+    hg_pool_free(c.w, nw * sizeof(float));
+    hg_pool_free(c.dw, nw * sizeof(float));
+    hg_pool_free(c.b, (size_t)c.s.k * sizeof(float));
+    hg_pool_free(c.db, (size_t)c.s.k * sizeof(float));
+    hg_pool_free(c.y, ny * sizeof(float));
+  }
+}
+
+/* --- pooling kernels --- */
+
+typedef struct pool_ctx {
+  hg_pool_shape s;
+  float *x, *y, *dx;
+  void *ws;
+} pool_ctx;
+
+static void run_pool_fwd(void *p) {
+  pool_ctx *c = p;
+  if (hg_pool2d_forward(&c->s, c->x, c->y, c->ws) != HG_OK) die("pool forward");
+}
+static void run_pool_bwd(void *p) {
+  pool_ctx *c = p;
+  if (hg_pool2d_backward(&c->s, c->y, c->ws, c->dx, false) != HG_OK) die("pool backward");
+}
+
+static void bench_pool(int batch, hg_rng *rng) {
+  static const struct {
+    const char *name;
+    int c, hw;
+  } sites[] = {{"pool1", 96, 28}, {"pool3", 192, 10}};
+  for (size_t i = 0; i < sizeof sites / sizeof sites[0]; i++) {
+    for (int kind = HG_POOL_MAX; kind <= HG_POOL_AVG; kind++) {
+      pool_ctx c;
+      int xs[4] = {batch, sites[i].c, sites[i].hw, sites[i].hw};
+      if (hg_pool_shape_init(&c.s, (hg_pool_kind)kind, xs, 2, 2, 0) != HG_OK) die("pool shape");
+      size_t nx = (size_t)batch * c.s.c * c.s.h * c.s.w, ny = (size_t)batch * c.s.c * c.s.oh * c.s.ow;
+      size_t wsb = hg_pool2d_workspace_bytes(&c.s);
+      c.x = buffer(nx, rng);
+      c.dx = buffer(nx, rng);
+      c.y = buffer(ny, rng);
+      c.ws = wsb ? hg_pool_alloc(wsb) : NULL;
+      if (wsb && !c.ws) die("workspace");
+      char name[64], shape[64];
+      const char *k = kind == HG_POOL_MAX ? "max" : "avg";
+      snprintf(shape, sizeof shape, "%dx%dx%dx%d k2 s2", batch, c.s.c, c.s.h, c.s.w);
+      double bytes = 4.0 * (double)(nx + ny) + (double)wsb;
+      snprintf(name, sizeof name, "%s %s forward", sites[i].name, k);
+      report(name, shape, time_fn(run_pool_fwd, &c), bytes, "GB/s");
+      snprintf(name, sizeof name, "%s %s backward", sites[i].name, k);
+      report(name, shape, time_fn(run_pool_bwd, &c), bytes, "GB/s");
+      hg_pool_free(c.x, nx * sizeof(float));
+      hg_pool_free(c.dx, nx * sizeof(float));
+      hg_pool_free(c.y, ny * sizeof(float));
+      if (wsb) hg_pool_free(c.ws, wsb);
+    }
+  }
+}
+
+/* --- ops through the autograd API: forward alone (grad mode off), and
+ * forward + backward (inputs require a gradient) --- */
+
+typedef enum op_kind { OP_RELU, OP_ADD_BIAS, OP_BN, OP_SOFTMAX, OP_SUM, OP_CE, OP_DROPOUT } op_kind;
+
+typedef struct op_ctx {
+  op_kind kind;
+  bool backward;
+  hg_tensor *x, *bias, *gamma, *beta, *mean, *var, *gout;
+  const int *labels;
+  hg_rng *rng;
+} op_ctx;
+
+static hg_tensor *apply(op_ctx *c) {
+  switch (c->kind) {
+  case OP_RELU: return hg_relu(c->x);
+  case OP_ADD_BIAS: return hg_add(c->x, c->bias);
+  case OP_BN: return hg_batch_norm(c->x, c->gamma, c->beta, c->mean, c->var, true, 0.1f, 1e-5f);
+  case OP_SOFTMAX: return hg_softmax(c->x, 1);
+  case OP_SUM: return hg_sum(c->x, 0, NULL, false);
+  case OP_CE: return hg_cross_entropy(c->x, c->labels);
+  case OP_DROPOUT: return hg_dropout(c->x, 0.5f, true, c->rng);
+  }
+  return NULL;
+}
+
+static void run_op(void *p) {
+  op_ctx *c = p;
+  bool was = hg_set_grad_enabled(c->backward);
+  hg_tensor *y = apply(c);
+  if (!y) die("op");
+  if (c->backward) {
+    hg_status s = y->numel == 1 ? hg_backward(y) : hg_backward_from(y, c->gout);
+    if (s != HG_OK) die("backward");
+    hg_tape_clear();
+  }
+  hg_tensor_free(y);
+  hg_set_grad_enabled(was);
+}
+
+static void bench_ops(int batch, hg_rng *rng) {
+  int *labels = malloc((size_t)batch * sizeof *labels);
+  if (!labels) die("labels");
+  for (int i = 0; i < batch; i++) labels[i] = (int)hg_rng_below(rng, 10);
+  static const struct {
+    const char *name;
+    op_kind kind;
+    int ndim, shape[4]; /* shape[0] is replaced by the batch */
+  } cases[] = {
+      {"relu", OP_RELU, 4, {0, 96, 28, 28}},
+      {"add bias [C,1,1]", OP_ADD_BIAS, 4, {0, 96, 28, 28}},
+      {"batch_norm train", OP_BN, 4, {0, 96, 14, 14}},
+      {"batch_norm train", OP_BN, 4, {0, 128, 12, 12}},
+      {"batch_norm1d train", OP_BN, 2, {0, 4096}},
+      {"dropout 0.5", OP_DROPOUT, 2, {0, 4096}},
+      {"softmax axis 1", OP_SOFTMAX, 2, {0, 10}},
+      {"softmax axis 1", OP_SOFTMAX, 2, {0, 4096}},
+      {"sum all", OP_SUM, 4, {0, 96, 28, 28}},
+      {"cross_entropy", OP_CE, 2, {0, 10}},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    int shape[4];
+    memcpy(shape, cases[i].shape, sizeof shape);
+    shape[0] = batch;
+    int c = shape[1];
+    op_ctx ctx = {.kind = cases[i].kind, .labels = labels, .rng = rng};
+    ctx.x = hg_tensor_normal(cases[i].ndim, shape, 0.0f, 1.0f, rng);
+    ctx.bias = hg_tensor_normal(HG_SHAPE(c, 1, 1), 0.0f, 1.0f, rng);
+    ctx.gamma = hg_tensor_ones(HG_SHAPE(c));
+    ctx.beta = hg_tensor_zeros(HG_SHAPE(c));
+    ctx.mean = hg_tensor_zeros(HG_SHAPE(c));
+    ctx.var = hg_tensor_ones(HG_SHAPE(c));
+    if (!ctx.x || !ctx.bias || !ctx.gamma || !ctx.beta || !ctx.mean || !ctx.var) die("op inputs");
+    hg_requires_grad(ctx.x, true);
+    hg_requires_grad(ctx.bias, true);
+    hg_requires_grad(ctx.gamma, true);
+    hg_requires_grad(ctx.beta, true);
+    /* The output's shape, for the gradient seed. */
+    hg_tensor *y = apply(&ctx);
+    if (!y) die(cases[i].name);
+    ctx.gout = hg_tensor_normal(y->ndim, y->shape, 0.0f, 1.0f, rng);
+    double out_bytes = 4.0 * (double)y->numel;
+    hg_tensor_free(y);
+    hg_tape_clear();
+    char shape_str[64];
+    hg_shape_str(ctx.x, shape_str, sizeof shape_str);
+    double in_bytes = 4.0 * (double)ctx.x->numel;
+    char name[64];
+    /* forward traffic: read x, write y (the bias/stat vectors are small) */
+    ctx.backward = false;
+    snprintf(name, sizeof name, "%s forward", cases[i].name);
+    report(name, shape_str, time_fn(run_op, &ctx), in_bytes + out_bytes, "GB/s");
+    /* forward + backward: adds reading dy (and what the op saved) and writing dx */
+    ctx.backward = true;
+    snprintf(name, sizeof name, "%s fwd+bwd", cases[i].name);
+    report(name, shape_str, time_fn(run_op, &ctx), 2.0 * (in_bytes + out_bytes), "GB/s");
+    hg_zero_grad(ctx.x);
+    hg_tensor *all[] = {ctx.x, ctx.bias, ctx.gamma, ctx.beta, ctx.mean, ctx.var, ctx.gout};
+    for (size_t j = 0; j < sizeof all / sizeof all[0]; j++) hg_tensor_free(all[j]);
+  }
+  free(labels);
+}
+
+int main(int argc, char **argv) {
+  int threads = 0, batch = 64;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--quick")) {
+      budget_s = 0.1;
+      max_reps = 30;
+    } else if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
+      threads = atoi(argv[++i]);
+    } else {
+      fprintf(stderr, "usage: bench_ops [--quick] [--threads T]\n");
+      return 2;
+    }
+  }
+  if (threads > 0) {
+    omp_set_num_threads(threads);
+    openblas_set_num_threads(threads);
+  }
+  hg_rng rng;
+  hg_rng_seed(&rng, 1, 1);
+  printf("hebbgrad bench_ops: batch %d, %d threads, default gemm %s; median/best of reps after "
+         "warm-up\n",
+         batch, omp_get_max_threads(),
+         hg_gemm_get_backend() == HG_GEMM_ONEDNN ? "onednn" : "openblas");
+  printf("%-34s %-26s %9s %9s %9s %-7s %4s\n", "op", "shape", "med ms", "best ms", "rate", "unit",
+         "reps");
+  bench_gemm(&rng);
+  bench_conv(batch, &rng);
+  bench_pool(batch, &rng);
+  bench_ops(batch, &rng);
+  return 0;
+}

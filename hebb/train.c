@@ -1,0 +1,198 @@
+#include "hebb/train.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "autograd/ops.h"
+#include "nn/evaluate.h"
+
+static hg_status apply_mode_letter(hg_layer *l, char letter, bool classifier) {
+  hg_train_mode mode;
+  switch (letter) {
+    case 'B': mode = HG_TRAIN_B; break;
+    case 'G': mode = classifier ? HG_TRAIN_B : (hg_train_mode)0; break;
+    case 'H': mode = HG_TRAIN_H; break;
+    case 'F': mode = HG_TRAIN_F; break;
+    case 'R': mode = HG_TRAIN_R; break;
+    default: mode = (hg_train_mode)0;
+  }
+  if (!mode)
+    return hg_fail(HG_ERR_ARG, "modes: letter '%c' for layer '%s' is not one of B H F R%s", letter,
+                   l->name, classifier ? " G" : "");
+  hg_layer_set_mode(l, mode);
+  return HG_OK;
+}
+
+hg_status hg_net_set_modes(hg_net *net, const char *modes) {
+  int weighted[64], count = 0;
+  for (int i = 0; i < net->n && count < 64; i++)
+    if (net->layers[i]->weight && strcmp(net->layers[i]->ops->kind, "batch_norm") != 0) weighted[count++] = i;
+  const char *dash = strchr(modes, '-');
+  int body = dash ? (int)(dash - modes) : (int)strlen(modes);
+  int expected = dash ? count - 1 : count;
+  if (body != expected || (dash && strlen(dash + 1) != 1))
+    return hg_fail(HG_ERR_ARG, "modes '%s': the net has %d layers with weights, so %d letters%s are needed",
+                   modes, count, expected, dash ? " before '-' and one after" : "");
+  for (int j = 0; j < count; j++) {
+    bool classifier = dash && j == count - 1;
+    hg_status s = apply_mode_letter(net->layers[weighted[j]], classifier ? dash[1] : modes[j], classifier);
+    if (s != HG_OK) return s;
+  }
+  return HG_OK;
+}
+
+/* One group per learning layer of the given mode; NULL when there is none. */
+static hg_optimizer *optimizer_for(hg_net *net, hg_train_mode mode, hg_group_opts opts, bool adam) {
+  hg_optimizer *opt = NULL;
+  for (int i = 0; i < net->n; i++) {
+    hg_layer *l = net->layers[i];
+    if (!hg_layer_has_params(l) || l->mode != mode) continue;
+    size_t begin, end;
+    hg_net_slab_range(net, i, i, &begin, &end);
+    if (!opt) opt = adam ? hg_adam_new(net->param_slab->data, net->grad_slab->data, net->param_slab->numel)
+                         : hg_sgd_new(net->param_slab->data, net->grad_slab->data, net->param_slab->numel);
+    if (!opt || hg_optim_add_group(opt, begin, end, opts) != HG_OK) {
+      hg_optim_free(opt);
+      return NULL;
+    }
+  }
+  return opt;
+}
+
+static bool is_classifier(const hg_net *net, int i) {
+  for (int j = i + 1; j < net->n; j++)
+    if (net->layers[j]->weight) return false;
+  return true;
+}
+
+hg_trainer *hg_trainer_new(hg_net *net, const hg_plasticity *hebb, const hg_trainer_opts *opts) {
+  if (!net->param_slab) {
+    hg_fail(HG_ERR_STATE, "trainer: the net is not finalized (hg_net_finalize)");
+    return NULL;
+  }
+  hg_trainer *t = calloc(1, sizeof *t);
+  hg_plasticity *p = t ? calloc((size_t)net->n, sizeof *p) : NULL;
+  if (!p) {
+    free(t);
+    hg_fail(HG_ERR_NOMEM, "trainer: out of memory");
+    return NULL;
+  }
+  t->net = net;
+  t->plasticity = p;
+  t->last_hebb = -1;
+  hg_status s = HG_OK;
+  for (int i = 0; i < net->n && s == HG_OK; i++) {
+    hg_layer *l = net->layers[i];
+    t->any_backprop |= l->mode == HG_TRAIN_B && hg_layer_has_params(l);
+    if (l->mode != HG_TRAIN_H || !l->weight) continue;
+    t->last_hebb = i;
+    p[i] = *hebb;
+    p[i].mask = NULL;
+    if (is_classifier(net, i)) /* the supervised Hebbian classifier */
+      p[i].comp = (hg_competition){.kind = HG_COMP_TEACHER};
+    s = hg_plasticity_init(&p[i], l->weight, &net->rng);
+  }
+  hg_group_opts h = hg_sgd_opts(opts->hebb_lr, 0.0f, 0.0f, false);
+  if (s == HG_OK) t->opt_h = optimizer_for(net, HG_TRAIN_H, h, false);
+  if (s == HG_OK) t->opt_b = optimizer_for(net, HG_TRAIN_B, opts->backprop, opts->adam);
+  if (s != HG_OK || (t->last_hebb >= 0 && !t->opt_h) || (t->any_backprop && !t->opt_b)) {
+    hg_trainer_free(t);
+    return NULL;
+  }
+  return t;
+}
+
+void hg_trainer_free(hg_trainer *t) {
+  if (!t) return;
+  for (int i = 0; i < t->net->n; i++) hg_plasticity_release(&t->plasticity[i]);
+  free(t->plasticity);
+  hg_optim_free(t->opt_b);
+  hg_optim_free(t->opt_h);
+  free(t);
+}
+
+hg_status hg_trainer_set_plasticity(hg_trainer *t, int layer, const hg_plasticity *p) {
+  if (layer < 0 || layer >= t->net->n || t->net->layers[layer]->mode != HG_TRAIN_H)
+    return hg_fail(HG_ERR_ARG, "trainer: layer %d is not a Hebbian layer", layer);
+  hg_plasticity_release(&t->plasticity[layer]);
+  t->plasticity[layer] = *p;
+  t->plasticity[layer].mask = NULL;
+  return hg_plasticity_init(&t->plasticity[layer], t->net->layers[layer]->weight, &t->net->rng);
+}
+
+/* loss += term; both may be NULL (nothing yet / failure). */
+static hg_status add_term(hg_tensor **loss, hg_tensor *term) {
+  if (!term) return hg_last_status();
+  if (!*loss) {
+    *loss = term;
+    return HG_OK;
+  }
+  hg_tensor *sum = hg_add(*loss, term);
+  hg_tensor_free(*loss);
+  hg_tensor_free(term);
+  *loss = sum;
+  return sum ? HG_OK : hg_last_status();
+}
+
+static hg_status hebbian_losses(hg_trainer *t, hg_tensor *x, const int *labels, int upto,
+                                hg_tensor **loss, float *value) {
+  for (int i = 0; i <= upto; i++) {
+    hg_layer *l = t->net->layers[i];
+    if (l->mode != HG_TRAIN_H || !l->weight) continue;
+    hg_tensor *in = i ? t->net->outputs[i - 1] : x;
+    hg_tensor *term = hg_plasticity_loss(&t->plasticity[i], l, t->net->outputs[i], in, labels);
+    if (term) *value += term->data[0];
+    hg_status s = add_term(loss, term);
+    if (s != HG_OK) return s;
+  }
+  return HG_OK;
+}
+
+static hg_status cross_entropy_term(hg_trainer *t, hg_tensor *logits, const int *labels, int count,
+                                    hg_tensor **loss, hg_step_stats *st) {
+  hg_tensor *rows = hg_tensor_narrow0(logits, 0, count);
+  hg_tensor *ce = rows ? hg_cross_entropy(rows, labels) : NULL;
+  hg_tensor_free(rows);
+  if (ce) st->ce_loss = ce->data[0];
+  int top5;
+  hg_count_correct(logits, labels, count, &st->correct, &top5);
+  (void)t;
+  return add_term(loss, ce);
+}
+
+static hg_status optimize(hg_trainer *t, hg_phase phase) {
+  hg_status s = HG_OK;
+  if (t->opt_h && phase != HG_PHASE_BACKPROP) s = hg_optim_step(t->opt_h);
+  if (s == HG_OK && t->opt_b && phase != HG_PHASE_HEBB) s = hg_optim_step(t->opt_b);
+  if (s != HG_OK || phase == HG_PHASE_BACKPROP) return s;
+  for (int i = 0; i <= t->last_hebb; i++)
+    if (t->net->layers[i]->mode == HG_TRAIN_H && t->net->layers[i]->weight)
+      hg_plasticity_after_step(&t->plasticity[i], t->net->layers[i]);
+  return HG_OK;
+}
+
+hg_status hg_trainer_step(hg_trainer *t, hg_tensor *x, const int *labels, int count, hg_phase phase,
+                          hg_step_stats *stats) {
+  hg_step_stats st = {0};
+  hg_net *net = t->net;
+  bool hebb = phase != HG_PHASE_BACKPROP && t->last_hebb >= 0;
+  bool backprop = phase != HG_PHASE_HEBB && t->any_backprop;
+  int upto = backprop || phase == HG_PHASE_JOINT ? net->n : t->last_hebb + 1;
+  hg_tensor *loss = NULL;
+  hg_tensor *out = hg_net_forward_range(net, x, 0, upto, true);
+  hg_status s = out ? HG_OK : hg_last_status();
+  if (s == HG_OK && hebb) s = hebbian_losses(t, x, labels, t->last_hebb, &loss, &st.hebb_loss);
+  if (s == HG_OK && backprop) s = cross_entropy_term(t, out, labels, count, &loss, &st);
+  if (s == HG_OK && loss && !isfinite(loss->data[0]))
+    s = hg_fail(HG_ERR_NUMERIC, "training diverged: the loss is %g (cross-entropy %g, Hebbian %g)",
+                loss->data[0], st.ce_loss, st.hebb_loss);
+  if (s == HG_OK && loss) s = hg_backward(loss);
+  if (s == HG_OK && loss) s = optimize(t, phase);
+  hg_tensor_free(loss);
+  hg_tensor_free(out);
+  hg_tape_clear();
+  hg_net_zero_grad(net);
+  if (stats) *stats = st;
+  return s;
+}

@@ -1,0 +1,60 @@
+/* One training loop for SGD, Hebbian and hybrid networks.
+ *
+ * Every layer with weights has a mode (nn/layer.h): B backprop, H Hebbian,
+ * F frozen, R random and fixed. A step runs the forward once, sums the
+ * cross-entropy of the output (when some B layer learns) and the surrogate
+ * losses of the H layers, runs ONE backward and steps the optimizers. H
+ * layers see sg(input) and pass sg(output) on, so the cross-entropy never
+ * reaches them and no backward-data work is done for them.
+ *
+ * Schedules: joint (everything at once) or sequential (phase HEBB trains the
+ * H layers, forwarding only up to the last of them; phase BACKPROP then
+ * trains the B layers on their output). */
+#ifndef HG_HEBB_TRAIN_H
+#define HG_HEBB_TRAIN_H
+
+#include "hebb/plasticity.h"
+#include "nn/net.h"
+#include "nn/optim.h"
+
+typedef enum hg_phase { HG_PHASE_JOINT, HG_PHASE_HEBB, HG_PHASE_BACKPROP } hg_phase;
+
+typedef struct hg_trainer {
+  hg_net *net;
+  hg_plasticity *plasticity; /* [net->n]: the rule of each H layer */
+  hg_optimizer *opt_b;       /* groups of the B layers (NULL when none) */
+  hg_optimizer *opt_h;       /* groups of the H layers (NULL when none) */
+  int last_hebb;             /* index of the last H layer, −1 if none */
+  bool any_backprop;
+} hg_trainer;
+
+typedef struct hg_trainer_opts {
+  hg_group_opts backprop; /* B layers: e.g. hg_sgd_opts(1e-3, 0.9, 5e-2, true) */
+  bool adam;              /* B layers use Adam with `backprop` lr / weight decay */
+  float hebb_lr;          /* H layers: plain SGD on the surrogate losses */
+} hg_trainer_opts;
+
+typedef struct hg_step_stats {
+  float ce_loss;   /* cross-entropy of the batch (0 if not computed) */
+  float hebb_loss; /* sum of the H layers' surrogate losses */
+  int correct;     /* top-1 hits of the batch (when the output was computed) */
+} hg_step_stats;
+
+/* Set the modes of the layers with weights from the seeds' notation: one
+ * letter per layer before '-', in order (B, H, F, R), then the classifier's
+ * (G = gradient descent, H = supervised Hebbian, F, R), e.g. "HBBBB-G".
+ * Without '-' the letters cover every layer with weights. */
+hg_status hg_net_set_modes(hg_net *net, const char *modes);
+
+/* A trainer for net with `hebb` as the rule of every H layer (copied; the
+ * classifier, when H, always learns with the teacher signal). The net must be
+ * finalized and its modes set. */
+hg_trainer *hg_trainer_new(hg_net *net, const hg_plasticity *hebb, const hg_trainer_opts *opts);
+void hg_trainer_free(hg_trainer *t);
+/* Replace the rule of layer i (an H layer). */
+hg_status hg_trainer_set_plasticity(hg_trainer *t, int layer, const hg_plasticity *p);
+/* One step on the first `count` rows of x (labels[count]). */
+hg_status hg_trainer_step(hg_trainer *t, hg_tensor *x, const int *labels, int count, hg_phase phase,
+                          hg_step_stats *stats);
+
+#endif
