@@ -33,6 +33,8 @@ hg_tensor *hg_mean(hg_tensor *x, int naxes, const int *axes, bool keepdim);
 hg_tensor *hg_max(hg_tensor *x, int naxes, const int *axes, bool keepdim);
 /* Same data, new shape (one -1 inferred). */
 hg_tensor *hg_reshape(hg_tensor *x, int ndim, const int *shape);
+/* x[start : start+count] along dimension 0 (a view) */
+hg_tensor *hg_narrow(hg_tensor *x, int start, int count);
 /* [N, ...] → [N, rest] */
 hg_tensor *hg_flatten(hg_tensor *x);
 

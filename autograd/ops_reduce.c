@@ -165,6 +165,37 @@ hg_tensor *hg_reshape(hg_tensor *x, int ndim, const int *shape) {
   return y;
 }
 
+/* ---------- narrow: rows [start, start+count) as a view ---------- */
+
+static hg_status narrow_backward(hg_node *nd) {
+  bool acc;
+  hg_tensor *x = nd->in[0];
+  hg_tensor *gx = hg_grad_acquire(x, &acc);
+  if (!gx) return HG_ERR_NOMEM;
+  size_t row = x->numel / (size_t)x->shape[0], begin = (size_t)nd->args.i[0] * row;
+  size_t end = begin + nd->out->numel;
+  const float *g = nd->out->grad->data;
+  for (size_t i = 0; i < x->numel; i++) {
+    float t = i >= begin && i < end ? g[i - begin] : 0.0f;
+    gx->data[i] = acc ? gx->data[i] + t : t;
+  }
+  return HG_OK;
+}
+
+const hg_op hg_op_narrow = {"narrow", narrow_backward};
+
+hg_tensor *hg_narrow(hg_tensor *x, int start, int count) {
+  hg_tensor *y = hg_tensor_narrow0(x, start, count);
+  if (!y) return NULL;
+  hg_node *nd;
+  if (hg_record(&hg_op_narrow, y, 1, &x, &nd) != HG_OK) {
+    hg_tensor_free(y);
+    return NULL;
+  }
+  if (nd) nd->args.i[0] = start;
+  return y;
+}
+
 hg_tensor *hg_flatten(hg_tensor *x) {
   if (x->ndim < 1) {
     hg_fail(HG_ERR_SHAPE, "flatten: a scalar has no batch dimension");

@@ -24,6 +24,19 @@ static hg_status apply_mode_letter(hg_layer *l, char letter, bool classifier) {
   return HG_OK;
 }
 
+/* Layers between weighted ones (ReLU, pooling, batch norm, ...) belong to the
+ * block of the weighted layer before them: frozen with a frozen or random
+ * one, learning by backprop (batch norm statistics and affine) otherwise. */
+static void follow_block_modes(hg_net *net) {
+  hg_train_mode block = HG_TRAIN_B;
+  for (int i = 0; i < net->n; i++) {
+    hg_layer *l = net->layers[i];
+    bool leader = l->weight && strcmp(l->ops->kind, "batch_norm") != 0;
+    if (leader) block = l->mode;
+    else hg_layer_set_mode(l, block == HG_TRAIN_F || block == HG_TRAIN_R ? HG_TRAIN_F : HG_TRAIN_B);
+  }
+}
+
 hg_status hg_net_set_modes(hg_net *net, const char *modes) {
   int weighted[64], count = 0;
   for (int i = 0; i < net->n && count < 64; i++)
@@ -39,6 +52,7 @@ hg_status hg_net_set_modes(hg_net *net, const char *modes) {
     hg_status s = apply_mode_letter(net->layers[weighted[j]], classifier ? dash[1] : modes[j], classifier);
     if (s != HG_OK) return s;
   }
+  follow_block_modes(net);
   return HG_OK;
 }
 
@@ -151,7 +165,7 @@ static hg_status hebbian_losses(hg_trainer *t, hg_tensor *x, const int *labels, 
 
 static hg_status cross_entropy_term(hg_trainer *t, hg_tensor *logits, const int *labels, int count,
                                     hg_tensor **loss, hg_step_stats *st) {
-  hg_tensor *rows = hg_tensor_narrow0(logits, 0, count);
+  hg_tensor *rows = hg_narrow(logits, 0, count);
   hg_tensor *ce = rows ? hg_cross_entropy(rows, labels) : NULL;
   hg_tensor_free(rows);
   if (ce) st->ce_loss = ce->data[0];

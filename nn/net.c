@@ -60,6 +60,11 @@ hg_status hg_net_replace(hg_net *net, int index, hg_layer *layer) {
   return HG_OK;
 }
 
+void hg_net_truncate(hg_net *net, int n) {
+  hg_net_clear_outputs(net);
+  while (net->n > n && net->n > 0) hg_layer_free(net->layers[--net->n]);
+}
+
 int hg_net_find(const hg_net *net, const char *name) {
   for (int i = 0; i < net->n; i++)
     if (strcmp(net->layers[i]->name, name) == 0) return i;
@@ -78,9 +83,11 @@ hg_tensor *hg_net_forward_range(hg_net *net, hg_tensor *x, int from, int to, boo
     hg_fail(HG_ERR_ARG, "net: layer range [%d, %d) outside [0, %d)", from, to, net->n);
     return NULL;
   }
-  hg_forward_ctx ctx = {.training = training, .rng = &net->rng};
+  hg_forward_ctx ctx = {.rng = &net->rng};
   hg_tensor *h = hg_tensor_retain(x);
   for (int i = from; i < to && h; i++) {
+    hg_train_mode mode = net->layers[i]->mode;
+    ctx.training = training && mode != HG_TRAIN_F && mode != HG_TRAIN_R; /* frozen: running statistics */
     hg_tensor *y = hg_layer_forward(net->layers[i], h, &ctx);
     hg_tensor_free(h);
     if (!y) {

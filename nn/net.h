@@ -23,10 +23,13 @@ void hg_net_free(hg_net *net);
 hg_status hg_net_add(hg_net *net, hg_layer *layer);
 /* Replace layer `index` (the old one is freed); call hg_net_finalize again. */
 hg_status hg_net_replace(hg_net *net, int index, hg_layer *layer);
+/* Drop the layers from index n on; call hg_net_finalize again. */
+void hg_net_truncate(hg_net *net, int n);
 /* Index of the layer named `name`, or -1. */
 int hg_net_find(const hg_net *net, const char *name);
 
-/* Run layers [from, to) on x; outputs[i] keep every intermediate result. */
+/* Run layers [from, to) on x; outputs[i] keep every intermediate result.
+ * Frozen (F, R) layers always run in evaluation mode. */
 hg_tensor *hg_net_forward_range(hg_net *net, hg_tensor *x, int from, int to, bool training);
 /* Run every layer. */
 hg_tensor *hg_net_forward(hg_net *net, hg_tensor *x, bool training);
@@ -44,9 +47,17 @@ void hg_net_zero_grad(hg_net *net);
  * `buffers`, its batch-norm statistics; returns how many (at most max). */
 int hg_net_tensors(hg_net *net, bool buffers, char (*names)[64], hg_tensor **tensors, int max);
 
+/* Turn net into a linear probe of layer `after`: drop the layers above it,
+ * freeze the rest (F) and add flatten + a linear classifier "probe" (B);
+ * `sample` ([N,...] input) gives the feature size. Finalizes the net. */
+hg_status hg_net_attach_probe(hg_net *net, int after, const hg_tensor *sample, int classes);
+
 /* The seeds' network (seeds 002/003): 4 conv + 2 fc layers for 3×32×32
  * input, layers conv1 relu1 pool1 bn1 conv2 relu2 bn2 conv3 relu3 pool3 bn3
  * conv4 relu4 bn4 flatten fc5 relu5 bn5 drop5 fc6. */
 hg_net *hg_net_seeds(int in_channels, int classes, uint64_t seed);
+/* A small net for quick runs: conv1 (32 5×5) relu1 pool1 bn1 flatten fc2,
+ * for square inputs of side `size`. */
+hg_net *hg_net_small(int in_channels, int size, int classes, uint64_t seed);
 
 #endif

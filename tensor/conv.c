@@ -42,7 +42,7 @@ hg_status hg_conv_shape_init(hg_conv_shape *s, const int x_shape[4], const int w
 
 static void conv_key(int key[HG_KERNEL_KEY_INTS], int kind, const hg_conv_shape *s, bool bias) {
   memset(key, 0, HG_KERNEL_KEY_INTS * sizeof *key);
-  int v[] = {kind, s->n, s->c, s->h, s->w, s->k, s->kh, s->kw, s->stride, s->pad, bias};
+  int v[] = {kind, 10, s->n, s->c, s->h, s->w, s->k, s->kh, s->kw, s->stride, s->pad, bias};
   memcpy(key, v, sizeof v);
 }
 
@@ -109,7 +109,9 @@ static hg_kernel *conv_build(const int *key, int kind, const hg_conv_shape *s, b
   if (st == dnnl_success) {
     int ids[HG_KERNEL_MAX_ARGS];
     int n = conv_arg_ids(kind, bias, ids);
-    k = hg_kernel_build(key, pd, n, ids, "conv2d");
+    static const char *const labels[] = {"", "conv2d forward", "conv2d backward_data",
+                                         "conv2d backward_weights"};
+    k = hg_kernel_build(key, pd, n, ids, labels[kind]);
   } else {
     hg_kernel_fail(st, "conv2d", "primitive descriptor creation");
   }

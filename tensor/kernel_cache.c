@@ -107,8 +107,9 @@ static void report_impl(const_dnnl_primitive_desc_t pd, const char *op, const in
   if (!getenv("HG_VERBOSE")) return;
   const char *impl = NULL;
   if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) != dnnl_success) impl = "?";
-  fprintf(stderr, "hebbgrad: %s kind %d [", op, key[0]);
-  for (int i = 1; i < HG_KERNEL_KEY_INTS; i++) fprintf(stderr, i > 1 ? ",%d" : "%d", key[i]);
+  fprintf(stderr, "hebbgrad: %s [", op);
+  for (int i = 2; i < 2 + key[1] && i < HG_KERNEL_KEY_INTS; i++)
+    fprintf(stderr, i > 2 ? ",%d" : "%d", key[i]);
   fprintf(stderr, "]: %s\n", impl);
 }
 
@@ -149,7 +150,6 @@ hg_kernel *hg_kernel_build(const int key[HG_KERNEL_KEY_INTS], const_dnnl_primiti
   memcpy(k->key, key, sizeof k->key);
   k->n_user = nargs;
   k->scratch_bytes = md_bytes(pd, dnnl_query_scratchpad_md);
-  k->workspace_bytes = md_bytes(pd, dnnl_query_workspace_md);
   k->last_use = ++clock_ticks;
   builds++;
   report_impl(pd, op, key);

@@ -1,4 +1,4 @@
-/* Shared oneDNN state of the convolution and pooling kernels: one CPU
+/* Shared oneDNN state of the primitive-based kernels (convolution): one CPU
  * engine and stream (created on first use), one scratchpad buffer that grows
  * to the largest need, and a small table of primitives keyed by
  * (kind, shape), each with its memory objects created once. A kernel call
@@ -22,19 +22,18 @@ void hg_kernels_release(void);
 /* Number of primitives built so far (a repeated shape must not add one). */
 long hg_kernel_cache_builds(void);
 
-/* --- for the kernel files (tensor/conv.c, tensor/pooling.c) --- */
+/* --- for the kernel files (tensor/conv.c) --- */
 
 #define HG_KERNEL_KEY_INTS 16
 #define HG_KERNEL_MAX_ARGS 6
 
 typedef struct hg_kernel {
-  int key[HG_KERNEL_KEY_INTS];   /* key[0] is the kind; the rest the shape; 0-padded */
+  int key[HG_KERNEL_KEY_INTS];   /* kind, count of shape ints, the shape ints, zeros */
   dnnl_primitive_t primitive;
   int n_user;                    /* arguments the caller passes, in arg_ids order */
   int nargs;                     /* n_user, plus the scratchpad when one is needed */
   dnnl_exec_arg_t args[HG_KERNEL_MAX_ARGS + 1];
   size_t scratch_bytes;
-  size_t workspace_bytes;        /* DNNL_ARG_WORKSPACE size, 0 when unused */
   long last_use;
 } hg_kernel;
 

@@ -142,6 +142,21 @@ static void reshape_cases(void) {
   hg_tensor_free(x);
 }
 
+static hg_tensor *narrow_then_square(hg_tensor *const *in, void *ctx) {
+  (void)ctx;
+  hg_tensor *r = hg_narrow(in[0], 1, 2);
+  hg_tensor *y = hg_mul(r, r);
+  hg_tensor_free(r);
+  return y;
+}
+
+static void narrow_cases(void) {
+  hg_tensor *x = hgt_rand(HG_SHAPE(4, 3), -1, 1, 39);
+  hg_requires_grad(x, true);
+  hgt_gradcheck("narrow rows 1..2 of [4,3]", narrow_then_square, NULL, 1, &x, NULL);
+  hg_tensor_free(x);
+}
+
 const hgt_gradcase hgt_gradcases_elementwise[] = {
     {"add", "same shape and broadcasts", add_cases},
     {"sub", "broadcast, one input without grad", sub_cases},
@@ -161,6 +176,7 @@ const hgt_gradcase hgt_gradcases_elementwise[] = {
     {"mean", "axes and all", mean_cases},
     {"max", "distinct values", max_cases},
     {"reshape", "followed by mul", reshape_cases},
+    {"narrow", "rows of a matrix, followed by mul", narrow_cases},
 };
 const int hgt_gradcases_elementwise_count =
     (int)(sizeof hgt_gradcases_elementwise / sizeof hgt_gradcases_elementwise[0]);

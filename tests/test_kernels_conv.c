@@ -1,6 +1,7 @@
 /* The oneDNN/BLAS kernels (convolution, pooling, gemm) against naive loops,
  * the shape errors of their ops, the work skipped for detached inputs, and
  * the primitive cache. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -216,11 +217,10 @@ static void test_conv_kernels(void **state) {
 
 /* ---------- pooling kernels ---------- */
 
-static void run_pool_case(hg_pool_kind kind, int kernel, int stride, int pad) {
+static void run_pool_case(hg_pool_kind kind, const int xs[4], int kernel, int stride, int pad) {
   hg_pool_shape s;
-  int xs[4] = {2, 3, 7, 6};
   hgt_status(hg_pool_shape_init(&s, kind, xs, kernel, stride, pad));
-  size_t nx = 2 * 3 * 7 * 6, ny = (size_t)s.n * s.c * s.oh * s.ow;
+  size_t nx = (size_t)xs[0] * xs[1] * xs[2] * xs[3], ny = (size_t)s.n * s.c * s.oh * s.ow;
   float *x = distinct_buf(nx, (uint64_t)(kernel * 100 + stride * 10 + pad));
   float *y = rand_buf(ny, 1), *y_inf = rand_buf(ny, 2), *want_y = rand_buf(ny, 3), *dy = rand_buf(ny, 4);
   long *arg = malloc(ny * sizeof *arg);
@@ -247,10 +247,34 @@ static void run_pool_case(hg_pool_kind kind, int kernel, int stride, int pad) {
 
 static void test_pool_kernels(void **state) {
   (void)state;
-  for (int kind = HG_POOL_MAX; kind <= HG_POOL_AVG; kind++)
+  static const int odd[4] = {2, 3, 7, 6}, wide[4] = {1, 2, 4, 523}, even[4] = {2, 2, 8, 8};
+  for (int kind = HG_POOL_MAX; kind <= HG_POOL_AVG; kind++) {
     for (int kernel = 2; kernel <= 3; kernel++)
       for (int stride = 1; stride <= 2; stride++)
-        for (int pad = 0; pad <= 1; pad++) run_pool_case((hg_pool_kind)kind, kernel, stride, pad);
+        for (int pad = 0; pad <= 1; pad++) run_pool_case((hg_pool_kind)kind, odd, kernel, stride, pad);
+    run_pool_case((hg_pool_kind)kind, wide, 2, 2, 0); /* rows longer than one 256-output chunk */
+    run_pool_case((hg_pool_kind)kind, even, 2, 2, 0);
+    run_pool_case((hg_pool_kind)kind, even, 5, 3, 2);
+  }
+}
+
+/* A NaN in a window wins the max (as PyTorch) and takes the gradient. */
+static void test_max_pool_nan(void **state) {
+  (void)state;
+  for (int kernel = 2; kernel <= 3; kernel++) {
+    hg_pool_shape s;
+    int xs[4] = {1, 1, 4, 4};
+    hgt_status(hg_pool_shape_init(&s, HG_POOL_MAX, xs, kernel, 2, kernel == 3));
+    float x[16], y[4], dy[4] = {1, 1, 1, 1}, dx[16];
+    for (int i = 0; i < 16; i++) x[i] = (float)i;
+    x[5] = NAN; /* inside the first window of both shapes */
+    void *ws = malloc(hg_pool2d_workspace_bytes(&s));
+    hgt_status(hg_pool2d_forward(&s, x, y, ws));
+    assert_true(isnan(y[0]));
+    hgt_status(hg_pool2d_backward(&s, dy, ws, dx, false));
+    assert_true(dx[5] == (kernel == 2 ? 1.0f : 4.0f)); /* in every 3x3 window */
+    free(ws);
+  }
 }
 
 static void test_max_pool_backward_needs_workspace(void **state) {
@@ -485,6 +509,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_conv_kernels),
       cmocka_unit_test(test_pool_kernels),
+      cmocka_unit_test(test_max_pool_nan),
       cmocka_unit_test(test_max_pool_backward_needs_workspace),
       cmocka_unit_test(test_gemm),
       cmocka_unit_test(test_gemm_bad_sizes),

@@ -1,0 +1,236 @@
+#include "hebb/fit.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "nn/batcher.h"
+#include "nn/checkpoint.h"
+#include "nn/evaluate.h"
+#include "nn/progress.h"
+#include "nn/results.h"
+
+#define MAX_TENSORS 256
+
+hg_fit_opts hg_fit_defaults(void) {
+  hg_fit_opts o = {.epochs = 1, .batch = 64, .phase = HG_PHASE_JOINT, .base_lr = 1e-3f, .seed = 1,
+                   .label = "train", .log = stdout};
+  hg_schedule_parse("constant", &o.schedule);
+  return o;
+}
+
+/* Names and tensors of everything a checkpoint holds. */
+typedef struct tensor_list {
+  int n;
+  char names[MAX_TENSORS][64];
+  hg_tensor *tensors[MAX_TENSORS];
+} tensor_list;
+
+static hg_status collect_optim(tensor_list *l, hg_optimizer *opt, const char *prefix) {
+  if (!opt) return HG_OK;
+  char names[8][64];
+  hg_tensor *tensors[8];
+  int n = hg_optim_state(opt, names, tensors, 8);
+  for (int i = 0; i < n && i < 8; i++) {
+    if (l->n == MAX_TENSORS) return hg_fail(HG_ERR_ARG, "checkpoint: more than %d tensors", MAX_TENSORS);
+    snprintf(l->names[l->n], 64, "%s.%.50s", prefix, names[i]);
+    l->tensors[l->n++] = tensors[i];
+  }
+  return HG_OK;
+}
+
+static hg_status collect(hg_trainer *t, tensor_list *l) {
+  l->n = hg_net_tensors(t->net, true, l->names, l->tensors, MAX_TENSORS);
+  if (l->n > MAX_TENSORS) return hg_fail(HG_ERR_ARG, "checkpoint: more than %d tensors", MAX_TENSORS);
+  hg_status s = collect_optim(l, t->opt_b, "backprop");
+  return s == HG_OK ? collect_optim(l, t->opt_h, "hebb") : s;
+}
+
+hg_status hg_trainer_save(hg_trainer *t, const char *path, int epoch, double best_val, int best_epoch) {
+  tensor_list *l = malloc(sizeof *l);
+  if (!l) return hg_fail(HG_ERR_NOMEM, "checkpoint: out of memory");
+  hg_status s = collect(t, l);
+  const char *names[MAX_TENSORS];
+  for (int i = 0; i < l->n; i++) names[i] = l->names[i];
+  char e[32], b[32], be[32], rs[32], ri[32];
+  snprintf(e, sizeof e, "%d", epoch);
+  snprintf(b, sizeof b, "%.6f", best_val);
+  snprintf(be, sizeof be, "%d", best_epoch);
+  snprintf(rs, sizeof rs, "%llu", (unsigned long long)t->net->rng.state);
+  snprintf(ri, sizeof ri, "%llu", (unsigned long long)t->net->rng.inc);
+  const char *keys[] = {"epoch", "best_val", "best_epoch", "rng_state", "rng_inc", "format"};
+  const char *values[] = {e, b, be, rs, ri, "hebbgrad-trainer-1"};
+  if (s == HG_OK) s = hg_checkpoint_save(path, l->n, names, l->tensors, 6, keys, values);
+  free(l);
+  return s;
+}
+
+static void read_meta(hg_checkpoint *ck, const char *key, double *out) {
+  const char *v = hg_checkpoint_meta(ck, key);
+  if (out && v) *out = atof(v);
+}
+
+hg_status hg_trainer_load(hg_trainer *t, const char *path, int *epoch, double *best_val, int *best_epoch) {
+  tensor_list *l = malloc(sizeof *l);
+  if (!l) return hg_fail(HG_ERR_NOMEM, "checkpoint: out of memory");
+  hg_status s = collect(t, l);
+  hg_checkpoint *ck = s == HG_OK ? hg_checkpoint_open(path) : NULL;
+  if (s == HG_OK && !ck) s = hg_last_status();
+  for (int i = 0; s == HG_OK && i < l->n; i++) s = hg_checkpoint_read(ck, l->names[i], l->tensors[i]);
+  double e = 0, be = 0;
+  if (s == HG_OK) {
+    read_meta(ck, "epoch", &e);
+    read_meta(ck, "best_val", best_val);
+    read_meta(ck, "best_epoch", &be);
+    const char *rs = hg_checkpoint_meta(ck, "rng_state"), *ri = hg_checkpoint_meta(ck, "rng_inc");
+    if (rs && ri) {
+      t->net->rng.state = strtoull(rs, NULL, 10);
+      t->net->rng.inc = strtoull(ri, NULL, 10);
+    }
+    if (epoch) *epoch = (int)e;
+    if (best_epoch) *best_epoch = (int)be;
+  }
+  hg_checkpoint_close(ck);
+  free(l);
+  return s;
+}
+
+/* Does the validation accuracy mean anything in this phase? */
+static bool validates(const hg_trainer *t, hg_phase phase) {
+  if (phase != HG_PHASE_HEBB) return true;
+  hg_net *net = t->net;
+  for (int i = net->n - 1; i >= 0; i--)
+    if (net->layers[i]->weight) return net->layers[i]->mode == HG_TRAIN_H && i == t->last_hebb;
+  return false;
+}
+
+typedef struct run_state {
+  const hg_dataset *train;
+  hg_tensor *x;
+  int *labels;
+  char last[1024], best[1024], results[1024];
+} run_state;
+
+/* Epoch e's batch order depends on (seed, e) alone, so a resumed run sees
+ * the same batches as an uninterrupted one. */
+static hg_status run_epoch(hg_trainer *t, run_state *r, const hg_fit_opts *o, int epoch,
+                           double *loss_out, double *acc_out, long *images) {
+  hg_batcher *batcher = hg_batcher_new(r->train, o->batch, true, o->seed * 1000003u + (uint64_t)epoch);
+  if (!batcher) return hg_last_status();
+  hg_status s = HG_OK;
+  int batches = hg_batcher_num_batches(batcher);
+  if (o->steps_per_epoch > 0 && o->steps_per_epoch < batches) batches = o->steps_per_epoch;
+  char label[64];
+  snprintf(label, sizeof label, "%s %d", o->label, epoch + 1);
+  hg_progress bar;
+  if (o->log) hg_progress_start(&bar, o->log, label, batches);
+  double loss = 0;
+  long correct = 0, seen = 0;
+  for (int b = 0; b < batches && s == HG_OK; b++) {
+    int count;
+    hg_step_stats st;
+    s = hg_batcher_next(batcher, r->x, r->labels, &count);
+    if (s == HG_OK && count > 0) s = hg_trainer_step(t, r->x, r->labels, count, o->phase, &st);
+    if (s != HG_OK || count == 0) break;
+    float l = o->phase == HG_PHASE_HEBB ? st.hebb_loss : st.ce_loss;
+    loss += l * count;
+    correct += st.correct;
+    seen += count;
+    if (o->log) hg_progress_step(&bar, count, l);
+  }
+  hg_batcher_free(batcher);
+  if (s != HG_OK) return s;
+  if (o->log) hg_progress_end(&bar, NULL);
+  *loss_out = seen ? loss / seen : 0;
+  *acc_out = seen ? (double)correct / seen : 0;
+  *images += seen;
+  return HG_OK;
+}
+
+static void set_lr(hg_trainer *t, const hg_fit_opts *o, int epoch) {
+  if (t->opt_b) hg_optim_set_lr(t->opt_b, -1, hg_schedule_lr(&o->schedule, epoch, o->base_lr));
+}
+
+static hg_status log_epoch(const run_state *r, const hg_fit_opts *o, int epoch, double loss, double acc,
+                           double val, double lr) {
+  if (o->log) fprintf(o->log, "epoch %d: loss %.4f  train %.2f%%  val %.2f%%  lr %.3g\n", epoch + 1, loss,
+                      100 * acc, 100 * val, lr);
+  if (!o->run_dir) return HG_OK;
+  const char *cols[] = {"epoch", "loss", "train_top1", "val_top1", "lr"};
+  hg_results *res = hg_results_open(r->results, 5, cols);
+  if (!res) return hg_last_status();
+  char v[5][32];
+  snprintf(v[0], 32, "%d", epoch + 1);
+  snprintf(v[1], 32, "%.6f", loss);
+  snprintf(v[2], 32, "%.6f", acc);
+  snprintf(v[3], 32, "%.6f", val);
+  snprintf(v[4], 32, "%.6g", lr);
+  const char *values[] = {v[0], v[1], v[2], v[3], v[4]};
+  hg_status s = hg_results_row(res, values);
+  hg_results_close(res);
+  return s;
+}
+
+static hg_status setup(run_state *r, const hg_dataset *train, const hg_fit_opts *o) {
+  const hg_tensor *im = train->images;
+  r->train = train;
+  r->x = hg_tensor_empty(HG_SHAPE(o->batch, im->shape[1], im->shape[2], im->shape[3]));
+  r->labels = r->x ? calloc((size_t)o->batch, sizeof(int)) : NULL;
+  if (!r->labels) return hg_last_status() ? hg_last_status() : hg_fail(HG_ERR_NOMEM, "fit: out of memory");
+  if (!o->run_dir) return HG_OK;
+  if (mkdir(o->run_dir, 0755) != 0 && access(o->run_dir, W_OK) != 0)
+    return hg_fail(HG_ERR_IO, "fit: cannot create run directory %s", o->run_dir);
+  snprintf(r->last, sizeof r->last, "%s/last.safetensors", o->run_dir);
+  snprintf(r->best, sizeof r->best, "%s/best.safetensors", o->run_dir);
+  snprintf(r->results, sizeof r->results, "%s/epochs", o->run_dir);
+  return HG_OK;
+}
+
+static void teardown(run_state *r) {
+  hg_tensor_free(r->x);
+  free(r->labels);
+}
+
+hg_status hg_fit(hg_trainer *t, const hg_dataset *train, const hg_dataset *val, const hg_fit_opts *o,
+                 hg_fit_result *result) {
+  run_state r = {0};
+  hg_fit_result res = {0};
+  int start = 0;
+  hg_status s = setup(&r, train, o);
+  if (s == HG_OK && o->run_dir && o->resume && access(r.last, R_OK) == 0) {
+    s = hg_trainer_load(t, r.last, &start, &res.best_val, &res.best_epoch);
+    if (s == HG_OK && o->log) fprintf(o->log, "resumed %s after epoch %d\n", r.last, start);
+  }
+  bool check = val && validates(t, o->phase);
+  double t0 = hg_now();
+  long images = 0;
+  for (int epoch = start; s == HG_OK && epoch < o->epochs; epoch++) {
+    double loss = 0, acc = 0;
+    hg_eval ev = {0};
+    set_lr(t, o, epoch);
+    s = run_epoch(t, &r, o, epoch, &loss, &acc, &images);
+    if (s == HG_OK && check) s = hg_evaluate(t->net, val, o->batch, &ev);
+    if (s != HG_OK) break;
+    res.epochs_run = epoch + 1;
+    bool better = check && ev.top1 > res.best_val;
+    if (better) {
+      res.best_val = ev.top1;
+      res.best_epoch = epoch + 1;
+    }
+    s = log_epoch(&r, o, epoch, loss, acc, ev.top1, t->opt_b ? hg_optim_lr(t->opt_b, 0) : 0);
+    if (s == HG_OK && o->run_dir && better) s = hg_trainer_save(t, r.best, epoch + 1, res.best_val, res.best_epoch);
+    if (s == HG_OK && o->run_dir) s = hg_trainer_save(t, r.last, epoch + 1, res.best_val, res.best_epoch);
+    if (check && o->patience > 0 && epoch + 1 - res.best_epoch >= o->patience) {
+      if (o->log) fprintf(o->log, "early stop: no better validation for %d epochs\n", o->patience);
+      break;
+    }
+  }
+  res.seconds = hg_now() - t0;
+  res.images_per_s = res.seconds > 0 ? images / res.seconds : 0;
+  if (s == HG_OK && o->run_dir && res.best_epoch > 0 && access(r.best, R_OK) == 0)
+    s = hg_trainer_load(t, r.best, NULL, NULL, NULL);
+  teardown(&r);
+  if (result) *result = res;
+  return s;
+}

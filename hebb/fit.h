@@ -1,0 +1,47 @@
+/* Epochs of hg_trainer_step over a data set, with the learning-rate
+ * schedule, validation after each epoch, early stopping that keeps the best
+ * weights, checkpoints (last and best, safetensors) and exact resume. */
+#ifndef HG_FIT_H
+#define HG_FIT_H
+
+#include <stdio.h>
+
+#include "hebb/train.h"
+#include "nn/dataset.h"
+#include "nn/schedule.h"
+
+typedef struct hg_fit_opts {
+  int epochs;
+  int batch;
+  hg_phase phase;
+  hg_schedule schedule; /* of the B layers' learning rate */
+  float base_lr;        /* B layers' learning rate at epoch 0 */
+  int patience;         /* stop after this many epochs without a better validation (0: never) */
+  int steps_per_epoch;  /* 0: whole epochs */
+  const char *run_dir;  /* last.safetensors, best.safetensors, epochs.csv/.jsonl (NULL: none) */
+  bool resume;          /* continue from run_dir/last.safetensors when it exists */
+  uint64_t seed;        /* of the batch order */
+  const char *label;    /* progress bar label */
+  FILE *log;            /* progress and epoch lines (NULL: silent) */
+} hg_fit_opts;
+
+typedef struct hg_fit_result {
+  int epochs_run;      /* epochs completed, resumed ones included */
+  int best_epoch;      /* 1-based; 0 when nothing was validated */
+  double best_val;     /* best validation top-1 (fraction) */
+  double seconds;      /* training time of this call */
+  double images_per_s;
+} hg_fit_result;
+
+hg_fit_opts hg_fit_defaults(void);
+/* Train; on return the net holds the best validated weights (or the last). */
+hg_status hg_fit(hg_trainer *t, const hg_dataset *train, const hg_dataset *val, const hg_fit_opts *o,
+                 hg_fit_result *result);
+
+/* Save the net's parameters and statistics, both optimizers' states and
+ * `epoch` to path (atomically). */
+hg_status hg_trainer_save(hg_trainer *t, const char *path, int epoch, double best_val, int best_epoch);
+/* Restore what hg_trainer_save wrote; *epoch etc. may be NULL. */
+hg_status hg_trainer_load(hg_trainer *t, const char *path, int *epoch, double *best_val, int *best_epoch);
+
+#endif
