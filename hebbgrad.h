@@ -9,6 +9,7 @@
 #include "tensor/tensor.h"
 #include "tensor/kstats.h"
 #include "tensor/gemm.h"
+#include "tensor/kernel_cache.h"
 #include "tensor/conv.h"
 #include "tensor/pooling.h"
 #include "autograd/autograd.h"

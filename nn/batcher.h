@@ -25,6 +25,7 @@ void hg_batcher_reset(hg_batcher *b);
 int hg_batcher_num_batches(const hg_batcher *b);
 /* Epochs started so far (1 during the first). */
 int hg_batcher_epoch(const hg_batcher *b);
+/* Free the batcher (not the data set). NULL is allowed. */
 void hg_batcher_free(hg_batcher *b);
 
 #endif

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,23 +38,39 @@ static hg_status check_args(const char *path, int n, const char *const *names,
   return HG_OK;
 }
 
+/* Append an integer to a JSON array; false when out of memory. */
+static bool push_int(json_object *array, int64_t v) {
+  json_object *x = json_object_new_int64(v);
+  if (x && json_object_array_add(array, x) == 0) return true;
+  json_object_put(x);
+  return false;
+}
+
+/* Add key: value to a JSON object, taking value; false when out of memory. */
+static bool put(json_object *obj, const char *key, json_object *value) {
+  if (value && json_object_object_add(obj, key, value) == 0) return true;
+  json_object_put(value);
+  return false;
+}
+
 static json_object *tensor_json(const hg_tensor *t, uint64_t begin) {
   json_object *o = json_object_new_object();
   json_object *shape = json_object_new_array();
   json_object *offsets = json_object_new_array();
-  if (!o || !shape || !offsets) {
-    json_object_put(o);
-    json_object_put(shape);
-    json_object_put(offsets);
-    return NULL;
-  }
-  for (int d = 0; d < t->ndim; d++) json_object_array_add(shape, json_object_new_int64(t->shape[d]));
-  json_object_array_add(offsets, json_object_new_int64((int64_t)begin));
-  json_object_array_add(offsets, json_object_new_int64((int64_t)(begin + t->numel * sizeof(float))));
-  json_object_object_add(o, "dtype", json_object_new_string("F32"));
-  json_object_object_add(o, "shape", shape);
-  json_object_object_add(o, "data_offsets", offsets);
-  return o;
+  bool ok = o && shape && offsets;
+  for (int d = 0; ok && d < t->ndim; d++) ok = push_int(shape, t->shape[d]);
+  ok = ok && push_int(offsets, (int64_t)begin) &&
+       push_int(offsets, (int64_t)(begin + t->numel * sizeof(float)));
+  ok = ok && put(o, "dtype", json_object_new_string("F32"));
+  ok = ok && put(o, "shape", shape);
+  shape = NULL;
+  ok = ok && put(o, "data_offsets", offsets);
+  offsets = NULL;
+  if (ok) return o;
+  json_object_put(o);
+  json_object_put(shape);
+  json_object_put(offsets);
+  return NULL;
 }
 
 /* The JSON header text, padded with spaces to a multiple of 8 bytes. */
@@ -62,15 +79,13 @@ static char *build_header(const char *path, int n, const char *const *names,
                           const char *const *values, size_t *len) {
   json_object *root = json_object_new_object();
   json_object *meta = n_meta > 0 ? json_object_new_object() : NULL;
-  int bad = !root || (n_meta > 0 && !meta);
-  for (int i = 0; i < n_meta && !bad; i++)
-    bad = json_object_object_add(meta, keys[i], json_object_new_string(values[i])) != 0;
-  if (meta && !bad) bad = json_object_object_add(root, "__metadata__", meta) != 0;
+  bool bad = !root || (n_meta > 0 && !meta);
+  for (int i = 0; i < n_meta && !bad; i++) bad = !put(meta, keys[i], json_object_new_string(values[i]));
+  if (meta && !bad) bad = !put(root, "__metadata__", meta);
   else json_object_put(meta);
   uint64_t offset = 0;
   for (int i = 0; i < n && !bad; i++) {
-    json_object *t = tensor_json(tensors[i], offset);
-    bad = !t || json_object_object_add(root, names[i], t) != 0;
+    bad = !put(root, names[i], tensor_json(tensors[i], offset));
     offset += tensors[i]->numel * sizeof(float);
   }
   const char *text = bad ? NULL : json_object_to_json_string_ext(

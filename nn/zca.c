@@ -47,11 +47,16 @@ void hg_zca_free(hg_zca *zca) {
 static void fingerprint(const hg_tensor *x, char *out, size_t size) {
   uint64_t h[4] = {0xcbf29ce484222325ULL, 1, 2, 3};
   for (int d = 0; d < x->ndim; d++) h[0] = (h[0] ^ (uint64_t)x->shape[d]) * 0x100000001b3ULL;
-  const uint32_t *w = (const uint32_t *)(const void *)x->data;
   size_t n = x->numel, i = 0;
-  for (; i + 4 <= n; i += 4)
-    for (int l = 0; l < 4; l++) h[l] = (h[l] ^ w[i + l]) * 0x100000001b3ULL;
-  for (; i < n; i++) h[0] = (h[0] ^ w[i]) * 0x100000001b3ULL;
+  uint32_t w[4];
+  for (; i + 4 <= n; i += 4) {
+    memcpy(w, x->data + i, sizeof w);
+    for (int l = 0; l < 4; l++) h[l] = (h[l] ^ w[l]) * 0x100000001b3ULL;
+  }
+  for (; i < n; i++) {
+    memcpy(w, x->data + i, sizeof w[0]);
+    h[0] = (h[0] ^ w[0]) * 0x100000001b3ULL;
+  }
   uint64_t all = h[0] ^ (h[1] * 31) ^ (h[2] * 961) ^ (h[3] * 29791);
   snprintf(out, size, "%016llx", (unsigned long long)all);
 }

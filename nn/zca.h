@@ -36,6 +36,7 @@ hg_zca *hg_zca_load(const char *path);
 /* The transform in path if it was fitted on the same data (fingerprint)
  * with the same eps; otherwise fit on ds and save it to path. */
 hg_zca *hg_zca_load_or_fit(const char *path, const hg_dataset *ds, float eps);
+/* Free the tensors and zca. NULL is allowed. */
 void hg_zca_free(hg_zca *zca);
 
 #endif

@@ -1,0 +1,187 @@
+/* The one training loop: hybrid networks keep the cross-entropy out of
+ * Hebbian layers, frozen layers do not move, Hebbian layers cost no
+ * backward-data work, and a resumed run takes exactly the same steps. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hebb/fit.h"
+#include "tests/helpers.h"
+
+enum { BATCH = 8, CLASSES = 3 };
+
+/* conv1 relu1 bn1 conv2 relu2 flatten fc3: three layers with weights. */
+static hg_net *tiny_net(uint64_t seed) {
+  hg_net *net = hg_net_new(seed);
+  hgt_status(hg_net_add(net, hg_layer_conv2d("conv1", 3, 4, 3, 1, 0, false, &net->rng)));
+  hgt_status(hg_net_add(net, hg_layer_relu("relu1")));
+  hgt_status(hg_net_add(net, hg_layer_batch_norm("bn1", 4, true, 0.1f, 1e-5f)));
+  hgt_status(hg_net_add(net, hg_layer_conv2d("conv2", 4, 5, 3, 2, 1, true, &net->rng)));
+  hgt_status(hg_net_add(net, hg_layer_relu("relu2")));
+  hgt_status(hg_net_add(net, hg_layer_flatten("flatten")));
+  hgt_status(hg_net_add(net, hg_layer_linear("fc3", 5 * 3 * 3, CLASSES, true, &net->rng)));
+  hgt_status(hg_net_finalize(net));
+  return net;
+}
+
+static hg_trainer *trainer(hg_net *net, const char *modes) {
+  hgt_status(hg_net_set_modes(net, modes));
+  hg_plasticity p;
+  hgt_status(hg_plasticity_parse("instar/e-soft-wta:0.5/mean", &p));
+  hg_trainer_opts o = {.backprop = hg_sgd_opts(0.05f, 0.9f, 5e-2f, true), .hebb_lr = 0.05f};
+  hg_trainer *t = hg_trainer_new(net, &p, &o);
+  if (!t) fail_msg("trainer: %s", hg_last_error());
+  return t;
+}
+
+static const int labels[BATCH] = {0, 1, 2, 0, 1, 2, 0, 1};
+
+static hg_tensor *batch(uint64_t seed) { return hgt_rand(HG_SHAPE(BATCH, 3, 7, 7), -1, 1, seed); }
+
+static void test_cross_entropy_never_reaches_hebbian_layers(void **state) {
+  (void)state;
+  hg_net *joint = tiny_net(5), *hebb_only = tiny_net(5);
+  hg_tensor *w0 = hgt_ok(hg_tensor_clone(joint->layers[3]->weight));
+  hg_trainer *a = trainer(joint, "HB-G"), *b = trainer(hebb_only, "HB-G");
+  hg_tensor *x = batch(1);
+  hg_step_stats st;
+  for (int step = 0; step < 3; step++) {
+    hgt_status(hg_trainer_step(a, x, labels, BATCH, HG_PHASE_JOINT, &st));
+    assert_true(st.ce_loss > 0);
+    hgt_status(hg_trainer_step(b, x, labels, BATCH, HG_PHASE_HEBB, NULL));
+  }
+  /* conv1 learned only from its own rule: the same with or without cross-entropy */
+  assert_memory_equal(joint->layers[0]->weight->data, hebb_only->layers[0]->weight->data,
+                      joint->layers[0]->weight->numel * sizeof(float));
+  /* while conv2, a B layer, did learn from the cross-entropy */
+  assert_memory_not_equal(joint->layers[3]->weight->data, w0->data, w0->numel * sizeof(float));
+  assert_memory_equal(hebb_only->layers[3]->weight->data, w0->data, w0->numel * sizeof(float));
+  hg_tensor_free(w0);
+  hg_tensor_free(x);
+  hg_trainer_free(a);
+  hg_trainer_free(b);
+  hg_net_free(joint);
+  hg_net_free(hebb_only);
+}
+
+static void test_frozen_layers_do_not_move(void **state) {
+  (void)state;
+  hg_net *net = tiny_net(6);
+  hg_trainer *t = trainer(net, "FB-G");
+  hg_tensor *w = hgt_ok(hg_tensor_clone(net->layers[0]->weight));
+  hg_tensor *mean = hgt_ok(hg_tensor_clone(net->layers[2]->running_mean));
+  hg_tensor *gamma = hgt_ok(hg_tensor_clone(net->layers[2]->weight));
+  hg_tensor *x = batch(2);
+  for (int step = 0; step < 3; step++) hgt_status(hg_trainer_step(t, x, labels, BATCH, HG_PHASE_JOINT, NULL));
+  assert_memory_equal(net->layers[0]->weight->data, w->data, w->numel * sizeof(float));
+  assert_memory_equal(net->layers[2]->running_mean->data, mean->data, mean->numel * sizeof(float));
+  assert_memory_equal(net->layers[2]->weight->data, gamma->data, gamma->numel * sizeof(float));
+  hg_tensor_free(w);
+  hg_tensor_free(mean);
+  hg_tensor_free(gamma);
+  hg_tensor_free(x);
+  hg_trainer_free(t);
+  hg_net_free(net);
+}
+
+static void kernel_counts(const char *modes, long *data, long *weights) {
+  hg_net *net = tiny_net(7);
+  hg_trainer *t = trainer(net, modes);
+  hg_tensor *x = batch(3);
+  hg_kernel_stats_reset();
+  hgt_status(hg_trainer_step(t, x, labels, BATCH, HG_PHASE_JOINT, NULL));
+  *data = hg_kstats.conv_backward_data;
+  *weights = hg_kstats.conv_backward_weights;
+  hg_tensor_free(x);
+  hg_trainer_free(t);
+  hg_net_free(net);
+}
+
+static void test_hebbian_layers_run_no_backward_data(void **state) {
+  (void)state;
+  long data, weights;
+  kernel_counts("HH-G", &data, &weights);
+  assert_int_equal(data, 0); /* both convolutions Hebbian: no backward-data at all */
+  assert_int_equal(weights, 2);
+  kernel_counts("BB-G", &data, &weights);
+  assert_int_equal(data, 1); /* conv2 passes the gradient down to conv1; the input needs none */
+  assert_int_equal(weights, 2);
+}
+
+static hg_dataset *synthetic(int n) {
+  hg_dataset *ds = hg_dataset_new(n, 3, 7, 7, CLASSES, "synthetic");
+  hg_rng rng;
+  hg_rng_seed(&rng, 9, 0);
+  for (int i = 0; i < n; i++) {
+    ds->labels[i] = i % CLASSES;
+    for (int j = 0; j < 3 * 49; j++)
+      ds->images->data[(size_t)i * 147 + j] = hg_rng_uniform(&rng) + (j % CLASSES == ds->labels[i]);
+  }
+  return ds;
+}
+
+static hg_tensor *fit_and_copy(const char *dir, int epochs, bool resume) {
+  hg_net *net = tiny_net(8);
+  hg_trainer *t = trainer(net, "BB-G");
+  hg_dataset *train = synthetic(40), *val = synthetic(12);
+  hg_fit_opts o = hg_fit_defaults();
+  o.epochs = epochs;
+  o.batch = BATCH;
+  o.run_dir = dir;
+  o.resume = resume;
+  o.log = NULL;
+  hgt_status(hg_schedule_parse("seeds:1:1", &o.schedule));
+  hg_fit_result res;
+  hgt_status(hg_fit(t, train, val, &o, &res));
+  assert_int_equal(res.epochs_run, epochs);
+  char path[256];
+  snprintf(path, sizeof path, "%s/last.safetensors", dir);
+  hgt_status(hg_trainer_load(t, path, NULL, NULL, NULL)); /* the last, not the best, weights */
+  hg_tensor *copy = hgt_ok(hg_tensor_clone(net->param_slab));
+  hg_dataset_free(train);
+  hg_dataset_free(val);
+  hg_trainer_free(t);
+  hg_net_free(net);
+  return copy;
+}
+
+static void test_resume_gives_the_same_steps(void **state) {
+  (void)state;
+  char a[] = "/tmp/hg_resume_a_XXXXXX", b[] = "/tmp/hg_resume_b_XXXXXX";
+  assert_non_null(mkdtemp(a));
+  assert_non_null(mkdtemp(b));
+  hg_tensor *straight = fit_and_copy(a, 3, false);
+  hg_tensor_free(fit_and_copy(b, 1, false)); /* interrupted after one epoch */
+  hg_tensor *resumed = fit_and_copy(b, 3, true);
+  assert_memory_equal(straight->data, resumed->data, straight->numel * sizeof(float));
+  hg_tensor_free(straight);
+  hg_tensor_free(resumed);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s %s", a, b);
+  assert_int_equal(system(cmd), 0);
+}
+
+static void test_bad_modes_are_reported(void **state) {
+  (void)state;
+  hg_net *net = tiny_net(9);
+  assert_int_equal(hg_net_set_modes(net, "HBB-G"), HG_ERR_ARG);
+  assert_non_null(strstr(hg_last_error(), "3 layers with weights"));
+  assert_int_equal(hg_net_set_modes(net, "HX-G"), HG_ERR_ARG);
+  assert_non_null(strstr(hg_last_error(), "'X'"));
+  hg_net_free(net);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_cross_entropy_never_reaches_hebbian_layers),
+      cmocka_unit_test(test_frozen_layers_do_not_move),
+      cmocka_unit_test(test_hebbian_layers_run_no_backward_data),
+      cmocka_unit_test(test_resume_gives_the_same_steps),
+      cmocka_unit_test(test_bad_modes_are_reported),
+  };
+  int failed = cmocka_run_group_tests(tests, NULL, NULL);
+  hg_kernels_release();
+  hg_pool_trim();
+  return failed;
+}
