@@ -460,6 +460,14 @@ static void test_cache_reuses_primitives(void **state) {
   y = hgt_ok(hg_conv2d(x, w, NULL, 2, 0));
   assert_int_equal(hg_kernel_cache_builds(), builds + 1);
   hg_tensor_free(y);
+  /* after a release, kernels rebuild on demand and give the same result */
+  y = hgt_ok(hg_conv2d(x, w, NULL, 1, 0));
+  hg_kernels_release();
+  hg_tensor *y2 = hgt_ok(hg_conv2d(x, w, NULL, 1, 0));
+  assert_int_equal(hg_kernel_cache_builds(), builds + 2);
+  hgt_close(y2->data, y->data, y->numel, 0, 0);
+  hg_tensor_free(y);
+  hg_tensor_free(y2);
   hg_tensor_free(x);
   hg_tensor_free(w);
 }
