@@ -104,9 +104,19 @@ hg_status hg_dataset_split(const hg_dataset *ds, int n_val, uint64_t seed, hg_da
   return HG_OK;
 }
 
+/* dst [3,32,32] = the grey h x w image centred on zeros, in all 3 channels. */
 static void pad_grey(const float *src, int h, int w, float *dst) {
   int top = (32 - h) / 2, left = (32 - w) / 2;
-  for (int y = 0; y < h; y++) memcpy(dst + (top + y) * 32 + left, src + y * w, (size_t)w * sizeof(float));
+  for (int y = 0; y < 32; y++) {
+    float *row = dst + y * 32;
+    if (y < top || y >= top + h) {
+      memset(row, 0, 32 * sizeof(float));
+      continue;
+    }
+    memset(row, 0, (size_t)left * sizeof(float));
+    memcpy(row + left, src + (y - top) * w, (size_t)w * sizeof(float));
+    memset(row + left + w, 0, (size_t)(32 - left - w) * sizeof(float));
+  }
   memcpy(dst + 1024, dst, 1024 * sizeof(float));
   memcpy(dst + 2048, dst, 1024 * sizeof(float));
 }
@@ -127,7 +137,6 @@ hg_dataset *hg_dataset_to_rgb32(const hg_dataset *ds) {
     memcpy(out->images->data, ds->images->data, ds->images->numel * sizeof(float));
     return out;
   }
-  hg_tensor_fill(out->images, 0.0f);
   size_t per = (size_t)s[2] * (size_t)s[3];
   for (int i = 0; i < ds->count; i++)
     pad_grey(ds->images->data + (size_t)i * per, s[2], s[3], out->images->data + (size_t)i * 3072);
