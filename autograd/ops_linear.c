@@ -122,7 +122,8 @@ hg_tensor *hg_linear(hg_tensor *x, hg_tensor *w, hg_tensor *b) {
     for (int j = 0; j < k; j++) y->data[(size_t)i * k + j] = b->data[j];
   hg_node *nd;
   hg_tensor *in[] = {x, w, b};
-  if (hg_gemm(false, true, n, k, d, 1.0f, x->data, d, w->data, d, b ? 1.0f : 0.0f, y->data, k) != HG_OK ||
+  float beta = b ? 1.0f : 0.0f;
+  if (hg_gemm(false, true, n, k, d, 1.0f, x->data, d, w->data, d, beta, y->data, k) != HG_OK ||
       hg_record(&hg_op_linear, y, 3, in, &nd) != HG_OK) {
     hg_tensor_free(y);
     return NULL;

@@ -258,6 +258,14 @@ static double step_flops(const flops *f, mode md) {
   return 2 * fwd + bwd_data;
 }
 
+/* A fresh random batch for every step: a network that saw one batch over and
+ * over would memorise it, its gradients would decay into denormals and the
+ * timings would measure that instead. */
+static void fill_batch(hg_tensor *x, int *labels, int batch, hg_rng *rng) {
+  for (size_t i = 0; i < x->numel; i++) x->data[i] = hg_rng_normal(rng);
+  for (int i = 0; i < batch; i++) labels[i] = (int)hg_rng_below(rng, CLASSES);
+}
+
 static double now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -293,11 +301,9 @@ int main(int argc, char **argv) {
   net_init(&m, 42);
   hg_rng data_rng;
   hg_rng_seed(&data_rng, 7, 2);
-  hg_tensor *x = hg_tensor_normal(HG_SHAPE(batch, 3, IMG, IMG), 0.0f, 1.0f, &data_rng);
-  if (!x) die("input");
+  hg_tensor *x = hg_tensor_empty(HG_SHAPE(batch, 3, IMG, IMG));
   int *labels = malloc((size_t)batch * sizeof *labels);
-  if (!labels) die("labels");
-  for (int i = 0; i < batch; i++) labels[i] = (int)hg_rng_below(&data_rng, CLASSES);
+  if (!x || !labels) die("input batch");
 
   flops f = count_flops();
   printf("hebbgrad bench_net: seeds' network, batch %d, 3x%dx%d -> %d classes, %d threads, "
@@ -316,10 +322,14 @@ int main(int argc, char **argv) {
   if (!t) die("timings");
   float last_loss[3] = {0};
   for (int md = MODE_EVAL; md <= MODE_HEBB; md++) {
-    for (int i = 0; i < warmup; i++) step(&m, x, labels, (mode)md);
+    for (int i = 0; i < warmup; i++) {
+      fill_batch(x, labels, batch, &data_rng);
+      step(&m, x, labels, (mode)md);
+    }
     hg_pool_stats before = hg_pool_get_stats();
     hg_kernel_stats_reset();
     for (int i = 0; i < steps; i++) {
+      fill_batch(x, labels, batch, &data_rng);
       double t0 = now();
       last_loss[md] = step(&m, x, labels, (mode)md);
       t[i] = now() - t0;

@@ -92,8 +92,15 @@ def main():
     net = Net()
     opt = torch.optim.SGD(net.parameters(), lr=LR, momentum=MOMENTUM, nesterov=True,
                           weight_decay=WEIGHT_DECAY)
-    x = torch.randn(a.batch, 3, IMG, IMG)
-    labels = torch.randint(0, CLASSES, (a.batch,))
+    # A fresh random batch for every step (filled in place, outside the timer):
+    # a network fed one batch over and over memorises it, its gradients decay
+    # into denormals and the timings measure that instead.
+    x = torch.empty(a.batch, 3, IMG, IMG)
+    labels = torch.empty(a.batch, dtype=torch.long)
+
+    def fill_batch():
+        x.normal_()
+        labels.random_(0, CLASSES)
     fl = flops_per_image()
     nparam = sum(p.numel() for p in net.parameters())
 
@@ -121,9 +128,11 @@ def main():
     last = {}
     for mode in MODES:
         for _ in range(a.warmup):
+            fill_batch()
             step(mode)
         t = []
         for _ in range(a.steps):
+            fill_batch()
             t0 = time.perf_counter()
             last[mode] = step(mode)
             t.append(time.perf_counter() - t0)

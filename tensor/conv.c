@@ -27,11 +27,13 @@ hg_status hg_conv_shape_init(hg_conv_shape *s, const int x_shape[4], const int w
     return hg_fail(HG_ERR_SHAPE, "conv2d: input %s has %d channels but weight %s expects %d", xs,
                    x_shape[1], ws, w_shape[1]);
   if (stride < 1 || pad < 0)
-    return hg_fail(HG_ERR_ARG, "conv2d: stride %d must be >= 1 and pad %d >= 0 (input %s, weight %s)",
-                   stride, pad, xs, ws);
+    return hg_fail(HG_ERR_ARG,
+                   "conv2d: stride %d must be >= 1 and pad %d >= 0 (input %s, weight %s)", stride,
+                   pad, xs, ws);
   if (x_shape[2] + 2 * pad < w_shape[2] || x_shape[3] + 2 * pad < w_shape[3])
-    return hg_fail(HG_ERR_SHAPE, "conv2d: input %s with pad %d is smaller than the kernel of weight %s",
-                   xs, pad, ws);
+    return hg_fail(HG_ERR_SHAPE,
+                   "conv2d: input %s with pad %d is smaller than the kernel of weight %s", xs, pad,
+                   ws);
   *s = (hg_conv_shape){.n = x_shape[0], .c = x_shape[1], .h = x_shape[2], .w = x_shape[3],
                        .k = w_shape[0], .kh = w_shape[2], .kw = w_shape[3],
                        .stride = stride, .pad = pad};
@@ -73,7 +75,8 @@ static dnnl_status_t forward_pd(dnnl_primitive_desc_t *pd, const conv_mds *m, bo
 }
 
 static dnnl_status_t backward_pd(dnnl_primitive_desc_t *pd, int kind, const conv_mds *m, bool bias,
-                                 const_dnnl_primitive_attr_t attr, const_dnnl_primitive_desc_t hint) {
+                                 const_dnnl_primitive_attr_t attr,
+                                 const_dnnl_primitive_desc_t hint) {
   dnnl_convolution_desc_t d;
   dnnl_status_t st =
       kind == CONV_BACKWARD_DATA

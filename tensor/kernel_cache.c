@@ -116,7 +116,8 @@ static void report_impl(const_dnnl_primitive_desc_t pd, const char *op, const in
 static hg_status make_args(hg_kernel *k, const_dnnl_primitive_desc_t pd, int nargs,
                            const int *arg_ids, const char *op) {
   for (int i = 0; i < nargs; i++) {
-    const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md(pd, dnnl_query_exec_arg_md, arg_ids[i]);
+    const dnnl_memory_desc_t *md =
+        dnnl_primitive_desc_query_md(pd, dnnl_query_exec_arg_md, arg_ids[i]);
     dnnl_status_t st = md ? dnnl_memory_create(&k->args[i].memory, md, engine, DNNL_MEMORY_NONE)
                           : dnnl_invalid_arguments;
     if (st != dnnl_success) return hg_kernel_fail(st, op, "memory creation");

@@ -15,7 +15,9 @@
 typedef uint16_t pool_arg;
 #define POOL_MAX_KERNEL 256 /* kernel² offsets fit in pool_arg */
 
-static const char *pool_name(hg_pool_kind kind) { return kind == HG_POOL_MAX ? "max_pool2d" : "avg_pool2d"; }
+static const char *pool_name(hg_pool_kind kind) {
+  return kind == HG_POOL_MAX ? "max_pool2d" : "avg_pool2d";
+}
 
 hg_status hg_pool_shape_init(hg_pool_shape *s, hg_pool_kind kind, const int x_shape[4],
                              int kernel, int stride, int pad) {
@@ -123,7 +125,9 @@ static void avg_plane(const hg_pool_shape *s, const float *x, float *y) {
     }
 }
 
-static size_t plane_work(const hg_pool_shape *s) { return (size_t)s->oh * s->ow * s->kernel * s->kernel; }
+static size_t plane_work(const hg_pool_shape *s) {
+  return (size_t)s->oh * s->ow * s->kernel * s->kernel;
+}
 
 /* y = pool(x); the max's window offsets go to workspace when it is given */
 hg_status hg_pool2d_forward(const hg_pool_shape *s, const float *x, float *y, void *workspace) {
@@ -140,7 +144,8 @@ hg_status hg_pool2d_forward(const hg_pool_shape *s, const float *x, float *y, vo
 }
 
 /* One plane: dx[winner] += dy */
-static void max_plane_backward(const hg_pool_shape *s, const float *dy, const pool_arg *arg, float *dx) {
+static void max_plane_backward(const hg_pool_shape *s, const float *dy, const pool_arg *arg,
+                               float *dx) {
   for (int i = 0; i < s->oh; i++)
     for (int j = 0; j < s->ow; j++) {
       int o = i * s->ow + j, a = arg[o] / s->kernel, b = arg[o] % s->kernel;

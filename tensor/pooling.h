@@ -1,4 +1,9 @@
-/* 2-D max and average pooling kernels on oneDNN, NCHW, cached by shape. */
+/* 2-D max and average pooling kernels, NCHW, as plain OpenMP loops (with a
+ * vectorised 2×2 stride-2 path). oneDNN 2.6 offers only its reference
+ * implementation (simple_nchw) for plain NCHW pooling: measured here at batch
+ * 64 on 96×28×28, 29–78 ms forward and 12–19 ms backward against 1.2 ms and
+ * 2.0 ms for these loops, so the library does not route pooling through it.
+ * The max-pool workspace holds each output's winning window offset (2 bytes). */
 #ifndef HG_POOLING_H
 #define HG_POOLING_H
 
