@@ -28,6 +28,8 @@ static const char usage[] =
     "  --limit-test N       use only N validation and N test images (default all)\n"
     "  --zca                whole-image ZCA whitening fitted on the training split\n"
     "  --zca-eps E          ZCA regulariser (default 0.01)\n"
+    "  --zca-cache FILE     reuse the fitted transform from FILE when it was fitted on the\n"
+    "                       same data (default runs/zca-DATA.safetensors)\n"
     "Network\n"
     "  --model NAME         seeds (the seeds' 6-layer net, inputs made 3x32x32) or small\n"
     "                       (default seeds)\n"
@@ -56,6 +58,8 @@ static const char usage[] =
     "  --probe-epochs N     (default 10)\n"
     "  --probe-lr F         (default 1e-3)\n"
     "  --probe-decay F      probe weight decay (default 5e-4)\n"
+    "  --probe-shc          train the probe as a supervised Hebbian classifier (teacher\n"
+    "                       neuron, --hebb-lr) instead of by SGD\n"
     "Run\n"
     "  --run-dir DIR        output folder (default runs/DATA-MODES)\n"
     "  --resume             continue from DIR/last.safetensors\n"
@@ -69,7 +73,7 @@ typedef struct options {
   const char *model, *modes, *hebb, *init, *schedule, *run_dir, *probe;
   int epochs, hebb_epochs, batch, patience, steps, probe_epochs, threads;
   float lr, hebb_lr, momentum, weight_decay, probe_lr, probe_decay, min_test_acc;
-  bool joint, nesterov, adam, resume;
+  bool joint, nesterov, adam, resume, probe_shc;
   uint64_t seed;
 } options;
 
@@ -108,6 +112,7 @@ static int parse_args(int argc, char **argv, options *o) {
       {"probe", 1, 0, 'P'},       {"probe-epochs", 1, 0, 'Q'}, {"probe-lr", 1, 0, 'R'},
       {"probe-decay", 1, 0, 'W'}, {"run-dir", 1, 0, 'o'},      {"resume", 0, 0, 'r'},
       {"seed", 1, 0, 'x'},        {"threads", 1, 0, 't'},      {"min-test-acc", 1, 0, 'A'},
+      {"probe-shc", 0, 0, 'K'},   {"zca-cache", 1, 0, 'C'},
       {"help", 0, 0, 'y'},        {0, 0, 0, 0}};
   int c, seed = 1, ok = 1;
   while (ok && (c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -145,6 +150,8 @@ static int parse_args(int argc, char **argv, options *o) {
       case 'x': ok = parse_int("seed", optarg, 0, &seed); break;
       case 't': ok = parse_int("threads", optarg, 1, &o->threads); break;
       case 'A': ok = parse_float("min-test-acc", optarg, &o->min_test_acc); break;
+      case 'K': o->probe_shc = true; break;
+      case 'C': o->data.zca_cache = optarg; break;
       case 'y': fputs(usage, stdout); return -1;
       default: fputs("train: see --help for the options\n", stderr); return 0;
     }
@@ -224,6 +231,7 @@ static hg_status run_probe(hg_net *net, const hg_data *d, const options *o, cons
   int layer = hg_net_find(net, o->probe);
   if (layer < 0) return hg_fail(HG_ERR_ARG, "--probe: the net has no layer named '%s'", o->probe);
   hg_status s = hg_net_attach_probe(net, layer, d->train->images, d->train->num_classes);
+  if (s == HG_OK && o->probe_shc) hg_layer_set_mode(net->layers[net->n - 1], HG_TRAIN_H);
   hg_trainer_opts to = {.backprop = hg_sgd_opts(o->probe_lr, o->momentum, o->probe_decay, o->nesterov),
                         .adam = o->adam, .hebb_lr = o->hebb_lr};
   hg_plasticity none;
@@ -237,7 +245,7 @@ static hg_status run_probe(hg_net *net, const hg_data *d, const options *o, cons
   po.lr = o->probe_lr;
   po.resume = false;
   hg_fit_result res;
-  s = fit_phase(t, d, &po, HG_PHASE_BACKPROP, o->probe_epochs, label, dir, &res);
+  s = fit_phase(t, d, &po, o->probe_shc ? HG_PHASE_HEBB : HG_PHASE_BACKPROP, o->probe_epochs, label, dir, &res);
   if (s == HG_OK) s = report(net, d, o, run_dir, label, &res, test_top1);
   hg_trainer_free(t);
   return s;
@@ -261,6 +269,12 @@ static bool has_letter(const char *modes, char c) { return modes && strchr(modes
 static hg_status train(options *o) {
   hg_data d = {0};
   o->data.rgb32 = !strcmp(o->model, "seeds");
+  char zca_cache[600];
+  if (o->data.zca && !o->data.zca_cache) {
+    make_dirs("runs");
+    snprintf(zca_cache, sizeof zca_cache, "runs/zca-%s.safetensors", o->data.name);
+    o->data.zca_cache = zca_cache;
+  }
   hg_status s = hg_data_prepare(&o->data, &d);
   hg_net *net = s == HG_OK ? build_net(o, d.train) : NULL;
   if (!net) {
