@@ -1,0 +1,120 @@
+/* Layers and nets: values of a Linear layer by hand, PyTorch's initialisation
+ * bounds, the seeds' network's shapes and parameter count, named access,
+ * replacing and freezing; the interventions of seed 004 (pruning, unit norm). */
+#include <math.h>
+#include <string.h>
+
+#include "hebb/train.h"
+#include "tests/helpers.h"
+
+static void test_linear_layer_by_hand(void **state) {
+  (void)state;
+  hg_rng rng;
+  hg_rng_seed(&rng, 1, 0);
+  hg_layer *l = hg_layer_linear("fc", 2, 2, true, &rng);
+  assert_non_null(l);
+  const float w[4] = {1, 2, 3, 4}, b[2] = {0.5f, -1};
+  memcpy(l->weight->data, w, sizeof w);
+  memcpy(l->bias->data, b, sizeof b);
+  hg_tensor *x = hgt_ok(hg_tensor_from(HG_SHAPE(1, 2), (const float[]){1, -1}));
+  hg_forward_ctx ctx = {.training = true, .rng = &rng};
+  hg_tensor *y = hgt_ok(hg_layer_forward(l, x, &ctx));
+  assert_float_equal(y->data[0], 1 - 2 + 0.5f, 1e-6); /* [1,2]·[1,−1] + 0.5 */
+  assert_float_equal(y->data[1], 3 - 4 - 1.0f, 1e-6);
+  hg_tensor_free(y);
+  hg_tensor_free(x);
+  hg_tape_clear();
+  hg_layer_free(l);
+}
+
+static void test_init_bounds(void **state) {
+  (void)state;
+  hg_rng rng;
+  hg_rng_seed(&rng, 2, 0);
+  hg_layer *c = hg_layer_conv2d("c", 3, 8, 5, 1, 0, true, &rng);
+  float bound = 1.0f / sqrtf(75.0f), lo = 0, hi = 0;
+  for (size_t i = 0; i < c->weight->numel; i++) {
+    lo = fminf(lo, c->weight->data[i]);
+    hi = fmaxf(hi, c->weight->data[i]);
+  }
+  assert_true(lo >= -bound && hi <= bound && hi - lo > 1.8f * bound);
+  hg_layer_free(c);
+  assert_null(hg_layer_conv2d("bad", 3, 8, 0, 1, 0, true, &rng));
+  assert_non_null(strstr(hg_last_error(), "conv2d 'bad'"));
+  assert_null(hg_layer_dropout("d", 1.5f));
+}
+
+static void test_seeds_network(void **state) {
+  (void)state;
+  hg_net *net = hg_net_seeds(3, 10, 1);
+  assert_non_null(net);
+  /* PyTorch's count for the same layers: conv 7296+110720+221376+442624,
+   * fc 9441280+40970, batch norm 2·(96+128+192+256+4096). */
+  assert_int_equal(net->param_slab->numel, 10273802);
+  hg_tensor *x = hgt_rand(HG_SHAPE(2, 3, 32, 32), -1, 1, 3);
+  hg_tensor *y = hgt_ok(hg_net_forward(net, x, false));
+  assert_int_equal(y->ndim, 2);
+  assert_int_equal(y->shape[1], 10);
+  int bn1 = hg_net_find(net, "bn1"), flat = hg_net_find(net, "flatten");
+  assert_int_equal(net->outputs[bn1]->shape[1], 96);
+  assert_int_equal(net->outputs[bn1]->shape[2], 14);
+  assert_int_equal(net->outputs[flat]->shape[1], 2304);
+  assert_ptr_equal(net->layers[0]->weight->data, net->param_slab->data); /* slab views */
+  hg_tensor_free(y);
+  hgt_status(hg_net_replace(net, hg_net_find(net, "fc6"), hg_layer_linear("fc6", 4096, 5, true, &net->rng)));
+  hgt_status(hg_net_finalize(net));
+  y = hgt_ok(hg_net_forward(net, x, false));
+  assert_int_equal(y->shape[1], 5);
+  assert_int_equal(hg_net_add(net, hg_layer_relu("bn1")), HG_ERR_ARG); /* names are unique */
+  hg_tensor_free(y);
+  hg_tensor_free(x);
+  hg_net_free(net);
+}
+
+static void test_pruning_and_unit_norm_hold_after_steps(void **state) {
+  (void)state;
+  hg_net *net = hg_net_new(4);
+  hgt_status(hg_net_add(net, hg_layer_conv2d("conv1", 2, 6, 3, 2, 1, true, &net->rng)));
+  hgt_status(hg_net_add(net, hg_layer_triangle("tri1", 0.0f)));
+  hgt_status(hg_net_finalize(net));
+  hgt_status(hg_net_set_modes(net, "H"));
+  hg_plasticity p;
+  hgt_status(hg_plasticity_parse("instar/1-wta/sum/unitnorm/prune=0.5", &p));
+  hg_trainer_opts o = {.hebb_lr = 0.1f};
+  hg_trainer *t = hg_trainer_new(net, &p, &o);
+  assert_non_null(t);
+  const hg_tensor *mask = t->plasticity[0].mask;
+  assert_non_null(mask);
+  size_t kept = 0;
+  for (size_t i = 0; i < mask->numel; i++) kept += mask->data[i] != 0;
+  assert_true(kept > mask->numel / 4 && kept < 3 * mask->numel / 4);
+  hg_tensor *x = hgt_rand(HG_SHAPE(4, 2, 6, 6), -1, 1, 5);
+  int labels[4] = {0};
+  for (int step = 0; step < 3; step++) hgt_status(hg_trainer_step(t, x, labels, 4, HG_PHASE_HEBB, NULL));
+  const hg_tensor *w = net->layers[0]->weight;
+  for (int k = 0; k < 6; k++) {
+    double norm = 0;
+    for (int d = 0; d < 18; d++) {
+      float v = w->data[k * 18 + d];
+      if (mask->data[k * 18 + d] == 0) assert_true(v == 0.0f);
+      norm += (double)v * v;
+    }
+    assert_true(fabs(norm - 1) < 1e-4);
+  }
+  hg_tensor_free(x);
+  hg_trainer_free(t);
+  hg_net_free(net);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_linear_layer_by_hand),
+      cmocka_unit_test(test_init_bounds),
+      cmocka_unit_test(test_seeds_network),
+      cmocka_unit_test(test_pruning_and_unit_norm_hold_after_steps),
+  };
+  int failed = cmocka_run_group_tests(tests, NULL, NULL);
+  hg_kernels_release();
+  hg_pool_trim();
+  return failed;
+}
