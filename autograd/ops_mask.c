@@ -5,33 +5,16 @@
 #include <stdbool.h>
 
 #include "autograd/ops.h"
+#include "tensor/axis.h"
 
 #define BLOCK 256
 #define PARALLEL_MIN 32768
-
-typedef struct mask_lines {
-  size_t outer, len, inner;
-} mask_lines;
-
-static hg_status mask_lines_init(mask_lines *l, const char *op, const hg_tensor *x, int axis) {
-  int a = axis < 0 ? axis + x->ndim : axis;
-  if (a < 0 || a >= x->ndim) {
-    char s[64];
-    return hg_fail(HG_ERR_SHAPE, "%s: axis %d out of range for %s", op, axis,
-                   hg_shape_str(x, s, sizeof s));
-  }
-  l->outer = l->inner = 1;
-  for (int d = 0; d < a; d++) l->outer *= (size_t)x->shape[d];
-  for (int d = a + 1; d < x->ndim; d++) l->inner *= (size_t)x->shape[d];
-  l->len = (size_t)x->shape[a];
-  return HG_OK;
-}
 
 /* One selection pass over the lines [j0, j1) of x and m, which point at the
  * start of an outer slice. Among the elements whose mask is not yet `mark`,
  * picks the largest (ties: lowest index) or, when `smallest`, the smallest
  * (ties: highest index), and sets its mask to `mark`. */
-static void select_pass(const float *x, float *m, const mask_lines *l, size_t j0, size_t j1,
+static void select_pass(const float *x, float *m, const hg_axis *l, size_t j0, size_t j1,
                         bool smallest, float mark) {
   float best_v[BLOCK] = {0};
   int best_i[BLOCK];
@@ -52,7 +35,7 @@ static void select_pass(const float *x, float *m, const mask_lines *l, size_t j0
 }
 
 /* Top-k along the axis; for k > len/2 the len − k smallest are removed instead. */
-static void topk_fill(const float *x, float *m, const mask_lines *l, size_t k) {
+static void topk_fill(const float *x, float *m, const hg_axis *l, size_t k) {
   bool complement = 2 * k > l->len;
   size_t passes = complement ? l->len - k : k;
   float mark = complement ? 0.0f : 1.0f;
@@ -69,8 +52,8 @@ static void topk_fill(const float *x, float *m, const mask_lines *l, size_t k) {
 }
 
 static hg_tensor *topk_common(const char *op, const hg_tensor *x, int axis, int k) {
-  mask_lines l;
-  if (mask_lines_init(&l, op, x, axis) != HG_OK) return NULL;
+  hg_axis l;
+  if (hg_axis_split(&l, op, x, axis) != HG_OK) return NULL;
   if (k < 1 || (size_t)k > l.len) {
     char s[64];
     hg_fail(HG_ERR_ARG, "%s: k %d out of range [1, %zu] for axis %d of %s", op, k, l.len, axis,

@@ -3,6 +3,7 @@
 #include <math.h>
 
 #include "autograd/ops.h"
+#include "tensor/axis.h"
 
 #define PARALLEL_MIN 32768
 
@@ -16,21 +17,12 @@ typedef struct axis_lines {
 } axis_lines;
 
 static hg_status lines_init(axis_lines *l, const char *op, const hg_tensor *x, int axis) {
-  int a = axis < 0 ? axis + x->ndim : axis;
-  if (a < 0 || a >= x->ndim) {
-    char s[64];
-    return hg_fail(HG_ERR_SHAPE, "%s: axis %d out of range for %s", op, axis,
-                   hg_shape_str(x, s, sizeof s));
-  }
-  l->outer = l->inner = 1;
-  for (int d = 0; d < a; d++) l->outer *= (size_t)x->shape[d];
-  for (int d = a + 1; d < x->ndim; d++) l->inner *= (size_t)x->shape[d];
-  l->len = (size_t)x->shape[a];
-  l->blocks = (l->inner + BLOCK - 1) / BLOCK;
+  hg_axis a;
+  if (hg_axis_split(&a, op, x, axis) != HG_OK) return HG_ERR_SHAPE;
+  *l = (axis_lines){a.outer, a.len, a.inner, (a.inner + BLOCK - 1) / BLOCK};
   return HG_OK;
 }
 
-/* Offset of block t (0 ≤ t < outer·blocks) and its width. */
 static inline size_t block_start(const axis_lines *l, size_t t, size_t *w) {
   size_t j0 = (t % l->blocks) * BLOCK;
   *w = l->inner - j0 < BLOCK ? l->inner - j0 : BLOCK;

@@ -6,16 +6,18 @@
 #include <string.h>
 
 #include "autograd/ops.h"
+#include "tensor/axis.h"
 
-/* s viewed as [N, K, P]: neuron k of sample n at position p is s[(n·K + k)·P + p]. */
+/* s viewed as [N, K, P] around the neuron axis: neuron k of sample n at
+ * position p is s[(n·K + k)·P + p]. */
 typedef struct nkp {
   int n, k, p;
 } nkp;
 
 static nkp dims_of(const hg_tensor *s) {
-  nkp d = {s->shape[0], s->ndim > 1 ? s->shape[1] : 1, 1};
-  for (int i = 2; i < s->ndim; i++) d.p *= s->shape[i];
-  return d;
+  hg_axis a;
+  hg_axis_split(&a, "compete", s, 1); /* callers have checked that s is 2-D or 4-D */
+  return (nkp){(int)a.outer, (int)a.len, (int)a.inner};
 }
 
 /* One column: the K values of one sample at one position, stride P apart. */
@@ -73,11 +75,11 @@ static void compete_column(const hg_competition *c, const float *s, float *r, in
 }
 
 static hg_status check(const hg_competition *c, const hg_tensor *s, const int *labels) {
-  nkp d = dims_of(s);
   char buf[64];
   hg_shape_str(s, buf, sizeof buf);
   if (s->ndim != 2 && s->ndim != 4)
     return hg_fail(HG_ERR_SHAPE, "compete: similarity %s must be [N,K] or [N,K,H,W]", buf);
+  nkp d = dims_of(s);
   if (c->kind == HG_COMP_KWTA && (c->k < 1 || c->k > d.k))
     return hg_fail(HG_ERR_ARG, "compete: k-WTA with k = %d for %d neurons", c->k, d.k);
   if (c->kind == HG_COMP_ESOFT && !(c->temperature > 0))

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "autograd/ops.h"
+#include "tensor/axis.h"
 #include "tensor/gemm.h"
 
 hg_status hg_rule_parse(const char *text, hg_rule *out) {
@@ -23,12 +24,13 @@ const char *hg_rule_name(hg_rule rule) {
   return names[rule];
 }
 
-/* Sizes of u seen as [N, K, P]. */
+/* Sizes of u seen as [N, K, P] around the neuron axis. */
 static void nkp_of(const hg_tensor *u, int *n, int *k, int *p) {
-  *n = u->shape[0];
-  *k = u->shape[1];
-  *p = 1;
-  for (int i = 2; i < u->ndim; i++) *p *= u->shape[i];
+  hg_axis a;
+  hg_axis_split(&a, "hebb_loss", u, 1); /* u is 2-D or 4-D (checked) */
+  *n = (int)a.outer;
+  *k = (int)a.len;
+  *p = (int)a.inner;
 }
 
 /* Per-kernel sums over samples and positions: Σ y_k (power 1) or Σ y_k² (power 2). */
