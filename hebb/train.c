@@ -167,15 +167,14 @@ static hg_status hebbian_losses(hg_trainer *t, hg_tensor *x, const int *labels, 
   return HG_OK;
 }
 
-static hg_status cross_entropy_term(hg_trainer *t, hg_tensor *logits, const int *labels, int count,
-                                    hg_tensor **loss, hg_step_stats *st) {
+static hg_status cross_entropy_term(hg_tensor *logits, const int *labels, int count, hg_tensor **loss,
+                                    hg_step_stats *st) {
   hg_tensor *rows = hg_narrow(logits, 0, count);
   hg_tensor *ce = rows ? hg_cross_entropy(rows, labels) : NULL;
   hg_tensor_free(rows);
   if (ce) st->ce_loss = ce->data[0];
   int top5;
   hg_count_correct(logits, labels, count, &st->correct, &top5);
-  (void)t;
   return add_term(loss, ce);
 }
 
@@ -201,7 +200,7 @@ hg_status hg_trainer_step(hg_trainer *t, hg_tensor *x, const int *labels, int co
   hg_tensor *out = hg_net_forward_range(net, x, 0, upto, true);
   hg_status s = out ? HG_OK : hg_last_status();
   if (s == HG_OK && hebb) s = hebbian_losses(t, x, labels, t->last_hebb, &loss, &st.hebb_loss);
-  if (s == HG_OK && backprop) s = cross_entropy_term(t, out, labels, count, &loss, &st);
+  if (s == HG_OK && backprop) s = cross_entropy_term(out, labels, count, &loss, &st);
   if (s == HG_OK && loss && !isfinite(loss->data[0]))
     s = hg_fail(HG_ERR_NUMERIC, "training diverged: the loss is %g (cross-entropy %g, Hebbian %g)",
                 loss->data[0], st.ce_loss, st.hebb_loss);

@@ -1,4 +1,10 @@
+#define _XOPEN_SOURCE 700
 #include "tests/helpers.h"
+
+#include <ftw.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <math.h>
 #include <stdio.h>
@@ -30,4 +36,27 @@ void hgt_close(const float *a, const float *b, size_t n, float rtol, float atol)
 const char *hgt_shared_dir(void) {
   const char *s = getenv("HG_SHARED");
   return s ? s : "../shared";
+}
+
+int hgt_tmpdir(char *buf, size_t size, const char *prefix) {
+  snprintf(buf, size, "/tmp/%s_XXXXXX", prefix);
+  return mkdtemp(buf) ? 0 : -1;
+}
+
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+  (void)sb, (void)flag, (void)ftw;
+  return remove(path);
+}
+
+int hgt_rmtree(const char *path) { return nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS); }
+
+const char *hgt_path(const char *dir, const char *name, char *buf, size_t size) {
+  snprintf(buf, size, "%s/%s", dir, name);
+  return buf;
+}
+
+void hgt_error_mentions(const char *a, const char *b) {
+  const char *msg = hg_last_error();
+  if (!strstr(msg, a) || (b && !strstr(msg, b)))
+    fail_msg("error \"%s\" does not mention \"%s\" and \"%s\"", msg, a, b ? b : "");
 }

@@ -1,7 +1,6 @@
 /* Safetensors checkpoints: round trip, header layout, every load error
  * (naming file and tensor), and saves that fail without harming the file. */
 #define _XOPEN_SOURCE 700
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,32 +12,19 @@
 
 static char tmpdir[64];
 
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
-  (void)sb, (void)flag, (void)ftw;
-  return remove(path);
-}
-
 static int setup(void **state) {
   (void)state;
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/hg_checkpoint_XXXXXX");
-  return mkdtemp(tmpdir) ? 0 : -1;
+  return hgt_tmpdir(tmpdir, sizeof tmpdir, "hg_checkpoint");
 }
 
 static int teardown(void **state) {
   (void)state;
-  return nftw(tmpdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+  return hgt_rmtree(tmpdir);
 }
 
-static const char *tmp_path(const char *name, char *buf, size_t size) {
-  snprintf(buf, size, "%s/%s", tmpdir, name);
-  return buf;
-}
+static const char *tmp_path(const char *name, char *buf, size_t size) { return hgt_path(tmpdir, name, buf, size); }
 
-static void assert_error_mentions(const char *a, const char *b) {
-  const char *msg = hg_last_error();
-  if (!strstr(msg, a) || (b && !strstr(msg, b)))
-    fail_msg("error \"%s\" does not mention \"%s\" and \"%s\"", msg, a, b ? b : "");
-}
+#define assert_error_mentions hgt_error_mentions
 
 static long file_size(const char *path) {
   struct stat st;

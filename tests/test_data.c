@@ -2,7 +2,6 @@
  * the seeded split, the 3x32x32 conversion, normalisation, mini-batches, ZCA
  * whitening and its saved transform, and the real data when it is present. */
 #define _XOPEN_SOURCE 700
-#include <ftw.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,32 +18,19 @@
 
 static char tmpdir[64];
 
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
-  (void)sb, (void)flag, (void)ftw;
-  return remove(path);
-}
-
 static int setup(void **state) {
   (void)state;
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/hg_data_XXXXXX");
-  return mkdtemp(tmpdir) ? 0 : -1;
+  return hgt_tmpdir(tmpdir, sizeof tmpdir, "hg_data");
 }
 
 static int teardown(void **state) {
   (void)state;
-  return nftw(tmpdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+  return hgt_rmtree(tmpdir);
 }
 
-static const char *tmp_path(const char *name, char *buf, size_t size) {
-  snprintf(buf, size, "%s/%s", tmpdir, name);
-  return buf;
-}
+static const char *tmp_path(const char *name, char *buf, size_t size) { return hgt_path(tmpdir, name, buf, size); }
 
-static void assert_error_mentions(const char *a, const char *b) {
-  const char *msg = hg_last_error();
-  if (!strstr(msg, a) || (b && !strstr(msg, b)))
-    fail_msg("error \"%s\" does not mention \"%s\" and \"%s\"", msg, a, b ? b : "");
-}
+#define assert_error_mentions hgt_error_mentions
 
 static void put_be32(unsigned char *p, unsigned v) {
   p[0] = (unsigned char)(v >> 24), p[1] = (unsigned char)(v >> 16);

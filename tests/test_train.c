@@ -157,9 +157,8 @@ static void test_resume_gives_the_same_steps(void **state) {
   assert_memory_equal(straight->data, resumed->data, straight->numel * sizeof(float));
   hg_tensor_free(straight);
   hg_tensor_free(resumed);
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf %s %s", a, b);
-  assert_int_equal(system(cmd), 0);
+  assert_int_equal(hgt_rmtree(a), 0);
+  assert_int_equal(hgt_rmtree(b), 0);
 }
 
 static void test_bad_modes_are_reported(void **state) {
