@@ -28,6 +28,7 @@
 #include "nn/evaluate.h"
 #include "nn/progress.h"
 #include "nn/results.h"
+#include "nn/plot.h"
 #include "hebb/competition.h"
 #include "hebb/rules.h"
 #include "hebb/plasticity.h"

@@ -1,0 +1,326 @@
+/* plot_run: pictures of a training run made by `train`: the first
+ * convolution's kernels (kernels.png) and the accuracy curves (curves.png). */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "hebbgrad.h"
+#include "nn/plot.h"
+
+static const char usage[] =
+    "usage: plot_run RUN_DIR [--out DIR] [--layer NAME] [--columns N] [--scale N]\n"
+    "\n"
+    "Draw two pictures of a run directory written by `train --run-dir RUN_DIR`:\n"
+    "\n"
+    "  kernels.png  the kernels of the first convolution: the first 4-D tensor named\n"
+    "               *.weight in the checkpoint (or NAME.weight with --layer), one tile\n"
+    "               per output channel, each tile min-max scaled on its own; RGB when\n"
+    "               the layer has 3 input channels, else the grey average of them.\n"
+    "  curves.png   train and validation top-1 accuracy (%) per epoch, one pair of\n"
+    "               curves per epochs.csv found (series named after the folder, e.g.\n"
+    "               \"backprop val\", \"hebb train\"). A series that is 0 at every epoch\n"
+    "               (a Hebbian phase that does not validate) is left out.\n"
+    "\n"
+    "Where it looks: RUN_DIR, then its subfolders backprop/, hebb/ and joint/ (the\n"
+    "phases of a run). The kernels come from the first folder, in that order, whose\n"
+    "best.safetensors (else last.safetensors) holds the layer; the curves from the\n"
+    "epochs.csv of every one of these folders.\n"
+    "\n"
+    "Options\n"
+    "  --out DIR      write the pictures into DIR (created if missing; default RUN_DIR)\n"
+    "  --layer NAME   draw the tensor NAME.weight (e.g. conv2), or the tensor NAME itself,\n"
+    "                 instead of the first convolution\n"
+    "  --columns N    kernels per row (default: about square)\n"
+    "  --scale N      screen pixels per kernel pixel, 1..64 (default: kernels about 48\n"
+    "                 pixels wide)\n"
+    "  --help         this text\n"
+    "\n"
+    "Exit status: 0 when both pictures were written; 1 when a checkpoint, layer or\n"
+    "epochs.csv could not be found or read, or a picture could not be written (the\n"
+    "message names the file; the other picture is still drawn); 2 on bad usage.\n";
+
+static const char *const phases[] = {"", "backprop", "hebb", "joint"};
+#define N_PHASES 4
+
+typedef struct options {
+  char *run_dir, *out_dir; /* from argv, trailing slashes dropped */
+  const char *layer;
+  int columns, scale;
+} options;
+
+static void phase_path(char *buf, size_t size, const char *run_dir, int phase, const char *file) {
+  if (phases[phase][0]) snprintf(buf, size, "%s/%s/%s", run_dir, phases[phase], file);
+  else snprintf(buf, size, "%s/%s", run_dir, file);
+}
+
+/* Name of the tensor to draw in ck: the first 4-D *.weight, or the --layer one. */
+static const char *pick_tensor(const hg_checkpoint *ck, const char *layer, char *buf, size_t size) {
+  if (layer) {
+    snprintf(buf, size, "%s.weight", layer);
+    if (hg_checkpoint_find(ck, buf)) return buf;
+    return hg_checkpoint_find(ck, layer) ? layer : NULL;
+  }
+  for (int i = 0; i < hg_checkpoint_count(ck); i++) {
+    const hg_checkpoint_entry *e = hg_checkpoint_entry_at(ck, i);
+    size_t n = strlen(e->name);
+    if (e->ndim == 4 && n > 7 && !strcmp(e->name + n - 7, ".weight")) return e->name;
+  }
+  return NULL;
+}
+
+/* --scale, else about 48 screen pixels per kernel side (1..16). */
+static int kernel_scale(const options *o, const hg_tensor *w) {
+  if (o->scale > 0) return o->scale;
+  int k = w->shape[2] > w->shape[3] ? w->shape[2] : w->shape[3], s = 48 / (k > 0 ? k : 1);
+  return s < 1 ? 1 : s > 16 ? 16 : s;
+}
+
+/* Create the output folder if needed; 0 on success. */
+static int make_out_dir(const options *o) {
+  if (mkdir(o->out_dir, 0755) == 0 || errno == EEXIST) return 0;
+  fprintf(stderr, "plot_run: cannot create %s: %s\n", o->out_dir, strerror(errno));
+  return 1;
+}
+
+/* Draw t (from file, called name) into out; 0 on success. */
+static int draw_kernels(const options *o, hg_tensor *t, const char *file, const char *name, const char *out) {
+  char shape[64];
+  if (t->ndim != 4) {
+    fprintf(stderr, "plot_run: %s in %s is %s, not a 4-D convolution weight\n", name, file,
+            hg_shape_str(t, shape, sizeof shape));
+    return 1;
+  }
+  if (make_out_dir(o)) return 1;
+  if (hg_plot_kernels(out, t, o->columns, kernel_scale(o, t)) != HG_OK) {
+    fprintf(stderr, "plot_run: %s\n", hg_last_error());
+    return 1;
+  }
+  printf("wrote %s: %s %s from %s\n", out, name, hg_shape_str(t, shape, sizeof shape), file);
+  return 0;
+}
+
+/* kernels.png from the first checkpoint holding the layer; 0 on success. */
+static int plot_kernels(const options *o) {
+  char file[1024], out[1024], name_buf[256], looked[2048] = "";
+  snprintf(out, sizeof out, "%s/kernels.png", o->out_dir);
+  for (int p = 0; p < N_PHASES; p++)
+    for (int b = 0; b < 2; b++) {
+      phase_path(file, sizeof file, o->run_dir, p, b == 0 ? "best.safetensors" : "last.safetensors");
+      if (access(file, F_OK) != 0) continue;
+      size_t used = strlen(looked);
+      snprintf(looked + used, sizeof looked - used, "%s%s", used ? ", " : "", file);
+      hg_checkpoint *ck = hg_checkpoint_open(file);
+      if (!ck) {
+        fprintf(stderr, "plot_run: %s\n", hg_last_error());
+        return 1;
+      }
+      const char *name = pick_tensor(ck, o->layer, name_buf, sizeof name_buf);
+      hg_tensor *t = name ? hg_checkpoint_tensor(ck, name) : NULL;
+      int rc = t ? draw_kernels(o, t, file, name, out) : 1;
+      if (name && !t) fprintf(stderr, "plot_run: %s\n", hg_last_error());
+      hg_tensor_free(t);
+      hg_checkpoint_close(ck);
+      if (name) return rc;
+    }
+  if (looked[0] && o->layer)
+    fprintf(stderr, "plot_run: no tensor %s.weight or %s in %s\n", o->layer, o->layer, looked);
+  else if (looked[0])
+    fprintf(stderr, "plot_run: no 4-D *.weight tensor (convolution) in %s\n", looked);
+  else
+    fprintf(stderr, "plot_run: no best.safetensors or last.safetensors in %s or its backprop/, hebb/, joint/\n",
+            o->run_dir);
+  return 1;
+}
+
+/* The per-epoch values of two columns of an epochs.csv, indexed by epoch - 1. */
+typedef struct curve_file {
+  float *train, *val;
+  int n;
+} curve_file;
+
+/* Index of column `name` in the comma-separated header line, or -1. */
+static int column(const char *header, const char *name) {
+  size_t len = strlen(name);
+  const char *p = header;
+  for (int i = 0; p; i++) {
+    if (!strncmp(p, name, len) && strchr(",\r\n", p[len])) return i; /* also matches p[len] == '\0' */
+    p = strchr(p, ',');
+    if (p) p++;
+  }
+  return -1;
+}
+
+/* Field i of a CSV line as a number (NAN when missing or not a number). */
+static float field(const char *line, int i) {
+  const char *p = line;
+  for (; i > 0 && p; i--) {
+    p = strchr(p, ',');
+    if (p) p++;
+  }
+  char *end;
+  float v = p ? strtof(p, &end) : NAN;
+  return p && end != p ? v : NAN;
+}
+
+/* Store value for epoch e (1-based), growing the arrays; NaN fills gaps. 0 on success. */
+static int put(curve_file *c, int e, float train, float val) {
+  if (e > c->n) {
+    float *t = realloc(c->train, (size_t)e * sizeof *t), *v = t ? realloc(c->val, (size_t)e * sizeof *v) : NULL;
+    if (t) c->train = t;
+    if (!v) return 1;
+    c->val = v;
+    for (int i = c->n; i < e; i++) c->train[i] = c->val[i] = NAN;
+    c->n = e;
+  }
+  c->train[e - 1] = 100 * train; /* a resumed run may repeat an epoch: the last row wins */
+  c->val[e - 1] = 100 * val;
+  return 0;
+}
+
+/* Read path into c; 0 on success, 1 with a message on failure. */
+static int read_curves(const char *path, curve_file *c) {
+  FILE *f = fopen(path, "r");
+  char line[1024];
+  if (!f || !fgets(line, sizeof line, f)) {
+    fprintf(stderr, "plot_run: cannot read %s: %s\n", path, f ? "empty file" : strerror(errno));
+    if (f) fclose(f);
+    return 1;
+  }
+  int ce = column(line, "epoch"), ct = column(line, "train_top1"), cv = column(line, "val_top1"), rc = 0;
+  if (ce < 0 || ct < 0 || cv < 0) {
+    fprintf(stderr, "plot_run: %s has no epoch, train_top1 and val_top1 columns\n", path);
+    rc = 1;
+  }
+  while (!rc && fgets(line, sizeof line, f)) {
+    if (!strchr(line, '\n') && !feof(f)) { /* an overlong line: skip it whole */
+      int ch;
+      while ((ch = fgetc(f)) != EOF && ch != '\n') continue;
+      continue;
+    }
+    float e = field(line, ce); /* rows whose epoch is not in 1..10^6 are skipped */
+    if (e >= 1 && e <= 1e6f && put(c, (int)e, field(line, ct), field(line, cv)) != 0) {
+      fprintf(stderr, "plot_run: out of memory reading %s\n", path);
+      rc = 1;
+    }
+  }
+  fclose(f);
+  return rc;
+}
+
+static int all_zero(const float *y, int n) {
+  for (int i = 0; i < n; i++)
+    if (isfinite(y[i]) && y[i] != 0) return 0;
+  return 1;
+}
+
+/* Add the train and val series of phase p (those not zero throughout). */
+static int add_series(const curve_file *c, int p, hg_series *series, char names[][32], int k) {
+  const float *ys[2] = {c->train, c->val};
+  for (int j = 0; j < 2 && c->n > 0; j++) {
+    if (all_zero(ys[j], c->n)) continue;
+    snprintf(names[k], 32, "%s%s%s", phases[p], phases[p][0] ? " " : "", j ? "val" : "train");
+    series[k] = (hg_series){names[k], ys[j], c->n};
+    k++;
+  }
+  return k;
+}
+
+static const char *base_name(const char *path, char *buf, size_t size) {
+  snprintf(buf, size, "%s", path);
+  size_t n = strlen(buf);
+  while (n > 1 && buf[n - 1] == '/') buf[--n] = '\0';
+  char *slash = strrchr(buf, '/');
+  return slash && slash[1] ? slash + 1 : buf;
+}
+
+/* curves.png from every epochs.csv; 0 on success. */
+static int plot_curves(const options *o) {
+  curve_file files[N_PHASES] = {{0}};
+  hg_series series[2 * N_PHASES];
+  char names[2 * N_PHASES][32], path[1024], title[300], base[256];
+  int k = 0, found = 0, rc = 0;
+  for (int p = 0; p < N_PHASES && !rc; p++) {
+    phase_path(path, sizeof path, o->run_dir, p, "epochs.csv");
+    if (access(path, F_OK) != 0) continue;
+    found++;
+    rc = read_curves(path, &files[p]);
+    k = rc ? k : add_series(&files[p], p, series, names, k);
+  }
+  if (!rc && k == 0) {
+    fprintf(stderr, "plot_run: %s in %s or its backprop/, hebb/, joint/\n",
+            found ? "no epoch with a nonzero accuracy in the epochs.csv files" : "no epochs.csv", o->run_dir);
+    rc = 1;
+  }
+  snprintf(path, sizeof path, "%s/curves.png", o->out_dir);
+  snprintf(title, sizeof title, "Top-1 accuracy: %s", base_name(o->run_dir, base, sizeof base));
+  if (!rc) rc = make_out_dir(o);
+  if (!rc && hg_plot_curves(path, title, "top-1 accuracy (%)", k, series) != HG_OK) {
+    fprintf(stderr, "plot_run: %s\n", hg_last_error());
+    rc = 1;
+  }
+  if (!rc) printf("wrote %s: %d curves from %d epochs.csv\n", path, k, found);
+  for (int p = 0; p < N_PHASES; p++) free(files[p].train), free(files[p].val);
+  return rc;
+}
+
+static int parse_int(const char *name, const char *v, int lo, int hi, int *out) {
+  char *end;
+  long x = strtol(v, &end, 10);
+  if (*v == '\0' || *end != '\0' || x < lo || x > hi) {
+    fprintf(stderr, "plot_run: --%s %s: expected an integer in %d..%d\n", name, v, lo, hi);
+    return 0;
+  }
+  *out = (int)x;
+  return 1;
+}
+
+/* Drop trailing slashes in place ("runs/x/" -> "runs/x"; "/" stays). */
+static char *trim_slashes(char *path) {
+  size_t n = strlen(path);
+  while (n > 1 && path[n - 1] == '/') path[--n] = '\0';
+  return path;
+}
+
+/* 1: go on, 0: bad usage, -1: --help printed. */
+static int parse_args(int argc, char **argv, options *o) {
+  static const struct option longopts[] = {{"out", 1, 0, 'o'},   {"layer", 1, 0, 'l'}, {"columns", 1, 0, 'c'},
+                                           {"scale", 1, 0, 's'}, {"help", 0, 0, 'h'},  {0, 0, 0, 0}};
+  int c, ok = 1;
+  while (ok && (c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+    switch (c) {
+      case 'o': o->out_dir = optarg; break;
+      case 'l': o->layer = optarg; break;
+      case 'c': ok = parse_int("columns", optarg, 1, 100000, &o->columns); break;
+      case 's': ok = parse_int("scale", optarg, 1, 64, &o->scale); break;
+      case 'h': fputs(usage, stdout); return -1;
+      default: fputs("plot_run: see --help for the options\n", stderr); return 0;
+    }
+  }
+  if (ok && optind != argc - 1) {
+    fprintf(stderr, "plot_run: expected one RUN_DIR, got %d arguments (see --help)\n", argc - optind);
+    return 0;
+  }
+  if (ok) o->run_dir = trim_slashes(argv[optind]);
+  if (ok && !o->out_dir) o->out_dir = o->run_dir;
+  if (ok) o->out_dir = trim_slashes(o->out_dir);
+  return ok;
+}
+
+int main(int argc, char **argv) {
+  options o = {0};
+  int ok = parse_args(argc, argv, &o);
+  if (ok <= 0) return ok < 0 ? 0 : 2;
+  struct stat st;
+  if (stat(o.run_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    fprintf(stderr, "plot_run: %s is not a directory\n", o.run_dir);
+    return 1;
+  }
+  int failed = plot_kernels(&o);
+  failed |= plot_curves(&o);
+  return failed ? 1 : 0;
+}
