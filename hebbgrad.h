@@ -33,5 +33,8 @@
 #include "hebb/rules.h"
 #include "hebb/plasticity.h"
 #include "hebb/train.h"
+#include "hebb/fit.h"
+#include "hebb/sweep.h"
+#include "hebb/experiment.h"
 
 #endif

@@ -1,0 +1,149 @@
+/* Command-line pieces shared by the experiment programs (layer_probe,
+ * retrain_top, semisup): number parsing with clear messages, and the data
+ * and run options every one of them takes, spelled as in examples/train.c. */
+#ifndef HG_EXAMPLES_EXPERIMENT_CLI_H
+#define HG_EXAMPLES_EXPERIMENT_CLI_H
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hebb/experiment.h"
+#include "hebbgrad.h"
+#include "nn/prepare.h"
+
+/* Options every experiment program has. */
+typedef struct cli_common {
+  const char *prog;
+  hg_data_opts data;
+  const char *out;
+  int batch, threads;
+  int seed;
+} cli_common;
+
+#define CLI_COMMON_USAGE                                                                          \
+  "Data\n"                                                                                        \
+  "  --data NAME          mnist, fashion-mnist, cifar10 or cifar100 (default fashion-mnist);\n" \
+  "                       28x28 images are made 3x32x32 for the seeds' net\n"                    \
+  "  --data-dir DIR       where the data sets are (default $HEBBGRAD_DATA, else ./data;\n"       \
+  "                       see scripts/get_data.sh)\n"                                            \
+  "  --val N              validation images split off the training set (default 10000)\n"       \
+  "  --limit-train N      use only N training images (default all)\n"                            \
+  "  --limit-test N       use only N validation and N test images (default all)\n"              \
+  "  --zca                whole-image ZCA whitening fitted on the training split (use it\n"      \
+  "                       when the trained net was trained on whitened images)\n"               \
+  "  --zca-eps E          ZCA regulariser (default 0.01)\n"                                      \
+  "  --zca-cache FILE     reuse the fitted transform from FILE when it was fitted on the\n"      \
+  "                       same data (default OUT/zca-DATA.safetensors)\n"                        \
+  "Run\n"                                                                                         \
+  "  --out DIR            output folder: results, tables, checkpoints of unfinished runs\n" \
+  "                       (default runs/PROGRAM, e.g. runs/layer_probe)\n"    \
+  "  --seed N             seed of the initialisation of new layers, the validation split\n"     \
+  "                       and the batch order (default 1; give the --seed of the run that\n"   \
+  "                       trained a loaded net, so that its validation split is the same)\n"  \
+  "  --batch N            mini-batch size (default 64)\n"                                        \
+  "  --threads N          worker threads (default 2)\n"                                          \
+  "  --help               this text\n"
+
+enum {
+  CLI_DATA = 1000, CLI_DATA_DIR, CLI_VAL, CLI_LIMIT_TRAIN, CLI_LIMIT_TEST, CLI_ZCA, CLI_ZCA_EPS,
+  CLI_ZCA_CACHE, CLI_OUT, CLI_SEED, CLI_BATCH, CLI_THREADS
+};
+
+#define CLI_COMMON_LONGOPTS                                                                \
+  {"data", 1, 0, CLI_DATA}, {"data-dir", 1, 0, CLI_DATA_DIR}, {"val", 1, 0, CLI_VAL},      \
+      {"limit-train", 1, 0, CLI_LIMIT_TRAIN}, {"limit-test", 1, 0, CLI_LIMIT_TEST},        \
+      {"zca", 0, 0, CLI_ZCA}, {"zca-eps", 1, 0, CLI_ZCA_EPS},                              \
+      {"zca-cache", 1, 0, CLI_ZCA_CACHE}, {"out", 1, 0, CLI_OUT}, {"seed", 1, 0, CLI_SEED}, \
+      {"batch", 1, 0, CLI_BATCH}, {"threads", 1, 0, CLI_THREADS}
+
+static inline cli_common cli_defaults(const char *prog, const char *out) {
+  cli_common c = {.prog = prog, .data = hg_data_defaults("fashion-mnist"), .out = out, .batch = 64,
+                  .threads = 2, .seed = 1};
+  c.data.rgb32 = true; /* the seeds' net takes 3x32x32 */
+  return c;
+}
+
+static inline int cli_int(const char *prog, const char *name, const char *v, int lo, int hi, int *out) {
+  char *end;
+  long x = strtol(v, &end, 10);
+  if (*v == '\0' || *end != '\0' || x < lo || x > hi) {
+    fprintf(stderr, "%s: --%s %s: expected an integer from %d to %d\n", prog, name, v, lo, hi);
+    return 0;
+  }
+  *out = (int)x;
+  return 1;
+}
+
+static inline int cli_float(const char *prog, const char *name, const char *v, float *out) {
+  char *end;
+  float x = strtof(v, &end);
+  if (*v == '\0' || *end != '\0' || !(x >= 0) || x > 1e9f) {
+    fprintf(stderr, "%s: --%s %s: expected a number >= 0\n", prog, name, v);
+    return 0;
+  }
+  *out = x;
+  return 1;
+}
+
+/* Parse "1,3,5" into values (each in [lo, hi], no repeats); returns the count, 0 on error. */
+static inline int cli_int_list(const char *prog, const char *name, const char *v, int lo, int hi,
+                               int *values, int max) {
+  int n = 0;
+  const char *p = v;
+  while (*p) {
+    char *end;
+    long x = strtol(p, &end, 10);
+    bool repeat = false;
+    for (int i = 0; i < n; i++) repeat |= values[i] == x;
+    if (end == p || (*end != ',' && *end != '\0') || x < lo || x > hi || repeat || n == max) {
+      fprintf(stderr, "%s: --%s %s: expected distinct integers from %d to %d, separated by commas\n",
+              prog, name, v, lo, hi);
+      return 0;
+    }
+    values[n++] = (int)x;
+    p = *end ? end + 1 : end;
+  }
+  if (!n) fprintf(stderr, "%s: --%s: empty list\n", prog, name);
+  return n;
+}
+
+/* 1: handled, 0: bad value (message printed), -1: not a common option. */
+static inline int cli_common_option(cli_common *c, int code, const char *arg) {
+  switch (code) {
+    case CLI_DATA: c->data.name = arg; return 1;
+    case CLI_DATA_DIR: c->data.dir = arg; return 1;
+    case CLI_VAL: return cli_int(c->prog, "val", arg, 0, 1000000, &c->data.n_val);
+    case CLI_LIMIT_TRAIN: return cli_int(c->prog, "limit-train", arg, 1, 100000000, &c->data.limit_train);
+    case CLI_LIMIT_TEST: return cli_int(c->prog, "limit-test", arg, 1, 100000000, &c->data.limit_test);
+    case CLI_ZCA: c->data.zca = true; return 1;
+    case CLI_ZCA_EPS: return cli_float(c->prog, "zca-eps", arg, &c->data.zca_eps);
+    case CLI_ZCA_CACHE: c->data.zca_cache = arg; return 1;
+    case CLI_OUT: c->out = arg; return 1;
+    case CLI_SEED: return cli_int(c->prog, "seed", arg, 0, 2000000000, &c->seed);
+    case CLI_BATCH: return cli_int(c->prog, "batch", arg, 2, 100000, &c->batch);
+    case CLI_THREADS: return cli_int(c->prog, "threads", arg, 1, 1024, &c->threads);
+    default: return -1;
+  }
+}
+
+/* Make OUT, load and prepare the data (the ZCA cache defaults to OUT/zca-DATA). */
+static inline hg_status cli_prepare(cli_common *c, hg_data *d, char *zca_cache, size_t size) {
+  hg_status s = hg_experiment_make_dirs(c->out);
+  c->data.seed = (uint64_t)c->seed;
+  if (c->data.zca && !c->data.zca_cache) {
+    snprintf(zca_cache, size, "%s/zca-%s.safetensors", c->out, c->data.name);
+    c->data.zca_cache = zca_cache;
+  }
+  return s == HG_OK ? hg_data_prepare(&c->data, d) : s;
+}
+
+/* "top1" unless the data set has 100 classes or more ("top5", as the seeds
+ * report CIFAR-100); an explicit choice wins. */
+static inline const char *cli_metric(const char *chosen, const hg_dataset *train) {
+  if (chosen) return chosen;
+  return train->num_classes >= 100 ? "top5" : "top1";
+}
+
+#endif

@@ -1,0 +1,317 @@
+/* layer_probe: linear classifiers on the features of each layer of a trained
+ * seeds' network (seed 002 Tables 1/4/7, seed 003 Table 1): an SGD
+ * classifier and, with --shc, the supervised Hebbian classifier, on top of
+ * L1..L5 (the blocks ending at bn1..bn5), everything below frozen. */
+#include <omp.h>
+#include <unistd.h>
+
+#include "examples/experiment_cli.h"
+
+static const char usage[] =
+    "usage: layer_probe (--from FILE | --train-hebb SPEC) [options]\n"
+    "\n"
+    "Train a linear classifier on top of each layer L1..L5 of a trained seeds' network\n"
+    "(L1..L5 end at bn1..bn5; everything below the classifier is frozen) and report\n"
+    "its test accuracy as a table, layer x {SGD, SHC}, on stdout and in OUT/probe_table.csv\n"
+    "and .md. Each cell (layer, classifier) is appended to OUT/cells.csv/.jsonl when done\n"
+    "and skipped when it is there already, so an interrupted run continues; a cell cut\n"
+    "off half-way resumes from its last epoch (OUT/cells/).\n"
+    "\n"
+    "The trained net\n"
+    "  --from FILE          a checkpoint of the seeds' net for this data set: the\n"
+    "                       best.safetensors or last.safetensors of a run of `train`\n"
+    "                       (any --modes) or any file of hg_trainer_save; weights are read\n"
+    "                       by name, the optimizer state in the file is ignored\n"
+    "  --train-hebb SPEC    instead, first train every layer of a new seeds' net with this\n"
+    "                       Hebbian rule (no labels), e.g. instar/e-soft-wta:0.02/mean,\n"
+    "                       hpca/none/relu; kept in OUT/hebb-net-seedN.safetensors and\n"
+    "                       reused by later runs with the same setting\n"
+    "  --hebb-epochs N      epochs of that training (default 1)\n"
+    "  --recalibrate        re-estimate the batch-norm statistics of the --from net on the\n"
+    "                       training images before probing (always done after --train-hebb,\n"
+    "                       whose Hebbian phase never runs bn5)\n"
+    "  --label TEXT         name of the trained net in OUT/cells.csv (default the --from path,\n"
+    "                       or hebb:SPEC:EPOCHS)\n"
+    "Probes\n"
+    "  --layers LIST        layers to probe, e.g. 1,3,5 (default 1,2,3,4,5)\n"
+    "  --shc                also train the supervised Hebbian classifier (teacher neuron,\n"
+    "                       instar rule, --hebb-lr) on each layer\n"
+    "  --epochs N           epochs per probe (default 10); the weights of the epoch with the\n"
+    "                       best validation accuracy are kept (early stopping as the seeds)\n"
+    "  --patience N         also stop after N epochs without a better validation (default 0: off)\n"
+    "  --lr F               SGD learning rate (default 1e-3)\n"
+    "  --schedule S         SGD learning-rate schedule: constant, step:S:G, seeds:HOLD:PERIOD,\n"
+    "                       cosine:T (default seeds:10:2, i.e. constant for 10 epochs)\n"
+    "  --momentum F         SGD Nesterov momentum (default 0.9)\n"
+    "  --weight-decay F     SGD L2 weight decay (default 5e-4, the seeds' probes)\n"
+    "  --hebb-lr F          learning rate of the Hebbian training and of the SHC (default 1e-3)\n"
+    "  --metric M           top1 or top5 in the table (default top5 for 100 classes, else top1)\n"
+    CLI_COMMON_USAGE;
+
+typedef struct options {
+  cli_common c;
+  const char *from, *train_hebb, *label, *schedule, *metric;
+  int layers[5], n_layers, epochs, patience, hebb_epochs;
+  float lr, momentum, weight_decay, hebb_lr;
+  bool shc, recalibrate;
+} options;
+
+enum { O_FROM = 1, O_TRAIN_HEBB, O_HEBB_EPOCHS, O_RECALIBRATE, O_LABEL, O_LAYERS, O_SHC, O_EPOCHS,
+       O_PATIENCE, O_LR, O_SCHEDULE, O_MOMENTUM, O_DECAY, O_HEBB_LR, O_METRIC, O_HELP };
+
+/* 1: run, 0: bad arguments, -1: --help. */
+static int parse_args(int argc, char **argv, options *o) {
+  static const struct option longopts[] = {
+      {"from", 1, 0, O_FROM},          {"train-hebb", 1, 0, O_TRAIN_HEBB}, {"hebb-epochs", 1, 0, O_HEBB_EPOCHS},
+      {"recalibrate", 0, 0, O_RECALIBRATE}, {"label", 1, 0, O_LABEL},      {"layers", 1, 0, O_LAYERS},
+      {"shc", 0, 0, O_SHC},            {"epochs", 1, 0, O_EPOCHS},         {"patience", 1, 0, O_PATIENCE},
+      {"lr", 1, 0, O_LR},              {"schedule", 1, 0, O_SCHEDULE},     {"momentum", 1, 0, O_MOMENTUM},
+      {"weight-decay", 1, 0, O_DECAY}, {"hebb-lr", 1, 0, O_HEBB_LR},       {"metric", 1, 0, O_METRIC},
+      {"help", 0, 0, O_HELP},          CLI_COMMON_LONGOPTS,                {0, 0, 0, 0}};
+  const char *p = o->c.prog;
+  int c, ok = 1;
+  while (ok && (c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+    switch (c) {
+      case O_FROM: o->from = optarg; break;
+      case O_TRAIN_HEBB: o->train_hebb = optarg; break;
+      case O_HEBB_EPOCHS: ok = cli_int(p, "hebb-epochs", optarg, 0, 1000, &o->hebb_epochs); break;
+      case O_RECALIBRATE: o->recalibrate = true; break;
+      case O_LABEL: o->label = optarg; break;
+      case O_LAYERS: ok = (o->n_layers = cli_int_list(p, "layers", optarg, 1, 5, o->layers, 5)) > 0; break;
+      case O_SHC: o->shc = true; break;
+      case O_EPOCHS: ok = cli_int(p, "epochs", optarg, 1, 10000, &o->epochs); break;
+      case O_PATIENCE: ok = cli_int(p, "patience", optarg, 0, 10000, &o->patience); break;
+      case O_LR: ok = cli_float(p, "lr", optarg, &o->lr); break;
+      case O_SCHEDULE: o->schedule = optarg; break;
+      case O_MOMENTUM: ok = cli_float(p, "momentum", optarg, &o->momentum); break;
+      case O_DECAY: ok = cli_float(p, "weight-decay", optarg, &o->weight_decay); break;
+      case O_HEBB_LR: ok = cli_float(p, "hebb-lr", optarg, &o->hebb_lr); break;
+      case O_METRIC: o->metric = optarg; break;
+      case O_HELP: fputs(usage, stdout); return -1;
+      case '?': ok = 0; break;
+      default: ok = cli_common_option(&o->c, c, optarg) == 1;
+    }
+  }
+  if (!ok) {
+    fprintf(stderr, "%s: see --help for the options\n", p);
+    return 0;
+  }
+  if (optind < argc) return fprintf(stderr, "%s: unexpected argument '%s' (see --help)\n", p, argv[optind]), 0;
+  if (!o->from == !o->train_hebb) return fprintf(stderr, "%s: give exactly one of --from FILE and --train-hebb SPEC\n", p), 0;
+  if (o->from && access(o->from, R_OK) != 0) return fprintf(stderr, "%s: --from %s: cannot read the file\n", p, o->from), 0;
+  if (o->metric && strcmp(o->metric, "top1") && strcmp(o->metric, "top5"))
+    return fprintf(stderr, "%s: --metric %s: expected top1 or top5\n", p, o->metric), 0;
+  hg_schedule sch;
+  if (hg_schedule_parse(o->schedule, &sch) != HG_OK) return fprintf(stderr, "%s: --schedule: %s\n", p, hg_last_error()), 0;
+  hg_plasticity rule;
+  if (o->train_hebb && hg_plasticity_parse(o->train_hebb, &rule) != HG_OK)
+    return fprintf(stderr, "%s: --train-hebb: %s\n", p, hg_last_error()), 0;
+  return 1;
+}
+
+static const char *const methods[2] = {"sgd", "shc"};
+
+/* What identifies a cell in OUT/cells.csv. */
+typedef struct cell_key {
+  char source[600], data[64], train[32], seed[32], layer[8];
+  const char *method;
+} cell_key;
+
+static const char *const key_cols[6] = {"source", "data", "train_images", "seed", "layer", "method"};
+
+static void make_key(const options *o, const hg_data *d, int layer, int method, cell_key *k) {
+  if (o->label) snprintf(k->source, sizeof k->source, "%s", o->label);
+  else if (o->from) snprintf(k->source, sizeof k->source, "%s%s", o->from, o->recalibrate ? " (recalibrated)" : "");
+  else snprintf(k->source, sizeof k->source, "hebb:%s:%d", o->train_hebb, o->hebb_epochs);
+  snprintf(k->data, sizeof k->data, "%s%s", o->c.data.name, o->c.data.zca ? "+zca" : "");
+  snprintf(k->train, sizeof k->train, "%d", d->train->count);
+  snprintf(k->seed, sizeof k->seed, "%d", o->c.seed);
+  snprintf(k->layer, sizeof k->layer, "L%d", layer);
+  k->method = methods[method];
+}
+
+/* The finished cell's value of `column`, if there is one. */
+static bool cell_done(const options *o, const cell_key *k, const char *column, double *value) {
+  char path[600], text[64];
+  snprintf(path, sizeof path, "%s/cells.csv", o->c.out);
+  const char *vals[6] = {k->source, k->data, k->train, k->seed, k->layer, k->method};
+  if (!hg_experiment_find_result(path, 6, key_cols, vals, column, text, sizeof text)) return false;
+  *value = atof(text);
+  return true;
+}
+
+static hg_status record_cell(const options *o, const cell_key *k, const hg_experiment_outcome *r) {
+  static const char *const cols[] = {"source", "data", "train_images", "seed", "layer", "method", "epochs_run",
+                                     "best_epoch", "val_top1", "test_top1", "test_top5", "seconds"};
+  char prefix[600], v[6][32];
+  snprintf(prefix, sizeof prefix, "%s/cells", o->c.out);
+  snprintf(v[0], 32, "%d", r->fit.epochs_run);
+  snprintf(v[1], 32, "%d", r->fit.best_epoch);
+  snprintf(v[2], 32, "%.6f", r->val.top1);
+  snprintf(v[3], 32, "%.6f", r->test.top1);
+  snprintf(v[4], 32, "%.6f", r->test.top5);
+  snprintf(v[5], 32, "%.1f", r->fit.seconds);
+  const char *values[] = {k->source, k->data, k->train, k->seed, k->layer, k->method, v[0], v[1], v[2], v[3], v[4], v[5]};
+  hg_results *res = hg_results_open(prefix, 12, cols);
+  if (!res) return hg_last_status();
+  hg_status s = hg_results_row(res, values);
+  hg_results_close(res);
+  return s;
+}
+
+/* A fresh seeds' net holding the trained weights. */
+static hg_net *load_trained(const options *o, const hg_data *d, const char *path) {
+  hg_net *net = hg_net_seeds(d->train->images->shape[1], d->train->num_classes, (uint64_t)o->c.seed);
+  if (net && hg_experiment_load_net(net, path, -1) != HG_OK) {
+    hg_net_free(net);
+    return NULL;
+  }
+  return net;
+}
+
+/* The checkpoint the probes start from, made on first use: the --from file,
+ * that file with re-estimated batch norms, or the Hebbian-trained net. */
+static hg_status source_checkpoint(const options *o, const hg_data *d, char *path, size_t size) {
+  if (o->from && !o->recalibrate) {
+    snprintf(path, size, "%s", o->from);
+    return HG_OK;
+  }
+  hg_net *net = o->from ? load_trained(o, d, o->from)
+                        : hg_net_seeds(d->train->images->shape[1], d->train->num_classes, (uint64_t)o->c.seed);
+  if (!net) return hg_last_status();
+  hg_status s;
+  if (o->from) {
+    snprintf(path, size, "%s/recalibrated-seed%d.safetensors", o->c.out, o->c.seed);
+    fprintf(stderr, "re-estimating the batch-norm statistics of %s\n", o->from);
+    s = hg_experiment_recalibrate_bn(net, d->train, -1, o->c.batch, 10000, (uint64_t)o->c.seed);
+    const char *keys[] = {"setting"}, *values[] = {o->from};
+    if (s == HG_OK) s = hg_experiment_save_net(net, path, 1, keys, values);
+  } else {
+    char setting[512], run_dir[600];
+    snprintf(path, size, "%s/hebb-net-seed%d.safetensors", o->c.out, o->c.seed);
+    snprintf(run_dir, sizeof run_dir, "%s/hebb-net-seed%d", o->c.out, o->c.seed);
+    snprintf(setting, sizeof setting, "data=%s zca=%d train=%d hebb=%s epochs=%d lr=%g batch=%d seed=%d",
+             o->c.data.name, o->c.data.zca, d->train->count, o->train_hebb, o->hebb_epochs, o->hebb_lr,
+             o->c.batch, o->c.seed);
+    hg_pretrain_opts p = hg_pretrain_defaults(o->train_hebb);
+    p.epochs = o->hebb_epochs;
+    p.batch = o->c.batch;
+    p.lr = o->hebb_lr;
+    p.seed = (uint64_t)o->c.seed;
+    p.cache = path;
+    p.setting = setting;
+    p.run_dir = run_dir;
+    p.log = stderr;
+    bool cached;
+    s = hg_experiment_pretrain(net, d->train, &p, &cached);
+    if (s == HG_OK) fprintf(stderr, "%s the Hebbian-trained net %s\n", cached ? "reusing" : "trained", path);
+  }
+  hg_net_free(net);
+  return s;
+}
+
+static hg_status run_cell(const options *o, const hg_data *d, const char *source, int layer, int method,
+                          hg_experiment_outcome *r) {
+  char bn[8], run_dir[600], label[32];
+  snprintf(bn, sizeof bn, "bn%d", layer);
+  snprintf(run_dir, sizeof run_dir, "%s/cells/L%d-%s-seed%d", o->c.out, layer, methods[method], o->c.seed);
+  snprintf(label, sizeof label, "L%d %s", layer, methods[method]);
+  hg_net *net = load_trained(o, d, source);
+  if (!net) return hg_last_status();
+  int after = hg_net_find(net, bn);
+  hg_status s = after < 0 ? hg_fail(HG_ERR_ARG, "the net has no layer %s", bn)
+                          : hg_net_attach_probe(net, after, d->train->images, d->train->num_classes);
+  bool shc = method == 1;
+  if (s == HG_OK && shc) hg_layer_set_mode(net->layers[net->n - 1], HG_TRAIN_H);
+  hg_trainer_opts to = {.backprop = hg_sgd_opts(o->lr, o->momentum, o->weight_decay, o->momentum > 0),
+                        .hebb_lr = o->hebb_lr};
+  hg_plasticity teacher; /* the classifier of an H probe always learns from the teacher signal */
+  if (s == HG_OK) s = hg_plasticity_parse("instar", &teacher);
+  hg_trainer *t = s == HG_OK ? hg_trainer_new(net, &teacher, &to) : NULL;
+  if (s == HG_OK && !t) s = hg_last_status();
+  hg_fit_opts f = hg_fit_defaults();
+  f.epochs = o->epochs;
+  f.batch = o->c.batch;
+  f.phase = shc ? HG_PHASE_HEBB : HG_PHASE_BACKPROP;
+  f.base_lr = o->lr;
+  f.patience = o->patience;
+  f.run_dir = run_dir;
+  f.resume = true;
+  f.seed = (uint64_t)o->c.seed;
+  f.label = label;
+  f.log = stderr;
+  if (s == HG_OK) s = hg_schedule_parse(shc ? "constant" : o->schedule, &f.schedule);
+  if (s == HG_OK) s = hg_experiment_fit_evaluate(t, d, &f, r);
+  hg_trainer_free(t);
+  hg_net_free(net);
+  return s;
+}
+
+static hg_status probe_all(options *o) {
+  hg_data d = {0};
+  char zca[600], source[700] = "";
+  hg_status s = cli_prepare(&o->c, &d, zca, sizeof zca);
+  if (s != HG_OK) return s;
+  const char *metric = cli_metric(o->metric, d.train);
+  char column[16];
+  snprintf(column, sizeof column, "test_%s", metric);
+  int n_methods = o->shc ? 2 : 1;
+  hg_table *table = hg_table_new(o->n_layers, 1 + n_methods);
+  if (!table) s = hg_last_status();
+  for (int i = 0; i < o->n_layers && s == HG_OK; i++)
+    for (int m = 0; m < n_methods && s == HG_OK; m++) {
+      cell_key k;
+      double value;
+      make_key(o, &d, o->layers[i], m, &k);
+      if (!cell_done(o, &k, column, &value)) {
+        hg_experiment_outcome r;
+        if (!source[0]) s = source_checkpoint(o, &d, source, sizeof source);
+        if (s == HG_OK) s = run_cell(o, &d, source, o->layers[i], m, &r);
+        if (s == HG_OK) s = record_cell(o, &k, &r);
+        if (s != HG_OK) break;
+        value = !strcmp(metric, "top5") ? r.test.top5 : r.test.top1;
+        printf("L%d %s: test %.2f%% (%s), validation %.2f%%, best epoch %d of %d, %.0f s\n", o->layers[i],
+               m ? "SHC" : "SGD", 100 * value, metric, 100 * r.val.top1, r.fit.best_epoch, r.fit.epochs_run,
+               r.fit.seconds);
+      } else {
+        printf("L%d %s: test %.2f%% (%s), from %s/cells.csv\n", o->layers[i], m ? "SHC" : "SGD", 100 * value,
+               metric, o->c.out);
+      }
+      fflush(stdout);
+      hg_table_set(table, i, 0, "L%d", o->layers[i]);
+      hg_table_set(table, i, 1 + m, "%.2f", 100 * value);
+    }
+  if (s == HG_OK) {
+    hg_table_set(table, -1, 0, "Layer");
+    hg_table_set(table, -1, 1, "SGD (%s %%)", metric);
+    if (o->shc) hg_table_set(table, -1, 2, "SHC (%s %%)", metric);
+    cell_key k;
+    make_key(o, &d, 0, 0, &k);
+    char prefix[600], title[1024];
+    snprintf(prefix, sizeof prefix, "%s/probe_table", o->c.out);
+    snprintf(title, sizeof title, "Linear classifiers on each layer of %s, %s (%s images for training, seed %s).",
+             k.source, k.data, k.train, k.seed);
+    printf("\n%s\n\n", title);
+    s = hg_table_write_markdown(table, stdout);
+    if (s == HG_OK) s = hg_table_save(table, prefix, title);
+    if (s == HG_OK) printf("\nwritten: %s.csv, %s.md\n", prefix, prefix);
+  }
+  hg_table_free(table);
+  hg_data_release(&d);
+  return s;
+}
+
+int main(int argc, char **argv) {
+  options o = {.c = cli_defaults("layer_probe", "runs/layer_probe"), .layers = {1, 2, 3, 4, 5}, .n_layers = 5,
+               .schedule = "seeds:10:2", .epochs = 10, .hebb_epochs = 1, .lr = 1e-3f, .momentum = 0.9f,
+               .weight_decay = 5e-4f, .hebb_lr = 1e-3f};
+  int parsed = parse_args(argc, argv, &o);
+  if (parsed <= 0) return parsed < 0 ? 0 : 2;
+  omp_set_num_threads(o.c.threads);
+  hg_status s = probe_all(&o);
+  if (s != HG_OK) {
+    fprintf(stderr, "layer_probe: %s\n", hg_last_error());
+    return 1;
+  }
+  return 0;
+}

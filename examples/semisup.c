@@ -1,0 +1,256 @@
+/* semisup: one regime of the semi-supervised protocol of seed 001 (Table 1):
+ * unsupervised Hebbian pre-training of every layer of the seeds' network on
+ * the whole training split (or none: random initialisation), then end-to-end
+ * SGD fine-tuning of layers L1..LK with a new linear classifier on top of
+ * bnK, on the s% of the training images that keep their labels. */
+#include <omp.h>
+#include <unistd.h>
+
+#include "examples/experiment_cli.h"
+
+static const char usage[] =
+    "usage: semisup --pretrain hpca|soft-wta|none [options]\n"
+    "\n"
+    "One regime of the semi-supervised protocol of seed 001: pre-train every layer of the\n"
+    "seeds' net with a Hebbian rule on the whole training split without labels (or keep\n"
+    "the random initialisation), keep L1..LK (K = --upto; L1..L5 end at bn1..bn5) and a new\n"
+    "linear classifier on bnK, and fine-tune all of them end to end by SGD on --labels\n"
+    "percent of the training images (a seeded class-balanced subset). Prints the test\n"
+    "accuracy of the best validation epoch and appends a row to OUT/semisup.csv/.jsonl; a\n"
+    "regime already there is not run again. The pre-trained net is kept in\n"
+    "OUT/pretrain-DATA-PRETRAIN-seedN.safetensors and reused by every regime with the same\n"
+    "data, pre-training and seed. The validation split (--val) keeps its labels: it picks\n"
+    "the best epoch, as in the seeds. scripts/semisup_table.sh runs the 40 regimes of a table.\n"
+    "\n"
+    "Regime\n"
+    "  --pretrain P         hpca (rule hpca/none/relu), soft-wta (instar/e-soft-wta:0.02/mean:\n"
+    "                       seed 001's soft-WTA is the softmax variant, its eq. 3) or none\n"
+    "  --hebb SPEC          another Hebbian rule for the pre-training (named P in the outputs)\n"
+    "  --hebb-epochs N      Hebbian pre-training epochs (default 1)\n"
+    "  --hebb-lr F          Hebbian learning rate (default 1e-3)\n"
+    "  --labels PCT         percentage of training images with labels, (0, 100] (default 100)\n"
+    "  --upto K             fine-tune layers L1..LK, 1..5 (default 5)\n"
+    "Fine-tuning (SGD with Nesterov momentum, the seeds' protocol)\n"
+    "  --epochs N           epochs (default 20); the weights of the best validation epoch are kept\n"
+    "  --patience N         stop after N epochs without a better validation (default 0: off)\n"
+    "  --lr F               learning rate (default 1e-3)\n"
+    "  --schedule S         constant, step:S:G, seeds:HOLD:PERIOD, cosine:T (default seeds:10:2)\n"
+    "  --momentum F         (default 0.9)\n"
+    "  --weight-decay F     L2 weight decay (default 5e-2; the seeds use 1e-2 on CIFAR-100)\n"
+    CLI_COMMON_USAGE;
+
+typedef struct options {
+  cli_common c;
+  const char *pretrain, *hebb, *schedule;
+  double labels;
+  int upto, epochs, patience, hebb_epochs;
+  float lr, momentum, weight_decay, hebb_lr;
+} options;
+
+enum { O_PRETRAIN = 1, O_HEBB, O_HEBB_EPOCHS, O_HEBB_LR, O_LABELS, O_UPTO, O_EPOCHS, O_PATIENCE, O_LR,
+       O_SCHEDULE, O_MOMENTUM, O_DECAY, O_HELP };
+
+/* 1: run, 0: bad arguments, -1: --help. */
+static int parse_args(int argc, char **argv, options *o) {
+  static const struct option longopts[] = {
+      {"pretrain", 1, 0, O_PRETRAIN},  {"hebb", 1, 0, O_HEBB},          {"hebb-epochs", 1, 0, O_HEBB_EPOCHS},
+      {"hebb-lr", 1, 0, O_HEBB_LR},    {"labels", 1, 0, O_LABELS},      {"upto", 1, 0, O_UPTO},
+      {"epochs", 1, 0, O_EPOCHS},      {"patience", 1, 0, O_PATIENCE},  {"lr", 1, 0, O_LR},
+      {"schedule", 1, 0, O_SCHEDULE},  {"momentum", 1, 0, O_MOMENTUM},  {"weight-decay", 1, 0, O_DECAY},
+      {"help", 0, 0, O_HELP},          CLI_COMMON_LONGOPTS,             {0, 0, 0, 0}};
+  const char *p = o->c.prog;
+  int c, ok = 1;
+  float pct = 100;
+  while (ok && (c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+    switch (c) {
+      case O_PRETRAIN: o->pretrain = optarg; break;
+      case O_HEBB: o->hebb = optarg; break;
+      case O_HEBB_EPOCHS: ok = cli_int(p, "hebb-epochs", optarg, 0, 1000, &o->hebb_epochs); break;
+      case O_HEBB_LR: ok = cli_float(p, "hebb-lr", optarg, &o->hebb_lr); break;
+      case O_LABELS:
+        ok = cli_float(p, "labels", optarg, &pct);
+        if (ok && !(pct > 0 && pct <= 100)) ok = 0, fprintf(stderr, "%s: --labels %s: expected a percentage in (0, 100]\n", p, optarg);
+        break;
+      case O_UPTO: ok = cli_int(p, "upto", optarg, 1, 5, &o->upto); break;
+      case O_EPOCHS: ok = cli_int(p, "epochs", optarg, 1, 10000, &o->epochs); break;
+      case O_PATIENCE: ok = cli_int(p, "patience", optarg, 0, 10000, &o->patience); break;
+      case O_LR: ok = cli_float(p, "lr", optarg, &o->lr); break;
+      case O_SCHEDULE: o->schedule = optarg; break;
+      case O_MOMENTUM: ok = cli_float(p, "momentum", optarg, &o->momentum); break;
+      case O_DECAY: ok = cli_float(p, "weight-decay", optarg, &o->weight_decay); break;
+      case O_HELP: fputs(usage, stdout); return -1;
+      case '?': ok = 0; break;
+      default: ok = cli_common_option(&o->c, c, optarg) == 1;
+    }
+  }
+  o->labels = pct;
+  if (!ok) {
+    fprintf(stderr, "%s: see --help for the options\n", p);
+    return 0;
+  }
+  if (optind < argc) return fprintf(stderr, "%s: unexpected argument '%s' (see --help)\n", p, argv[optind]), 0;
+  if (!o->pretrain) return fprintf(stderr, "%s: --pretrain hpca|soft-wta|none is required (see --help)\n", p), 0;
+  if (!o->hebb) {
+    if (!strcmp(o->pretrain, "hpca")) o->hebb = "hpca/none/relu";
+    else if (!strcmp(o->pretrain, "soft-wta")) o->hebb = "instar/e-soft-wta:0.02/mean";
+    else if (strcmp(o->pretrain, "none"))
+      return fprintf(stderr, "%s: --pretrain %s: expected hpca, soft-wta or none (or give --hebb SPEC)\n", p, o->pretrain), 0;
+  } else if (!strcmp(o->pretrain, "none")) {
+    return fprintf(stderr, "%s: --hebb makes no sense with --pretrain none\n", p), 0;
+  }
+  if (strchr(o->pretrain, '/') || strchr(o->pretrain, ','))
+    return fprintf(stderr, "%s: --pretrain %s: a name without '/' or ','\n", p, o->pretrain), 0;
+  hg_plasticity rule;
+  if (o->hebb && hg_plasticity_parse(o->hebb, &rule) != HG_OK) return fprintf(stderr, "%s: --hebb: %s\n", p, hg_last_error()), 0;
+  hg_schedule sch;
+  if (hg_schedule_parse(o->schedule, &sch) != HG_OK) return fprintf(stderr, "%s: --schedule: %s\n", p, hg_last_error()), 0;
+  return 1;
+}
+
+static const char *const key_cols[7] = {"data", "pretrain", "hebb", "train_images", "labels_pct", "upto", "seed"};
+
+typedef struct row_key {
+  char data[64], hebb[300], train[32], labels[32], upto[8], seed[32];
+} row_key;
+
+static void make_key(const options *o, const hg_data *d, row_key *k) {
+  snprintf(k->data, sizeof k->data, "%s%s", o->c.data.name, o->c.data.zca ? "+zca" : "");
+  snprintf(k->hebb, sizeof k->hebb, "%s", o->hebb ? o->hebb : "-");
+  snprintf(k->train, sizeof k->train, "%d", d->train->count);
+  snprintf(k->labels, sizeof k->labels, "%g", o->labels);
+  snprintf(k->upto, sizeof k->upto, "%d", o->upto);
+  snprintf(k->seed, sizeof k->seed, "%d", o->c.seed);
+}
+
+static hg_status record(const options *o, const row_key *k, int labelled, const hg_experiment_outcome *r) {
+  static const char *const cols[] = {"data", "pretrain", "hebb", "train_images", "labels_pct", "upto", "seed",
+                                     "labelled", "hebb_epochs", "epochs_run", "best_epoch", "val_top1",
+                                     "test_top1", "test_top5", "seconds"};
+  char prefix[600], v[8][32];
+  snprintf(prefix, sizeof prefix, "%s/semisup", o->c.out);
+  snprintf(v[0], 32, "%d", labelled);
+  snprintf(v[1], 32, "%d", o->hebb ? o->hebb_epochs : 0);
+  snprintf(v[2], 32, "%d", r->fit.epochs_run);
+  snprintf(v[3], 32, "%d", r->fit.best_epoch);
+  snprintf(v[4], 32, "%.6f", r->val.top1);
+  snprintf(v[5], 32, "%.6f", r->test.top1);
+  snprintf(v[6], 32, "%.6f", r->test.top5);
+  snprintf(v[7], 32, "%.1f", r->fit.seconds);
+  const char *values[] = {k->data, o->pretrain, k->hebb, k->train, k->labels, k->upto, k->seed,
+                          v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]};
+  hg_results *res = hg_results_open(prefix, 15, cols);
+  if (!res) return hg_last_status();
+  hg_status s = hg_results_row(res, values);
+  hg_results_close(res);
+  return s;
+}
+
+/* The seeds' net, Hebbian pre-trained on every training image (cached) or not. */
+static hg_net *initial_net(const options *o, const hg_data *d) {
+  hg_net *net = hg_net_seeds(d->train->images->shape[1], d->train->num_classes, (uint64_t)o->c.seed);
+  if (!net || !o->hebb) return net;
+  char cache[700], run_dir[700], setting[700];
+  snprintf(cache, sizeof cache, "%s/pretrain-%s-%s-seed%d.safetensors", o->c.out, o->c.data.name, o->pretrain, o->c.seed);
+  snprintf(run_dir, sizeof run_dir, "%s/pretrain-%s-%s-seed%d", o->c.out, o->c.data.name, o->pretrain, o->c.seed);
+  snprintf(setting, sizeof setting, "data=%s zca=%d train=%d hebb=%s epochs=%d lr=%g batch=%d seed=%d",
+           o->c.data.name, o->c.data.zca, d->train->count, o->hebb, o->hebb_epochs, o->hebb_lr, o->c.batch,
+           o->c.seed);
+  hg_pretrain_opts p = hg_pretrain_defaults(o->hebb);
+  p.epochs = o->hebb_epochs;
+  p.batch = o->c.batch;
+  p.lr = o->hebb_lr;
+  p.seed = (uint64_t)o->c.seed;
+  p.cache = cache;
+  p.setting = setting;
+  p.run_dir = run_dir;
+  p.log = stderr;
+  bool cached;
+  if (hg_experiment_pretrain(net, d->train, &p, &cached) != HG_OK) {
+    hg_net_free(net);
+    return NULL;
+  }
+  fprintf(stderr, "%s the pre-trained net %s\n", cached ? "reusing" : "saved", cache);
+  return net;
+}
+
+static hg_status fine_tune(const options *o, const hg_data *d, hg_net *net, const hg_dataset *labelled,
+                           hg_experiment_outcome *r) {
+  char bn[8], run_dir[700], label[32];
+  snprintf(bn, sizeof bn, "bn%d", o->upto);
+  snprintf(run_dir, sizeof run_dir, "%s/runs/%s-%s-s%g-L%d-seed%d", o->c.out, o->c.data.name, o->pretrain,
+           o->labels, o->upto, o->c.seed);
+  snprintf(label, sizeof label, "s%g%% L%d", o->labels, o->upto);
+  int after = hg_net_find(net, bn);
+  /* cut after bnK with a new classifier, then let every layer learn */
+  hg_status s = after < 0 ? hg_fail(HG_ERR_ARG, "the net has no layer %s", bn)
+                          : hg_net_attach_probe(net, after, labelled->images, labelled->num_classes);
+  if (s == HG_OK) s = hg_experiment_set_modes(net, 'B', 'G');
+  hg_trainer_opts to = {.backprop = hg_sgd_opts(o->lr, o->momentum, o->weight_decay, o->momentum > 0)};
+  hg_plasticity unused;
+  if (s == HG_OK) s = hg_plasticity_parse("instar", &unused);
+  hg_trainer *t = s == HG_OK ? hg_trainer_new(net, &unused, &to) : NULL;
+  if (s == HG_OK && !t) s = hg_last_status();
+  hg_fit_opts f = hg_fit_defaults();
+  f.epochs = o->epochs;
+  f.batch = o->c.batch;
+  f.phase = HG_PHASE_BACKPROP;
+  f.base_lr = o->lr;
+  f.patience = o->patience;
+  f.run_dir = run_dir;
+  f.resume = true;
+  f.seed = (uint64_t)o->c.seed;
+  f.label = label;
+  f.log = stderr;
+  if (s == HG_OK) s = hg_schedule_parse(o->schedule, &f.schedule);
+  hg_data sub = {.train = (hg_dataset *)labelled, .val = d->val, .test = d->test};
+  if (s == HG_OK) s = hg_experiment_fit_evaluate(t, &sub, &f, r);
+  hg_trainer_free(t);
+  return s;
+}
+
+static hg_status run(options *o) {
+  hg_data d = {0};
+  char zca[600];
+  hg_status s = cli_prepare(&o->c, &d, zca, sizeof zca);
+  if (s != HG_OK) return s;
+  row_key k;
+  make_key(o, &d, &k);
+  char path[700], text[64];
+  snprintf(path, sizeof path, "%s/semisup.csv", o->c.out);
+  const char *vals[7] = {k.data, o->pretrain, k.hebb, k.train, k.labels, k.upto, k.seed};
+  if (hg_experiment_find_result(path, 7, key_cols, vals, "test_top1", text, sizeof text)) {
+    printf("%s, pretrain %s, %s%% labels, L%d, seed %d: test %.2f%%, from %s\n", k.data, o->pretrain, k.labels,
+           o->upto, o->c.seed, 100 * atof(text), path);
+    hg_data_release(&d);
+    return HG_OK;
+  }
+  hg_dataset *labelled = hg_experiment_label_subset(d.train, o->labels, (uint64_t)o->c.seed);
+  hg_net *net = labelled ? initial_net(o, &d) : NULL;
+  hg_experiment_outcome r;
+  s = net ? fine_tune(o, &d, net, labelled, &r) : hg_last_status();
+  if (s == HG_OK) s = record(o, &k, labelled->count, &r);
+  if (s == HG_OK)
+    printf("%s, pretrain %s, %s%% labels (%d images), L%d, seed %d: test %.2f%% (top-5 %.2f%%), validation "
+           "%.2f%%, best epoch %d of %d, %.0f s\n",
+           k.data, o->pretrain, k.labels, labelled->count, o->upto, o->c.seed, 100 * r.test.top1,
+           100 * r.test.top5, 100 * r.val.top1, r.fit.best_epoch, r.fit.epochs_run, r.fit.seconds);
+  hg_net_free(net);
+  hg_dataset_free(labelled);
+  hg_data_release(&d);
+  return s;
+}
+
+int main(int argc, char **argv) {
+  options o = {.c = cli_defaults("semisup", "runs/semisup"), .schedule = "seeds:10:2", .labels = 100, .upto = 5,
+               .epochs = 20, .hebb_epochs = 1, .lr = 1e-3f, .momentum = 0.9f, .weight_decay = 5e-2f,
+               .hebb_lr = 1e-3f};
+  int parsed = parse_args(argc, argv, &o);
+  if (parsed <= 0) return parsed < 0 ? 0 : 2;
+  omp_set_num_threads(o.c.threads);
+  hg_status s = run(&o);
+  if (s != HG_OK) {
+    fprintf(stderr, "semisup: %s\n", hg_last_error());
+    return 1;
+  }
+  return 0;
+}

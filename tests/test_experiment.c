@@ -1,0 +1,303 @@
+/* The experiment building blocks: class-balanced label subsets (right counts,
+ * deterministic), result lookup in a results CSV, the table writers, loading
+ * a trained net layer by layer, modes, and batch-norm re-estimation. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "hebb/experiment.h"
+#include "tests/helpers.h"
+
+static char tmpdir[64];
+
+static int setup(void **state) {
+  (void)state;
+  return hgt_tmpdir(tmpdir, sizeof tmpdir, "hg_experiment");
+}
+
+static int teardown(void **state) {
+  (void)state;
+  return hgt_rmtree(tmpdir);
+}
+
+/* n labels: image i has class (i * 7) % classes, with class 0 made rare when `rare`. */
+static int *make_labels(int n, int classes, bool rare) {
+  int *labels = malloc((size_t)n * sizeof *labels);
+  for (int i = 0; i < n; i++) labels[i] = (i * 7) % classes;
+  if (rare)
+    for (int i = 0, zeros = 0; i < n; i++)
+      if (labels[i] == 0 && ++zeros > 3) labels[i] = 1;
+  return labels;
+}
+
+static void count_classes(const int *labels, const int *idx, int n, int classes, int *counts) {
+  memset(counts, 0, (size_t)classes * sizeof *counts);
+  for (int i = 0; i < n; i++) counts[labels[idx[i]]]++;
+}
+
+static void test_balanced_subset_has_equal_classes(void **state) {
+  (void)state;
+  int *labels = make_labels(1000, 10, false), idx[100], counts[10];
+  int n = hg_experiment_balanced_indices(labels, 1000, 10, 50, 3, idx);
+  assert_int_equal(n, 50);
+  count_classes(labels, idx, n, 10, counts);
+  for (int c = 0; c < 10; c++) assert_int_equal(counts[c], 5);
+  for (int i = 1; i < n; i++) assert_true(idx[i] > idx[i - 1]); /* ascending, no repeats */
+  /* 53 = 10 × 5 + 3: three classes, drawn by the seed, get one more */
+  n = hg_experiment_balanced_indices(labels, 1000, 10, 53, 3, idx);
+  assert_int_equal(n, 53);
+  count_classes(labels, idx, n, 10, counts);
+  int sixes = 0;
+  for (int c = 0; c < 10; c++) {
+    assert_true(counts[c] == 5 || counts[c] == 6);
+    sixes += counts[c] == 6;
+  }
+  assert_int_equal(sixes, 3);
+  free(labels);
+}
+
+static void test_balanced_subset_is_deterministic(void **state) {
+  (void)state;
+  int *labels = make_labels(500, 5, false), a[40], b[40], c[40];
+  assert_int_equal(hg_experiment_balanced_indices(labels, 500, 5, 40, 11, a), 40);
+  assert_int_equal(hg_experiment_balanced_indices(labels, 500, 5, 40, 11, b), 40);
+  assert_int_equal(hg_experiment_balanced_indices(labels, 500, 5, 40, 12, c), 40);
+  assert_memory_equal(a, b, sizeof a);
+  assert_memory_not_equal(a, c, sizeof a);
+  free(labels);
+}
+
+static void test_balanced_subset_short_class_and_bad_label(void **state) {
+  (void)state;
+  int *labels = make_labels(200, 4, true), idx[40], counts[4];
+  int n = hg_experiment_balanced_indices(labels, 200, 4, 40, 1, idx);
+  assert_int_equal(n, 33); /* class 0 has only 3 images */
+  count_classes(labels, idx, n, 4, counts);
+  assert_int_equal(counts[0], 3);
+  for (int c = 1; c < 4; c++) assert_int_equal(counts[c], 10);
+  labels[5] = 9;
+  assert_int_equal(hg_experiment_balanced_indices(labels, 200, 4, 40, 1, idx), -1);
+  hgt_error_mentions("label 9", NULL);
+  free(labels);
+}
+
+static void test_label_subset_of_a_dataset(void **state) {
+  (void)state;
+  hg_dataset *ds = hg_dataset_new(300, 1, 2, 2, 3, "toy");
+  assert_non_null(ds);
+  for (int i = 0; i < 300; i++) {
+    ds->labels[i] = i % 3;
+    for (int k = 0; k < 4; k++) ds->images->data[i * 4 + k] = (float)i;
+  }
+  hg_dataset *sub = hg_experiment_label_subset(ds, 5, 2);
+  assert_non_null(sub);
+  assert_int_equal(sub->count, 15);
+  int counts[3] = {0};
+  for (int i = 0; i < sub->count; i++) {
+    counts[sub->labels[i]]++;
+    int original = (int)sub->images->data[i * 4]; /* images travel with their labels */
+    assert_int_equal(original % 3, sub->labels[i]);
+  }
+  for (int c = 0; c < 3; c++) assert_int_equal(counts[c], 5);
+  hg_dataset *all = hg_experiment_label_subset(ds, 100, 2);
+  assert_int_equal(all->count, 300);
+  assert_null(hg_experiment_label_subset(ds, 0, 2));
+  hg_dataset_free(sub);
+  hg_dataset_free(all);
+  hg_dataset_free(ds);
+}
+
+static void test_find_result_takes_the_last_matching_row(void **state) {
+  (void)state;
+  char prefix[128], csv[160], out[32];
+  hgt_path(tmpdir, "cells", prefix, sizeof prefix);
+  snprintf(csv, sizeof csv, "%s.csv", prefix);
+  const char *cols[] = {"source", "layer", "method", "test_top1"};
+  hg_results *r = hg_results_open(prefix, 4, cols);
+  assert_non_null(r);
+  const char *rows[][4] = {{"a,b", "1", "sgd", "0.5"}, {"a,b", "1", "shc", "0.25"}, {"a,b", "1", "sgd", "0.75"},
+                           {"c", "2", "sgd", "0.125"}};
+  for (int i = 0; i < 4; i++) hgt_status(hg_results_row(r, rows[i]));
+  hg_results_close(r);
+  const char *keys[] = {"source", "layer", "method"};
+  const char *want[] = {"a,b", "1", "sgd"};
+  assert_true(hg_experiment_find_result(csv, 3, keys, want, "test_top1", out, sizeof out));
+  assert_string_equal(out, "0.75");
+  const char *want2[] = {"c", "2", "sgd"};
+  assert_true(hg_experiment_find_result(csv, 3, keys, want2, "test_top1", out, sizeof out));
+  assert_string_equal(out, "0.125");
+  const char *missing[] = {"c", "3", "sgd"};
+  assert_false(hg_experiment_find_result(csv, 3, keys, missing, "test_top1", out, sizeof out));
+  assert_false(hg_experiment_find_result(csv, 3, keys, want, "no_such_column", out, sizeof out));
+  assert_false(hg_experiment_find_result("/nonexistent/cells.csv", 3, keys, want, "test_top1", out, sizeof out));
+}
+
+static char *write_to_string(hg_status (*writer)(const hg_table *, FILE *), const hg_table *t) {
+  static char buf[1024];
+  memset(buf, 0, sizeof buf);
+  FILE *f = fmemopen(buf, sizeof buf - 1, "w");
+  hgt_status(writer(t, f));
+  fclose(f);
+  return buf;
+}
+
+static hg_table *sample_table(void) {
+  hg_table *t = hg_table_new(2, 3);
+  assert_non_null(t);
+  hgt_status(hg_table_set(t, -1, 0, "Layer"));
+  hgt_status(hg_table_set(t, -1, 1, "SGD"));
+  hgt_status(hg_table_set(t, -1, 2, "SHC"));
+  hgt_status(hg_table_set(t, 0, 0, "L%d", 1));
+  hgt_status(hg_table_set(t, 0, 1, "%.2f", 61.594));
+  hgt_status(hg_table_set(t, 0, 2, "a|b"));
+  hgt_status(hg_table_set(t, 1, 0, "L%d", 2));
+  hgt_status(hg_table_set(t, 1, 1, "1,5 \"x\""));
+  hgt_status(hg_table_set(t, 1, 2, "±1"));
+  return t;
+}
+
+static void test_table_writers(void **state) {
+  (void)state;
+  hg_table *t = sample_table();
+  assert_string_equal(write_to_string(hg_table_write_csv, t),
+                      "Layer,SGD,SHC\n"
+                      "L1,61.59,a|b\n"
+                      "L2,\"1,5 \"\"x\"\"\",±1\n");
+  assert_string_equal(write_to_string(hg_table_write_markdown, t),
+                      "| Layer | SGD     | SHC  |\n"
+                      "|-------|---------|------|\n"
+                      "| L1    | 61.59   | a\\|b |\n"
+                      "| L2    | 1,5 \"x\" | ±1   |\n");
+  assert_int_equal(hg_table_set(t, 2, 0, "x"), HG_ERR_ARG);
+  char prefix[128], path[160], line[64];
+  hgt_path(tmpdir, "table", prefix, sizeof prefix);
+  hgt_status(hg_table_save(t, prefix, "Title"));
+  snprintf(path, sizeof path, "%s.md", prefix);
+  FILE *f = fopen(path, "r");
+  assert_non_null(f);
+  assert_non_null(fgets(line, sizeof line, f));
+  assert_string_equal(line, "Title\n");
+  fclose(f);
+  snprintf(path, sizeof path, "%s.csv", prefix);
+  f = fopen(path, "r");
+  assert_non_null(fgets(line, sizeof line, f));
+  assert_string_equal(line, "Layer,SGD,SHC\n");
+  fclose(f);
+  hg_table_free(t);
+}
+
+/* conv1 relu1 bn1 flatten fc2 fc3: three layers with weights. */
+static hg_net *tiny_net(uint64_t seed) {
+  hg_net *net = hg_net_new(seed);
+  hgt_status(hg_net_add(net, hg_layer_conv2d("conv1", 1, 2, 3, 1, 0, true, &net->rng)));
+  hgt_status(hg_net_add(net, hg_layer_relu("relu1")));
+  hgt_status(hg_net_add(net, hg_layer_batch_norm("bn1", 2, true, 0.1f, 1e-5f)));
+  hgt_status(hg_net_add(net, hg_layer_flatten("flatten")));
+  hgt_status(hg_net_add(net, hg_layer_linear("fc2", 2 * 2 * 2, 4, true, &net->rng)));
+  hgt_status(hg_net_add(net, hg_layer_linear("fc3", 4, 3, true, &net->rng)));
+  hgt_status(hg_net_finalize(net));
+  return net;
+}
+
+static void test_load_net_by_layer(void **state) {
+  (void)state;
+  char path[128];
+  hgt_path(tmpdir, "net.safetensors", path, sizeof path);
+  hg_net *a = tiny_net(1), *b = tiny_net(2);
+  hg_tensor_fill(a->layers[2]->running_mean, 0.5f);
+  const char *keys[] = {"setting"}, *values[] = {"toy"};
+  hgt_status(hg_experiment_save_net(a, path, 1, keys, values));
+  char meta[16];
+  hgt_status(hg_checkpoint_read_meta(path, "setting", meta, sizeof meta));
+  assert_string_equal(meta, "toy");
+  /* layers [0, 4): conv1 and bn1 come from the file, fc2 and fc3 stay */
+  hgt_status(hg_experiment_load_net(b, path, 4));
+  assert_memory_equal(a->layers[0]->weight->data, b->layers[0]->weight->data, 2 * 9 * sizeof(float));
+  assert_true(b->layers[2]->running_mean->data[1] == 0.5f);
+  assert_memory_not_equal(a->layers[4]->weight->data, b->layers[4]->weight->data, 32 * sizeof(float));
+  hgt_status(hg_experiment_load_net(b, path, -1));
+  assert_memory_equal(a->param_slab->data, b->param_slab->data, a->param_slab->numel * sizeof(float));
+  /* a net with other shapes: an error naming the tensor, nothing changed */
+  hg_net *c = hg_net_new(3);
+  hgt_status(hg_net_add(c, hg_layer_conv2d("conv1", 1, 3, 3, 1, 0, true, &c->rng)));
+  hgt_status(hg_net_finalize(c));
+  hg_tensor *before = hg_tensor_clone(c->layers[0]->weight);
+  assert_int_not_equal(hg_experiment_load_net(c, path, -1), HG_OK);
+  hgt_error_mentions("conv1.weight", NULL);
+  assert_memory_equal(before->data, c->layers[0]->weight->data, before->numel * sizeof(float));
+  assert_int_equal(hg_experiment_load_net(c, "/nonexistent.safetensors", -1), HG_ERR_IO);
+  hg_tensor_free(before);
+  hg_net_free(a);
+  hg_net_free(b);
+  hg_net_free(c);
+}
+
+static void test_set_modes(void **state) {
+  (void)state;
+  hg_net *net = tiny_net(4);
+  hgt_status(hg_experiment_set_modes(net, 'H', 'F'));
+  assert_int_equal(net->layers[0]->mode, HG_TRAIN_H);
+  assert_int_equal(net->layers[2]->mode, HG_TRAIN_B); /* batch norm follows its block */
+  assert_int_equal(net->layers[4]->mode, HG_TRAIN_H);
+  assert_int_equal(net->layers[5]->mode, HG_TRAIN_F);
+  hgt_status(hg_experiment_set_modes(net, 'B', 'G'));
+  assert_int_equal(net->layers[0]->mode, HG_TRAIN_B);
+  assert_int_equal(net->layers[5]->mode, HG_TRAIN_B);
+  hg_net_free(net);
+}
+
+/* After re-estimation, a batch norm's running mean is the mean of its input
+ * over the images used (full batches of equal size), whatever its mode. */
+static void test_recalibrate_bn(void **state) {
+  (void)state;
+  enum { N = 40, BATCH = 8 };
+  hg_net *net = tiny_net(5);
+  hgt_status(hg_experiment_set_modes(net, 'F', 'F'));
+  hg_dataset *ds = hg_dataset_new(N, 1, 4, 4, 3, "toy");
+  hg_rng rng;
+  hg_rng_seed(&rng, 9, 1);
+  for (size_t i = 0; i < ds->images->numel; i++) ds->images->data[i] = hg_rng_normal(&rng) + 1.0f;
+  hg_tensor *w0 = hg_tensor_clone(net->layers[0]->weight);
+  hgt_status(hg_experiment_recalibrate_bn(net, ds, -1, BATCH, 0, 1));
+  /* the reference: relu(conv1(x)) over every image, averaged per channel */
+  bool grad = hg_set_grad_enabled(false);
+  hg_tensor *y = hg_net_forward_range(net, ds->images, 0, 2, false);
+  hg_set_grad_enabled(grad);
+  assert_non_null(y);
+  for (int c = 0; c < 2; c++) {
+    double sum = 0;
+    int per = y->shape[2] * y->shape[3];
+    for (int n = 0; n < N; n++)
+      for (int k = 0; k < per; k++) sum += y->data[(n * 2 + c) * per + k];
+    float mean = (float)(sum / (N * per));
+    hgt_close(&net->layers[2]->running_mean->data[c], &mean, 1, 1e-4f, 1e-5f);
+  }
+  assert_true(net->layers[2]->running_var->data[0] != 1.0f);
+  assert_int_equal(net->layers[2]->mode, HG_TRAIN_F);            /* modes restored */
+  assert_true(net->layers[2]->fcfg[0] == 0.1f);                  /* and the momentum */
+  assert_memory_equal(w0->data, net->layers[0]->weight->data, w0->numel * sizeof(float));
+  assert_int_equal(hg_experiment_recalibrate_bn(net, ds, -1, N + 1, 0, 1), HG_ERR_ARG);
+  hg_tensor_free(y);
+  hg_tensor_free(w0);
+  hg_net_clear_outputs(net);
+  hg_net_free(net);
+  hg_dataset_free(ds);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_balanced_subset_has_equal_classes),
+      cmocka_unit_test(test_balanced_subset_is_deterministic),
+      cmocka_unit_test(test_balanced_subset_short_class_and_bad_label),
+      cmocka_unit_test(test_label_subset_of_a_dataset),
+      cmocka_unit_test(test_find_result_takes_the_last_matching_row),
+      cmocka_unit_test(test_table_writers),
+      cmocka_unit_test(test_load_net_by_layer),
+      cmocka_unit_test(test_set_modes),
+      cmocka_unit_test(test_recalibrate_bn),
+  };
+  int failed = cmocka_run_group_tests(tests, setup, teardown);
+  hg_kernels_release();
+  hg_pool_trim();
+  return failed;
+}
