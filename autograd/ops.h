@@ -31,6 +31,8 @@ hg_tensor *hg_sum(hg_tensor *x, int naxes, const int *axes, bool keepdim);
 hg_tensor *hg_mean(hg_tensor *x, int naxes, const int *axes, bool keepdim);
 /* max over the listed axes; the gradient goes to the first maximum. */
 hg_tensor *hg_max(hg_tensor *x, int naxes, const int *axes, bool keepdim);
+/* Σ a ⊙ b over every element (same shapes): a scalar, in one pass. */
+hg_tensor *hg_dot(hg_tensor *a, hg_tensor *b);
 /* Same data, new shape (one -1 inferred). */
 hg_tensor *hg_reshape(hg_tensor *x, int ndim, const int *shape);
 /* x[start : start+count] along dimension 0 (a view) */

@@ -51,18 +51,22 @@ static void binary_forward(binary_kind k, const hg_bcast *bc, const float *a, co
       }
 }
 
-/* Gradient terms for input `which`, one per result element, into t. */
+/* Gradient terms for input `which`, one per result element: t (+)= term. */
 static void binary_terms(binary_kind k, int which, const hg_bcast *bc, const float *g,
-                         const float *a, const float *b, float *t) {
+                         const float *a, const float *b, float *t, bool acc) {
   const int *s = bc->shape;
-  size_t i = 0;
+  size_t n = (size_t)s[0] * s[1] * s[2] * s[3];
+#pragma omp parallel for collapse(2) if (n > PARALLEL_MIN)
   for (int i0 = 0; i0 < s[0]; i0++)
     for (int i1 = 0; i1 < s[1]; i1++)
       for (int i2 = 0; i2 < s[2]; i2++) {
+        size_t o = (((size_t)i0 * s[1] + i1) * s[2] + i2) * s[3];
         const float *ar = a + i0 * bc->sa[0] + i1 * bc->sa[1] + i2 * bc->sa[2];
         const float *br = b + i0 * bc->sb[0] + i1 * bc->sb[1] + i2 * bc->sb[2];
-        for (int i3 = 0; i3 < s[3]; i3++, i++)
-          t[i] = binary_grad(k, which, g[i], ar[i3 * bc->sa[3]], br[i3 * bc->sb[3]]);
+        for (int i3 = 0; i3 < s[3]; i3++) {
+          float term = binary_grad(k, which, g[o + i3], ar[i3 * bc->sa[3]], br[i3 * bc->sb[3]]);
+          t[o + i3] = acc ? t[o + i3] + term : term;
+        }
       }
 }
 
@@ -89,9 +93,13 @@ static hg_status binary_backward(hg_node *nd) {
       }
       continue;
     }
+    if (x->numel == n) { /* only the other input is broadcast */
+      binary_terms(k, which, &bc, g, a->data, b->data, gx->data, acc);
+      continue;
+    }
     float *t = hg_pool_alloc(n * sizeof(float));
     if (!t) return HG_ERR_NOMEM;
-    binary_terms(k, which, &bc, g, a->data, b->data, t);
+    binary_terms(k, which, &bc, g, a->data, b->data, t, false);
     hg_bcast_reduce(t, bc.shape, gx->data, which ? bc.sb : bc.sa, x->numel, acc);
     hg_pool_free(t, n * sizeof(float));
   }

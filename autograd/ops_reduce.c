@@ -44,8 +44,22 @@ static void result_strides(const int s[4], unsigned mask, long st[4]) {
   }
 }
 
+/* Σ x over every element, in parallel. */
+static float sum_all(const hg_tensor *x) {
+  const float *v = x->data;
+  size_t n = x->numel;
+  double acc = 0;
+#pragma omp parallel for simd reduction(+ : acc) if (n > 32768)
+  for (size_t i = 0; i < n; i++) acc += v[i];
+  return (float)acc;
+}
+
 static void reduce_forward(reduce_kind k, const hg_tensor *x, const int s[4], const long st[4],
                            float *y, size_t ny, int *arg) {
+  if (ny == 1 && k != RED_MAX) { /* every axis reduced */
+    y[0] = sum_all(x) / (k == RED_MEAN ? (float)x->numel : 1.0f);
+    return;
+  }
   for (size_t j = 0; j < ny; j++) y[j] = k == RED_MAX ? -FLT_MAX : 0.0f;
   const float *xv = x->data;
   size_t i = 0;
@@ -82,9 +96,16 @@ static hg_status reduce_backward(hg_node *nd) {
   }
   int s[4];
   long st[4];
+  float scale = k == RED_MEAN ? (float)nd->out->numel / (float)x->numel : 1.0f;
+  if (nd->out->numel == 1) { /* every axis reduced: spread one value */
+    float t = scale * g[0];
+    size_t n = x->numel;
+#pragma omp parallel for simd if (n > 32768)
+    for (size_t i = 0; i < n; i++) d[i] = acc ? d[i] + t : t;
+    return HG_OK;
+  }
   shape4_of(x, s);
   result_strides(s, (unsigned)nd->args.i[1], st);
-  float scale = k == RED_MEAN ? (float)nd->out->numel / (float)x->numel : 1.0f;
   size_t i = 0;
   for (int a = 0; a < s[0]; a++)
     for (int b = 0; b < s[1]; b++)
@@ -136,6 +157,51 @@ hg_tensor *hg_mean(hg_tensor *x, int naxes, const int *axes, bool keepdim) {
 }
 hg_tensor *hg_max(hg_tensor *x, int naxes, const int *axes, bool keepdim) {
   return reduce(&hg_op_max, RED_MAX, x, naxes, axes, keepdim);
+}
+
+/* ---------- dot: Σ a ⊙ b over all elements, one pass ---------- */
+
+static hg_status dot_backward(hg_node *nd) {
+  float g = nd->out->grad->data[0];
+  for (int which = 0; which < 2; which++) {
+    hg_tensor *x = nd->in[which];
+    if (!hg_needs_grad(x)) continue;
+    bool acc;
+    hg_tensor *gx = hg_grad_acquire(x, &acc);
+    if (!gx) return HG_ERR_NOMEM;
+    const float *other = nd->in[1 - which]->data;
+    float *d = gx->data;
+    size_t n = x->numel;
+#pragma omp parallel for simd if (n > 32768)
+    for (size_t i = 0; i < n; i++) d[i] = acc ? d[i] + g * other[i] : g * other[i];
+  }
+  return HG_OK;
+}
+
+const hg_op hg_op_dot = {"dot", dot_backward};
+
+hg_tensor *hg_dot(hg_tensor *a, hg_tensor *b) {
+  if (!hg_same_shape(a, b)) {
+    char x[64], y[64];
+    hg_fail(HG_ERR_SHAPE, "dot: shapes %s and %s differ", hg_shape_str(a, x, sizeof x),
+            hg_shape_str(b, y, sizeof y));
+    return NULL;
+  }
+  hg_tensor *y = hg_tensor_empty(0, NULL);
+  if (!y) return NULL;
+  const float *av = a->data, *bv = b->data;
+  size_t n = a->numel;
+  double acc = 0;
+#pragma omp parallel for simd reduction(+ : acc) if (n > 32768)
+  for (size_t i = 0; i < n; i++) acc += (double)av[i] * bv[i];
+  y->data[0] = (float)acc;
+  hg_node *nd;
+  hg_tensor *in[2] = {a, b};
+  if (hg_record(&hg_op_dot, y, 2, in, &nd) != HG_OK) {
+    hg_tensor_free(y);
+    return NULL;
+  }
+  return y;
 }
 
 /* ---------- reshape: a view forward, a copy of the gradient backward ---------- */

@@ -37,14 +37,15 @@ static void nkp_of(const hg_tensor *u, int *n, int *k, int *p) {
 static void kernel_sums(const hg_tensor *y, int power, double *out) {
   int n, k, p;
   nkp_of(y, &n, &k, &p);
-  for (int j = 0; j < k; j++) out[j] = 0;
-  for (int i = 0; i < n; i++)
-    for (int j = 0; j < k; j++) {
+#pragma omp parallel for if ((size_t)n * k * p > 32768)
+  for (int j = 0; j < k; j++) {
+    double acc = 0;
+    for (int i = 0; i < n; i++) {
       const float *v = y->data + ((size_t)i * k + j) * p;
-      double acc = 0;
       for (int q = 0; q < p; q++) acc += power == 1 ? v[q] : (double)v[q] * v[q];
-      out[j] += acc;
     }
+    out[j] = acc;
+  }
 }
 
 /* a = y · c_k: the coefficient of u in −L, kernel k scaled by c_k. */
@@ -53,43 +54,51 @@ static hg_tensor *scaled_coefficients(const hg_tensor *y, const double *c) {
   nkp_of(y, &n, &k, &p);
   hg_tensor *a = hg_tensor_empty(y->ndim, y->shape);
   if (!a) return NULL;
+#pragma omp parallel for collapse(2) if ((size_t)n * k * p > 32768)
   for (int i = 0; i < n; i++)
-    for (int j = 0; j < k; j++)
-      for (int q = 0; q < p; q++) {
-        size_t at = ((size_t)i * k + j) * p + q;
-        a->data[at] = (float)(y->data[at] * c[j]);
-      }
+    for (int j = 0; j < k; j++) {
+      size_t at = ((size_t)i * k + j) * p;
+      float cj = (float)c[j];
+      for (int q = 0; q < p; q++) a->data[at + q] = y->data[at + q] * cj;
+    }
   return a;
 }
 
-/* −Σ a ⊙ u */
+/* −Σ a ⊙ u, with a negated in place (it is a constant of this loss). */
 static hg_tensor *hebbian_term(hg_tensor *a, hg_tensor *u) {
-  hg_tensor *au = hg_mul(a, u);
-  hg_tensor *s = au ? hg_sum(au, 0, NULL, false) : NULL;
-  hg_tensor *l = s ? hg_neg(s) : NULL;
-  hg_tensor_free(au);
-  hg_tensor_free(s);
-  return l;
+  float *v = a->data;
+  size_t n = a->numel;
+#pragma omp parallel for simd if (n > 32768)
+  for (size_t i = 0; i < n; i++) v[i] = -v[i];
+  return hg_dot(a, u);
 }
 
-/* Σ w ⊙ m for a constant m shaped like w (broadcast allowed). */
-static hg_tensor *decay_term(hg_tensor *w, hg_tensor *m) {
-  hg_tensor *wm = hg_mul(w, m);
-  hg_tensor *l = wm ? hg_sum(wm, 0, NULL, false) : NULL;
-  hg_tensor_free(wm);
-  return l;
-}
+/* Σ w ⊙ m for a constant m shaped like w: gradient m. */
+static hg_tensor *decay_term(hg_tensor *w, hg_tensor *m) { return hg_dot(w, m); }
 
-/* ½ Σ_k q_k ‖w_k‖² (instar, oja): gradient q_k w_k. */
+/* ½ Σ_k q_k ‖w_k‖² (instar, oja): Σ w ⊙ sg(q_k w_k) has the gradient q_k w_k;
+ * a constant −½ Σ_k q_k ‖w_k‖² makes the value the formula's. */
 static hg_tensor *norm_term(hg_tensor *w, const double *q) {
-  int shape[HG_MAX_DIMS] = {w->shape[0], 1, 1, 1};
-  hg_tensor *half_q = hg_tensor_empty(w->ndim, shape);
-  if (!half_q) return NULL;
-  for (int j = 0; j < w->shape[0]; j++) half_q->data[j] = (float)(0.5 * q[j]);
-  hg_tensor *ww = hg_mul(w, w);
-  hg_tensor *l = ww ? decay_term(ww, half_q) : NULL;
-  hg_tensor_free(ww);
-  hg_tensor_free(half_q);
+  hg_tensor *m = hg_tensor_empty(w->ndim, w->shape);
+  hg_tensor *shift = m ? hg_tensor_empty(0, NULL) : NULL;
+  if (!shift) {
+    hg_tensor_free(m);
+    return NULL;
+  }
+  size_t fan = w->numel / (size_t)w->shape[0];
+  double half = 0;
+  for (int k = 0; k < w->shape[0]; k++)
+    for (size_t d = 0; d < fan; d++) {
+      float v = w->data[k * fan + d];
+      m->data[k * fan + d] = (float)q[k] * v;
+      half += 0.5 * q[k] * v * v;
+    }
+  shift->data[0] = (float)-half;
+  hg_tensor *dot = decay_term(w, m);
+  hg_tensor *l = dot ? hg_add(dot, shift) : NULL;
+  hg_tensor_free(dot);
+  hg_tensor_free(shift);
+  hg_tensor_free(m);
   return l;
 }
 
@@ -172,8 +181,8 @@ hg_tensor *hg_chl_loss(hg_tensor *u_plus, const hg_tensor *y_plus, hg_tensor *u_
     return NULL;
   }
   hg_tensor *yp = hg_tensor_clone(y_plus), *ym = hg_tensor_clone(y_minus);
-  hg_tensor *plus = yp ? hebbian_term(yp, u_plus) : NULL;  /* −Σ y⁺u⁺ */
-  hg_tensor *minus = ym ? hebbian_term(ym, u_minus) : NULL; /* −Σ y⁻u⁻ */
+  hg_tensor *plus = yp ? hebbian_term(yp, u_plus) : NULL;   /* −Σ y⁺u⁺ */
+  hg_tensor *minus = ym ? hebbian_term(ym, u_minus) : NULL;  /* −Σ y⁻u⁻ */
   hg_tensor *loss = plus && minus ? hg_sub(plus, minus) : NULL;
   hg_tensor_free(yp);
   hg_tensor_free(ym);

@@ -157,6 +157,12 @@ static void narrow_cases(void) {
   hg_tensor_free(x);
 }
 
+static void dot_cases(void) {
+  check_binary("dot [2,3,2] both with grad", hg_dot, grad_rand(HG_SHAPE(2, 3, 2), -1, 1, 40),
+               grad_rand(HG_SHAPE(2, 3, 2), -1, 1, 41));
+  check_binary("dot, b needs no grad", hg_dot, grad_rand(HG_SHAPE(7), -1, 1, 42), hgt_rand(HG_SHAPE(7), -1, 1, 43));
+}
+
 const hgt_gradcase hgt_gradcases_elementwise[] = {
     {"add", "same shape and broadcasts", add_cases},
     {"sub", "broadcast, one input without grad", sub_cases},
@@ -177,6 +183,7 @@ const hgt_gradcase hgt_gradcases_elementwise[] = {
     {"max", "distinct values", max_cases},
     {"reshape", "followed by mul", reshape_cases},
     {"narrow", "rows of a matrix, followed by mul", narrow_cases},
+    {"dot", "same shapes, one input without grad", dot_cases},
 };
 const int hgt_gradcases_elementwise_count =
     (int)(sizeof hgt_gradcases_elementwise / sizeof hgt_gradcases_elementwise[0]);

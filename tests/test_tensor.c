@@ -148,6 +148,13 @@ static void test_reductions_against_naive(void **state) {
       assert_true(fabs(m->data[c * 5 + w] - ref / 8) < 1e-6);
       assert_true(mx->data[c * 5 + w] == (float)best);
     }
+  hg_tensor *y = hgt_rand(HG_SHAPE(2, 3, 4, 5), -1, 1, 7);
+  hg_tensor *dot = hgt_ok(hg_dot(x, y));
+  double ref_dot = 0;
+  for (size_t i = 0; i < x->numel; i++) ref_dot += (double)x->data[i] * y->data[i];
+  assert_true(fabs(dot->data[0] - ref_dot) < 1e-4);
+  hg_tensor_free(dot);
+  hg_tensor_free(y);
   hg_tensor *all = hgt_ok(hg_sum(x, 0, NULL, false));
   double total = 0;
   for (size_t i = 0; i < x->numel; i++) total += x->data[i];
