@@ -204,8 +204,9 @@ hg_status hg_trainer_step(hg_trainer *t, hg_tensor *x, const int *labels, int co
   if (s == HG_OK && loss && !isfinite(loss->data[0]))
     s = hg_fail(HG_ERR_NUMERIC, "training diverged: the loss is %g (cross-entropy %g, Hebbian %g)",
                 loss->data[0], st.ce_loss, st.hebb_loss);
-  if (s == HG_OK && loss) s = hg_backward(loss);
-  if (s == HG_OK && loss) s = optimize(t, phase);
+  bool learns = loss && loss->requires_grad; /* nothing to learn below a Hebbian classifier */
+  if (s == HG_OK && learns) s = hg_backward(loss);
+  if (s == HG_OK && learns) s = optimize(t, phase);
   hg_tensor_free(loss);
   hg_tensor_free(out);
   hg_tape_clear();

@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
-# The README's main job: installs what is missing, builds, and trains a small
-# network on Fashion-MNIST twice — all layers by backprop (B-G), then the
-# first layer by a Hebbian rule with soft competition (H-G) — and prints both
-# test accuracies.
+# The README's main job: installs what is missing, builds, then
+#  1. runs the demo hybrid sweep on Fashion-MNIST (a backprop baseline, then the
+#     small net with its first layer Hebbian, random, or a supervised Hebbian
+#     classifier, for two competition rules) and prints the table
+#     (runs/demo-sweep/table.{csv,md,png});
+#  2. trains the small net with a Hebbian first layer and draws its kernels and
+#     accuracy curves (runs/demo-hebbian/{kernels,curves}.png).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}"
 scripts/setup.sh build
-common=(--data fashion-mnist --model small --epochs 2 --schedule constant --val 10000)
-build/train "${common[@]}" --modes B-G --run-dir runs/demo-B-G
-build/train "${common[@]}" --modes H-G --hebb instar/e-soft-wta:0.02/mean --hebb-lr 0.01 \
-  --run-dir runs/demo-H-G
+build/hybrid_sweep --preset demo --out runs/demo-sweep
+build/train --data fashion-mnist --model small --modes H-G --hebb instar/e-soft-wta:0.02/mean \
+  --hebb-epochs 1 --epochs 2 --schedule constant --limit-train 20000 --val 5000 \
+  --run-dir runs/demo-hebbian
+build/plot_run runs/demo-hebbian
+echo "pictures: runs/demo-sweep/table.png runs/demo-hebbian/kernels.png runs/demo-hebbian/curves.png"
