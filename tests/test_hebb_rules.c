@@ -180,32 +180,43 @@ static void test_sgd_step_applies_delta(void **state) {
   hg_tensor_free(x);
 }
 
-/* CHL: Δw = Σ (y⁺x⁺ − y⁻x⁻). */
-static void test_chl_gradient_equals_delta(void **state) {
-  (void)state;
-  hg_tensor *xp = hgt_rand(HG_SHAPE(N, D_LIN), -1, 1, 31), *xm = hgt_rand(HG_SHAPE(N, D_LIN), -1, 1, 32);
-  hg_tensor *w = hgt_rand(HG_SHAPE(K, D_LIN), -0.5f, 0.5f, 33);
+/* CHL: Δw = Σ (y⁺x⁺ − y⁻x⁻) over samples and positions, Linear and Conv2d. */
+static void check_chl(bool conv) {
+  hg_tensor *xp = conv ? hgt_rand(HG_SHAPE(N, C, H, W), -1, 1, 31) : hgt_rand(HG_SHAPE(N, D_LIN), -1, 1, 31);
+  hg_tensor *xm = conv ? hgt_rand(HG_SHAPE(N, C, H, W), -1, 1, 32) : hgt_rand(HG_SHAPE(N, D_LIN), -1, 1, 32);
+  hg_tensor *w = conv ? hgt_rand(HG_SHAPE(K, C, KS, KS), -0.5f, 0.5f, 33) : hgt_rand(HG_SHAPE(K, D_LIN), -0.5f, 0.5f, 33);
   hg_requires_grad(w, true);
-  hg_tensor *up = hgt_ok(hg_linear(xp, w, NULL)), *um = hgt_ok(hg_linear(xm, w, NULL));
+  hg_tensor *up = conv ? hgt_ok(hg_conv2d(xp, w, NULL, STRIDE, PAD)) : hgt_ok(hg_linear(xp, w, NULL));
+  hg_tensor *um = conv ? hgt_ok(hg_conv2d(xm, w, NULL, STRIDE, PAD)) : hgt_ok(hg_linear(xm, w, NULL));
   hg_tensor *yp = hgt_ok(hg_sigmoid(up)), *ym = hgt_ok(hg_sigmoid(um));
   hg_tensor *loss = hgt_ok(hg_chl_loss(up, yp, um, ym));
   hgt_status(hg_backward(loss));
+  patches pp = conv ? conv_patches(xp, up->shape[2], up->shape[3]) : linear_patches(xp);
+  patches pm = conv ? conv_patches(xm, um->shape[2], um->shape[3]) : linear_patches(xm);
+  double *delta = test_calloc(w->numel, sizeof *delta);
   for (int k = 0; k < K; k++)
-    for (int d = 0; d < D_LIN; d++) {
-      double ref = 0;
-      for (int n = 0; n < N; n++)
-        ref += yp->data[n * K + k] * xp->data[n * D_LIN + d] - ym->data[n * K + k] * xm->data[n * D_LIN + d];
-      assert_true(fabs(-w->grad->data[k * D_LIN + d] - ref) < 1e-5 * (1 + fabs(ref)));
-    }
-  hg_tensor_free(loss);
-  hg_tensor_free(yp);
-  hg_tensor_free(ym);
-  hg_tensor_free(up);
-  hg_tensor_free(um);
+    for (int n = 0; n < N; n++)
+      for (int p = 0; p < pp.p; p++)
+        for (int d = 0; d < pp.d; d++)
+          delta[k * pp.d + d] += yp->data[(n * K + k) * pp.p + p] * pp.x[((size_t)n * pp.p + p) * pp.d + d] -
+                                 ym->data[(n * K + k) * pm.p + p] * pm.x[((size_t)n * pm.p + p) * pm.d + d];
+  for (size_t i = 0; i < w->numel; i++) w->grad->data[i] = -w->grad->data[i];
+  assert_true(relative_error(w->grad->data, delta, w->numel) < 1e-4);
+  test_free(delta);
+  test_free(pp.x);
+  test_free(pm.x);
+  hg_tensor *temps[] = {loss, yp, ym, up, um};
+  for (int i = 0; i < 5; i++) hg_tensor_free(temps[i]);
   hg_tape_clear();
   hg_tensor_free(w);
   hg_tensor_free(xp);
   hg_tensor_free(xm);
+}
+
+static void test_chl_gradient_equals_delta(void **state) {
+  (void)state;
+  check_chl(false);
+  check_chl(true);
 }
 
 int main(void) {
