@@ -3,6 +3,9 @@
 # thread count and print images/s side by side.
 # Usage: bench/compare.sh [build-dir] [extra bench options, e.g. --steps 30]
 # (build-dir defaults to build). Needs /usr/bin/python3 with torch.
+# ROUNDS=n (default 1) alternates the two programs n times and keeps each
+# side's highest figures: on a shared machine it filters out the rounds
+# that other work slowed down.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -10,6 +13,7 @@ build=${1:-build}
 [ $# -gt 0 ] && shift
 python=/usr/bin/python3
 threads=${OMP_NUM_THREADS:-2}
+rounds=${ROUNDS:-1}
 
 if [ ! -x "$build/bench_net" ]; then
   echo "compare.sh: $build/bench_net not found; build first:" >&2
@@ -25,31 +29,39 @@ fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-echo "== hebbgrad: $build/bench_net --threads $threads $*"
-OMP_NUM_THREADS=$threads "$build/bench_net" --threads "$threads" "$@" | tee "$tmp/hg.txt"
-echo
-echo "== PyTorch: $python bench/torch_net.py --threads $threads $*"
-OMP_NUM_THREADS=$threads "$python" "$here/torch_net.py" --threads "$threads" "$@" | tee "$tmp/pt.txt"
-echo
+r=1
+while [ "$r" -le "$rounds" ]; do
+  echo "== round $r/$rounds hebbgrad: $build/bench_net --threads $threads $*"
+  OMP_NUM_THREADS=$threads "$build/bench_net" --threads "$threads" "$@" | tee "$tmp/hg.$r.txt"
+  echo
+  echo "== round $r/$rounds PyTorch: $python bench/torch_net.py --threads $threads $*"
+  OMP_NUM_THREADS=$threads "$python" "$here/torch_net.py" --threads "$threads" "$@" | tee "$tmp/pt.$r.txt"
+  echo
+  r=$((r + 1))
+done
 
-# images/s (median) is the third field of each measurement line.
-rate() { awk -v m="$2" '$1 == m { print $3 }' "$1"; }
-rss() { awk '/^peak RSS:/ { print $3 }' "$1"; }
+# Measurement lines: name, ms/step, img/s (median), img/s (best), ...
+# field SIDE NAME COLUMN: the highest value over the rounds.
+field() { awk -v m="$2" -v f="$3" '$1 == m && (v == "" || $f > v) { v = $f } END { print v }' "$tmp/$1".*.txt; }
+rss() { awk '/^peak RSS:/ && $3 > v { v = $3 } END { print v }' "$tmp/$1".*.txt; }
 
-printf '%-14s | %15s | %14s | %15s\n' "measurement" "hebbgrad img/s" "PyTorch img/s" "hebbgrad/PyTorch"
-printf '%-14s-+-%15s-+-%14s-+-%15s\n' "--------------" "---------------" "--------------" "----------------"
+echo "images/s: median of the timed steps (best step in brackets), highest over $rounds round(s); ratio > 1: hebbgrad faster"
+printf '%-14s | %-22s | %-22s | %s\n' "measurement" "hebbgrad img/s" "PyTorch img/s" "ratio med (best)"
+printf '%-14s-+-%-22s-+-%-22s-+-%s\n' "--------------" "----------------------" "----------------------" "----------------"
 status=0
 for m in forward_eval sgd_step hebbian_step; do
-  h=$(rate "$tmp/hg.txt" $m)
-  p=$(rate "$tmp/pt.txt" $m)
+  h=$(field hg $m 3) hb=$(field hg $m 4)
+  p=$(field pt $m 3) pb=$(field pt $m 4)
   if [ -z "$h" ] || [ -z "$p" ]; then
     echo "compare.sh: no '$m' line in one of the outputs" >&2
     status=1
     continue
   fi
-  awk -v m="$m" -v h="$h" -v p="$p" \
-    'BEGIN { printf "%-14s | %15.1f | %14.1f | %15.2fx\n", m, h, p, h / p }'
+  awk -v m="$m" -v h="$h" -v hb="$hb" -v p="$p" -v pb="$pb" 'BEGIN {
+    printf "%-14s | %9.1f (%9.1f) | %9.1f (%9.1f) | %5.2fx (%5.2fx)\n", m, h, hb, p, pb, h / p, hb / pb }'
 done
-awk -v h="$(rss "$tmp/hg.txt")" -v p="$(rss "$tmp/pt.txt")" \
-  'BEGIN { printf "%-14s | %11.1f MiB | %10.1f MiB | %15.2fx\n", "peak RSS", h, p, h / p }'
+awk -v h="$(rss hg)" -v p="$(rss pt)" 'BEGIN {
+  printf "%-14s | %18.1f MiB | %18.1f MiB | %5.2fx\n", "peak RSS", h, p, h / p }'
+load=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo "?")
+echo "load average at the end: $load on $(nproc) CPUs (other work on the machine skews both sides)"
 exit $status
