@@ -138,63 +138,70 @@ typedef enum unary_kind {
   UN_NEG, UN_SCALE, UN_POW, UN_EXP, UN_LOG, UN_SQRT, UN_ABS, UN_RELU, UN_SIGMOID, UN_TANH
 } unary_kind;
 
-static inline float unary_apply(unary_kind k, float x, float p) {
+/* One vectorisable loop per kind: the switch stays outside the loops. */
+#define UNARY_LOOP(expr)                                              \
+  _Pragma("omp parallel for simd if (n > PARALLEL_MIN)")               \
+  for (size_t i = 0; i < n; i++) {                                     \
+    float x = xv[i];                                                   \
+    yv[i] = (expr);                                                    \
+  }
+
+/* y = f(x) */
+static void unary_forward(unary_kind k, const float *xv, float *yv, size_t n, float p) {
   switch (k) {
-    case UN_NEG: return -x;
-    case UN_SCALE: return p * x;
-    case UN_POW: return powf(x, p);
-    case UN_EXP: return expf(x);
-    case UN_LOG: return logf(x);
-    case UN_SQRT: return sqrtf(x);
-    case UN_ABS: return fabsf(x);
-    case UN_RELU: return x > 0.0f ? x : 0.0f;
-    case UN_SIGMOID: return 1.0f / (1.0f + expf(-x));
-    default: return tanhf(x);
+    case UN_NEG: UNARY_LOOP(-x) break;
+    case UN_SCALE: UNARY_LOOP(p * x) break;
+    case UN_POW: UNARY_LOOP(powf(x, p)) break;
+    case UN_EXP: UNARY_LOOP(expf(x)) break;
+    case UN_LOG: UNARY_LOOP(logf(x)) break;
+    case UN_SQRT: UNARY_LOOP(sqrtf(x)) break;
+    case UN_ABS: UNARY_LOOP(fabsf(x)) break;
+    case UN_RELU: UNARY_LOOP(x > 0.0f ? x : 0.0f) break;
+    case UN_SIGMOID: UNARY_LOOP(1.0f / (1.0f + expf(-x))) break;
+    case UN_TANH: UNARY_LOOP(tanhf(x)) break;
   }
 }
 
-/* g · dy/dx from the input x and the output y. */
-static inline float unary_grad(unary_kind k, float g, float x, float y, float p) {
+/* d (+)= g · dy/dx, from the input x and the output y. */
+#define GRAD_LOOP(expr)                                               \
+  _Pragma("omp parallel for simd if (n > PARALLEL_MIN)")               \
+  for (size_t i = 0; i < n; i++) {                                     \
+    float g = gv[i], x = xv[i], y = yv[i];                             \
+    float t = (expr);                                                  \
+    (void)x, (void)y;                                                  \
+    d[i] = acc ? d[i] + t : t;                                         \
+  }
+
+static void unary_grad(unary_kind k, const float *gv, const float *xv, const float *yv, float *d,
+                       size_t n, float p, bool acc) {
   switch (k) {
-    case UN_NEG: return -g;
-    case UN_SCALE: return p * g;
-    case UN_POW: return g * p * powf(x, p - 1.0f);
-    case UN_EXP: return g * y;
-    case UN_LOG: return g / x;
-    case UN_SQRT: return g * 0.5f / y;
-    case UN_ABS: return x > 0.0f ? g : (x < 0.0f ? -g : 0.0f);
-    case UN_RELU: return x > 0.0f ? g : 0.0f;
-    case UN_SIGMOID: return g * y * (1.0f - y);
-    default: return g * (1.0f - y * y);
+    case UN_NEG: GRAD_LOOP(-g) break;
+    case UN_SCALE: GRAD_LOOP(p * g) break;
+    case UN_POW: GRAD_LOOP(g * p * powf(x, p - 1.0f)) break;
+    case UN_EXP: GRAD_LOOP(g * y) break;
+    case UN_LOG: GRAD_LOOP(g / x) break;
+    case UN_SQRT: GRAD_LOOP(g * 0.5f / y) break;
+    case UN_ABS: GRAD_LOOP(x > 0.0f ? g : (x < 0.0f ? -g : 0.0f)) break;
+    case UN_RELU: GRAD_LOOP(x > 0.0f ? g : 0.0f) break;
+    case UN_SIGMOID: GRAD_LOOP(g * y * (1.0f - y)) break;
+    case UN_TANH: GRAD_LOOP(g * (1.0f - y * y)) break;
   }
 }
 
 static hg_status unary_backward(hg_node *nd) {
-  unary_kind k = (unary_kind)nd->args.i[0];
-  float p = nd->args.f[0];
   hg_tensor *x = nd->in[0];
   bool acc;
   hg_tensor *gx = hg_grad_acquire(x, &acc);
   if (!gx) return HG_ERR_NOMEM;
-  const float *g = nd->out->grad->data, *xv = x->data, *yv = nd->out->data;
-  float *d = gx->data;
-  size_t n = x->numel;
-#pragma omp parallel for simd if (n > PARALLEL_MIN)
-  for (size_t i = 0; i < n; i++) {
-    float t = unary_grad(k, g[i], xv[i], yv[i], p);
-    d[i] = acc ? d[i] + t : t;
-  }
+  unary_grad((unary_kind)nd->args.i[0], nd->out->grad->data, x->data, nd->out->data, gx->data,
+             x->numel, nd->args.f[0], acc);
   return HG_OK;
 }
 
 static hg_tensor *unary(const hg_op *op, unary_kind k, hg_tensor *x, float p) {
   hg_tensor *y = hg_tensor_empty(x->ndim, x->shape);
   if (!y) return NULL;
-  const float *xv = x->data;
-  float *yv = y->data;
-  size_t n = x->numel;
-#pragma omp parallel for simd if (n > PARALLEL_MIN)
-  for (size_t i = 0; i < n; i++) yv[i] = unary_apply(k, xv[i], p);
+  unary_forward(k, x->data, y->data, x->numel, p);
   hg_node *nd;
   if (hg_record(op, y, 1, &x, &nd) != HG_OK) {
     hg_tensor_free(y);
