@@ -155,10 +155,10 @@ static hg_status add_term(hg_tensor **loss, hg_tensor *term) {
 
 static hg_status hebbian_losses(hg_trainer *t, hg_tensor *x, const int *labels, int upto,
                                 hg_tensor **loss, float *value) {
-  for (int i = 0; i <= upto; i++) {
+  for (int i = t->net->first; i <= upto; i++) {
     hg_layer *l = t->net->layers[i];
     if (l->mode != HG_TRAIN_H || !l->weight) continue;
-    hg_tensor *in = i ? t->net->outputs[i - 1] : x;
+    hg_tensor *in = i > t->net->first ? t->net->outputs[i - 1] : x;
     hg_tensor *term = hg_plasticity_loss(&t->plasticity[i], l, t->net->outputs[i], in, labels);
     if (term) *value += term->data[0];
     hg_status s = add_term(loss, term);
@@ -197,7 +197,7 @@ hg_status hg_trainer_step(hg_trainer *t, hg_tensor *x, const int *labels, int co
   bool backprop = phase != HG_PHASE_HEBB && t->any_backprop;
   int upto = backprop || phase == HG_PHASE_JOINT ? net->n : t->last_hebb + 1;
   hg_tensor *loss = NULL;
-  hg_tensor *out = hg_net_forward_range(net, x, 0, upto, true);
+  hg_tensor *out = hg_net_forward_range(net, x, net->first, upto, true);
   hg_status s = out ? HG_OK : hg_last_status();
   if (s == HG_OK && hebb) s = hebbian_losses(t, x, labels, t->last_hebb, &loss, &st.hebb_loss);
   if (s == HG_OK && backprop) s = cross_entropy_term(out, labels, count, &loss, &st);

@@ -104,7 +104,7 @@ hg_tensor *hg_net_forward_range(hg_net *net, hg_tensor *x, int from, int to, boo
 }
 
 hg_tensor *hg_net_forward(hg_net *net, hg_tensor *x, bool training) {
-  return hg_net_forward_range(net, x, 0, net->n, training);
+  return hg_net_forward_range(net, x, net->first, net->n, training);
 }
 
 /* Each parameter in layer order: weight, then bias. */

@@ -5,6 +5,7 @@
 #ifndef HG_NET_H
 #define HG_NET_H
 
+#include "nn/dataset.h"
 #include "nn/layer.h"
 
 typedef struct hg_net {
@@ -14,6 +15,9 @@ typedef struct hg_net {
   hg_tensor *param_slab; /* after finalize: every parameter, layer order */
   hg_tensor *grad_slab;  /* their gradients, same offsets */
   hg_rng rng;            /* dropout masks */
+  int first;             /* hg_net_forward and training start at this layer (0); with
+                            first = k the input is layer k-1's output, e.g. features
+                            computed once by hg_net_features */
 } hg_net;
 
 hg_net *hg_net_new(uint64_t seed);
@@ -31,7 +35,7 @@ int hg_net_find(const hg_net *net, const char *name);
 /* Run layers [from, to) on x; outputs[i] keep every intermediate result.
  * Frozen (F, R) layers always run in evaluation mode. */
 hg_tensor *hg_net_forward_range(hg_net *net, hg_tensor *x, int from, int to, bool training);
-/* Run every layer. */
+/* Run layers [first, n). */
 hg_tensor *hg_net_forward(hg_net *net, hg_tensor *x, bool training);
 /* Drop the kept outputs (frees activations between steps). */
 void hg_net_clear_outputs(hg_net *net);
@@ -48,9 +52,16 @@ void hg_net_zero_grad(hg_net *net);
 int hg_net_tensors(hg_net *net, bool buffers, char (*names)[64], hg_tensor **tensors, int max);
 
 /* Turn net into a linear probe of layer `after`: drop the layers above it,
- * freeze the rest (F) and add flatten + a linear classifier "probe" (B);
+ * freeze the rest (F) and add flatten "probe_flatten" + a linear classifier
+ * "probe" (B);
  * `sample` ([N,...] input) gives the feature size. Finalizes the net. */
 hg_status hg_net_attach_probe(hg_net *net, int after, const hg_tensor *sample, int classes);
+/* The outputs of layers [0, upto) (evaluation mode, no gradients) for every
+ * image of ds, run in batches of `batch`, as a data set with ds's labels;
+ * [N,F] outputs are stored as [N,F,1,1]. Training a probe on them with
+ * net->first = upto gives the same result as on the images, without running
+ * the frozen layers again every epoch. */
+hg_dataset *hg_net_features(hg_net *net, int upto, const hg_dataset *ds, int batch);
 
 /* The seeds' network (seeds 002/003): 4 conv + 2 fc layers for 3×32×32
  * input, layers conv1 relu1 pool1 bn1 conv2 relu2 bn2 conv3 relu3 pool3 bn3

@@ -1,5 +1,9 @@
 /* Linear probes: a trained net cut after one layer, frozen, with a new
- * linear classifier on that layer's (flattened) output. */
+ * linear classifier on that layer's (flattened) output, and the frozen
+ * layers' outputs computed once for a whole data set. */
+#include <string.h>
+
+#include "nn/batcher.h"
 #include "nn/net.h"
 
 hg_status hg_net_attach_probe(hg_net *net, int after, const hg_tensor *sample, int classes) {
@@ -14,10 +18,53 @@ hg_status hg_net_attach_probe(hg_net *net, int after, const hg_tensor *sample, i
   hg_tensor_free(one);
   if (!y) return hg_last_status();
   int features = (int)y->numel;
-  bool flat = y->ndim == 2;
   hg_tensor_free(y);
   hg_net_clear_outputs(net);
-  hg_status s = flat ? HG_OK : hg_net_add(net, hg_layer_flatten("probe_flatten"));
+  hg_status s = hg_net_add(net, hg_layer_flatten("probe_flatten"));
   if (s == HG_OK) s = hg_net_add(net, hg_layer_linear("probe", features, classes, true, &net->rng));
   return s == HG_OK ? hg_net_finalize(net) : s;
+}
+
+/* y [count, ...] into rows [at, at + count) of out's images. */
+static void store_rows(hg_dataset *out, const hg_tensor *y, int at, int count) {
+  size_t per = out->images->numel / (size_t)out->count;
+  memcpy(out->images->data + (size_t)at * per, y->data, (size_t)count * per * sizeof(float));
+}
+
+hg_dataset *hg_net_features(hg_net *net, int upto, const hg_dataset *ds, int batch) {
+  if (upto < 1 || upto > net->n || batch < 1) {
+    hg_fail(HG_ERR_ARG, "features: layers [0, %d) of a net of %d, batch %d", upto, net->n, batch);
+    return NULL;
+  }
+  const int *s = ds->images->shape;
+  hg_tensor *x = hg_tensor_empty(HG_SHAPE(batch, s[1], s[2], s[3]));
+  hg_batcher *b = x ? hg_batcher_new(ds, batch, false, 0) : NULL;
+  hg_dataset *out = NULL;
+  bool grad = hg_set_grad_enabled(false);
+  int count, at = 0;
+  hg_status st = b ? hg_batcher_next(b, x, NULL, &count) : hg_last_status();
+  while (st == HG_OK && count > 0) {
+    hg_tensor *y = hg_net_forward_range(net, x, 0, upto, false);
+    if (y && !out) { /* the first batch gives the feature shape */
+      const int *f = y->shape;
+      out = hg_dataset_new(ds->count, f[1], y->ndim > 2 ? f[2] : 1, y->ndim > 3 ? f[3] : 1,
+                           ds->num_classes, ds->name);
+    }
+    if (y && out) {
+      store_rows(out, y, at, count);
+      at += count;
+    }
+    st = y && out ? hg_batcher_next(b, x, NULL, &count) : hg_last_status();
+    hg_tensor_free(y);
+    hg_net_clear_outputs(net);
+  }
+  hg_set_grad_enabled(grad);
+  hg_batcher_free(b);
+  hg_tensor_free(x);
+  if (st == HG_OK && out) {
+    memcpy(out->labels, ds->labels, (size_t)ds->count * sizeof *ds->labels);
+    return out;
+  }
+  hg_dataset_free(out);
+  return NULL;
 }

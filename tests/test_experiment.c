@@ -1,6 +1,7 @@
 /* The experiment building blocks: class-balanced label subsets (right counts,
  * deterministic), result lookup in a results CSV, the table writers, loading
- * a trained net layer by layer, modes, and batch-norm re-estimation. */
+ * a trained net layer by layer, modes, batch-norm re-estimation, and probes
+ * trained on features computed once. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -284,6 +285,44 @@ static void test_recalibrate_bn(void **state) {
   hg_dataset_free(ds);
 }
 
+/* A probe run on features computed once (net->first) gives the logits of
+ * the whole net run on the images, for a 4-D (bn1) and a 2-D (fc2) layer. */
+static void test_probe_on_features(void **state) {
+  (void)state;
+  enum { N = 21, BATCH = 8 }; /* a partial last batch */
+  hg_dataset *ds = hg_dataset_new(N, 1, 4, 4, 3, "toy");
+  hg_rng rng;
+  hg_rng_seed(&rng, 4, 1);
+  for (size_t i = 0; i < ds->images->numel; i++) ds->images->data[i] = hg_rng_normal(&rng);
+  for (int i = 0; i < N; i++) ds->labels[i] = i % 3;
+  static const char *const layers[2] = {"bn1", "fc2"};
+  for (int k = 0; k < 2; k++) {
+    hg_net *net = tiny_net(6);
+    int after = hg_net_find(net, layers[k]);
+    hgt_status(hg_net_attach_probe(net, after, ds->images, 3));
+    hg_dataset *f = hg_net_features(net, after + 1, ds, BATCH);
+    assert_non_null(f);
+    assert_int_equal(f->count, N);
+    assert_int_equal(f->images->ndim, 4);
+    assert_memory_equal(f->labels, ds->labels, N * sizeof(int));
+    bool grad = hg_set_grad_enabled(false);
+    hg_tensor *whole = hg_net_forward(net, ds->images, false);
+    net->first = after + 1;
+    hg_tensor *probe = hg_net_forward(net, f->images, false);
+    hg_set_grad_enabled(grad);
+    assert_non_null(whole);
+    assert_non_null(probe);
+    hgt_close(probe->data, whole->data, whole->numel, 1e-5f, 1e-6f);
+    hg_tensor_free(whole);
+    hg_tensor_free(probe);
+    hg_dataset_free(f);
+    assert_null(hg_net_features(net, net->n + 1, ds, BATCH));
+    hg_net_clear_outputs(net);
+    hg_net_free(net);
+  }
+  hg_dataset_free(ds);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_balanced_subset_has_equal_classes),
@@ -295,6 +334,7 @@ int main(void) {
       cmocka_unit_test(test_load_net_by_layer),
       cmocka_unit_test(test_set_modes),
       cmocka_unit_test(test_recalibrate_bn),
+      cmocka_unit_test(test_probe_on_features),
   };
   int failed = cmocka_run_group_tests(tests, setup, teardown);
   hg_kernels_release();
