@@ -1,6 +1,6 @@
-/* Command-line pieces shared by the experiment programs (layer_probe,
- * retrain_top, semisup): number parsing with clear messages, and the data
- * and run options every one of them takes, spelled as in examples/train.c. */
+/* Command-line pieces shared by the example programs: number parsing with
+ * clear messages, and the data, run and training options that layer_probe,
+ * retrain_top and semisup all take, spelled as in examples/train.c. */
 #ifndef HG_EXAMPLES_EXPERIMENT_CLI_H
 #define HG_EXAMPLES_EXPERIMENT_CLI_H
 
@@ -87,6 +87,39 @@ static inline int cli_float(const char *prog, const char *name, const char *v, f
   return 1;
 }
 
+/* The training options of the experiment programs (their defaults differ). */
+typedef struct cli_training {
+  int epochs, patience;
+  float lr, momentum, weight_decay, hebb_lr;
+  const char *schedule;
+} cli_training;
+
+enum { CLI_EPOCHS = 1100, CLI_PATIENCE, CLI_LR, CLI_SCHEDULE, CLI_MOMENTUM, CLI_DECAY, CLI_HEBB_LR };
+
+#define CLI_TRAINING_LONGOPTS                                                                        \
+  {"epochs", 1, 0, CLI_EPOCHS}, {"patience", 1, 0, CLI_PATIENCE}, {"lr", 1, 0, CLI_LR},              \
+      {"schedule", 1, 0, CLI_SCHEDULE}, {"momentum", 1, 0, CLI_MOMENTUM},                            \
+      {"weight-decay", 1, 0, CLI_DECAY}, {"hebb-lr", 1, 0, CLI_HEBB_LR}
+
+/* 1: handled, 0: bad value (message printed), -1: not a training option. */
+static inline int cli_training_option(const char *prog, cli_training *t, int code, const char *arg) {
+  switch (code) {
+    case CLI_EPOCHS: return cli_int(prog, "epochs", arg, 1, 10000, &t->epochs);
+    case CLI_PATIENCE: return cli_int(prog, "patience", arg, 0, 10000, &t->patience);
+    case CLI_LR: return cli_float(prog, "lr", arg, &t->lr);
+    case CLI_SCHEDULE: {
+      hg_schedule sch;
+      if (hg_schedule_parse(arg, &sch) == HG_OK) return t->schedule = arg, 1;
+      fprintf(stderr, "%s: --schedule: %s\n", prog, hg_last_error());
+      return 0;
+    }
+    case CLI_MOMENTUM: return cli_float(prog, "momentum", arg, &t->momentum);
+    case CLI_DECAY: return cli_float(prog, "weight-decay", arg, &t->weight_decay);
+    case CLI_HEBB_LR: return cli_float(prog, "hebb-lr", arg, &t->hebb_lr);
+    default: return -1;
+  }
+}
+
 /* Parse "1,3,5" into values (each in [lo, hi], no repeats); returns the count, 0 on error. */
 static inline int cli_int_list(const char *prog, const char *name, const char *v, int lo, int hi,
                                int *values, int max) {
@@ -126,6 +159,49 @@ static inline int cli_common_option(cli_common *c, int code, const char *arg) {
     case CLI_THREADS: return cli_int(c->prog, "threads", arg, 1, 1024, &c->threads);
     default: return -1;
   }
+}
+
+/* A training or common option: 1 when handled, 0 when bad (message printed)
+ * or unknown. */
+static inline int cli_shared_option(cli_common *c, cli_training *t, int code, const char *arg) {
+  int r = cli_training_option(c->prog, t, code, arg);
+  return r >= 0 ? r : cli_common_option(c, code, arg) == 1;
+}
+
+/* After getopt: 1 when the options parsed and no argument is left over,
+ * else 0 with a message. */
+static inline int cli_parsed(const char *prog, int ok, int argc, char **argv) {
+  if (!ok) return fprintf(stderr, "%s: see --help for the options\n", prog), 0;
+  if (optind < argc) return fprintf(stderr, "%s: unexpected argument '%s' (see --help)\n", prog, argv[optind]), 0;
+  return 1;
+}
+
+/* NULL (the default), "top1" or "top5"; 0 with a message otherwise. */
+static inline int cli_metric_ok(const char *prog, const char *metric) {
+  if (!metric || !strcmp(metric, "top1") || !strcmp(metric, "top5")) return 1;
+  return fprintf(stderr, "%s: --metric %s: expected top1 or top5\n", prog, metric), 0;
+}
+
+/* Hebbian training of every layer of net but the classifier with rule
+ * `hebb` for `epochs` on train (hg_experiment_pretrain), cached in `cache`
+ * under a setting made of the data and training options; resumable from
+ * run_dir. */
+static inline hg_status cli_pretrain(const cli_common *c, const cli_training *t, hg_net *net,
+                                     const hg_dataset *train, const char *hebb, int epochs, const char *cache,
+                                     const char *run_dir, bool *cached) {
+  char setting[700];
+  snprintf(setting, sizeof setting, "data=%s zca=%d train=%d hebb=%s epochs=%d lr=%g batch=%d seed=%d",
+           c->data.name, c->data.zca, train->count, hebb, epochs, t->hebb_lr, c->batch, c->seed);
+  hg_pretrain_opts p = hg_pretrain_defaults(hebb);
+  p.epochs = epochs;
+  p.batch = c->batch;
+  p.lr = t->hebb_lr;
+  p.seed = (uint64_t)c->seed;
+  p.cache = cache;
+  p.setting = setting;
+  p.run_dir = run_dir;
+  p.log = stderr;
+  return hg_experiment_pretrain(net, train, &p, cached);
 }
 
 /* Make OUT, load and prepare the data (the ZCA cache defaults to OUT/zca-DATA). */

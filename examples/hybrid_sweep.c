@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "examples/experiment_cli.h"
 #include "hebb/fit.h"
 #include "hebb/sweep.h"
 #include "hebbgrad.h"
@@ -103,28 +104,6 @@ typedef struct options {
   bool weight_decay_set;
 } options;
 
-static int parse_int(const char *name, const char *v, int lo, int *out) {
-  char *end;
-  long x = strtol(v, &end, 10);
-  if (*v == '\0' || *end != '\0' || x < lo || x > 1000000000) {
-    fprintf(stderr, "hybrid_sweep: --%s %s: expected an integer >= %d\n", name, v, lo);
-    return 0;
-  }
-  *out = (int)x;
-  return 1;
-}
-
-static int parse_float(const char *name, const char *v, float *out) {
-  char *end;
-  float x = strtof(v, &end);
-  if (*v == '\0' || *end != '\0' || !(x >= 0)) {
-    fprintf(stderr, "hybrid_sweep: --%s %s: expected a number >= 0\n", name, v);
-    return 0;
-  }
-  *out = x;
-  return 1;
-}
-
 static const struct option longopts[] = {
     {"preset", 1, 0, 'P'},      {"data", 1, 0, 'd'},         {"data-dir", 1, 0, 'D'},
     {"val", 1, 0, 'v'},         {"limit-train", 1, 0, 'L'},  {"limit-test", 1, 0, 'T'},
@@ -175,28 +154,28 @@ static int parse_args(int argc, char **argv, options *o) {
       case 'P': break;
       case 'd': o->data.name = optarg; break;
       case 'D': o->data.dir = optarg; break;
-      case 'v': ok = parse_int("val", optarg, 0, &o->data.n_val); break;
-      case 'L': ok = parse_int("limit-train", optarg, 1, &o->data.limit_train); break;
-      case 'T': ok = parse_int("limit-test", optarg, 1, &o->data.limit_test); break;
+      case 'v': ok = cli_int("hybrid_sweep", "val", optarg, 0, 1000000000, &o->data.n_val); break;
+      case 'L': ok = cli_int("hybrid_sweep", "limit-train", optarg, 1, 1000000000, &o->data.limit_train); break;
+      case 'T': ok = cli_int("hybrid_sweep", "limit-test", optarg, 1, 1000000000, &o->data.limit_test); break;
       case 'z': o->data.zca = true; break;
       case 'Z': o->data.zca = false; break;
       case 'm': o->model = optarg; break;
       case 'c': o->configs = optarg; break;
       case 'M': o->methods = optarg; break;
-      case 'n': ok = parse_int("seeds", optarg, 1, &o->seeds); break;
+      case 'n': ok = cli_int("hybrid_sweep", "seeds", optarg, 1, 1000000000, &o->seeds); break;
       case 'k': o->metric = optarg; break;
-      case 'e': ok = parse_int("epochs", optarg, 0, &o->epochs); break;
-      case 'E': ok = parse_int("hebb-epochs", optarg, 0, &o->hebb_epochs); break;
-      case 'b': ok = parse_int("batch", optarg, 1, &o->batch); break;
-      case 'l': ok = parse_float("lr", optarg, &o->lr); break;
-      case 'h': ok = parse_float("hebb-lr", optarg, &o->hebb_lr); break;
+      case 'e': ok = cli_int("hybrid_sweep", "epochs", optarg, 0, 1000000000, &o->epochs); break;
+      case 'E': ok = cli_int("hybrid_sweep", "hebb-epochs", optarg, 0, 1000000000, &o->hebb_epochs); break;
+      case 'b': ok = cli_int("hybrid_sweep", "batch", optarg, 1, 1000000000, &o->batch); break;
+      case 'l': ok = cli_float("hybrid_sweep", "lr", optarg, &o->lr); break;
+      case 'h': ok = cli_float("hybrid_sweep", "hebb-lr", optarg, &o->hebb_lr); break;
       case 's': o->schedule = optarg; break;
-      case 'u': ok = parse_float("momentum", optarg, &o->momentum); break;
-      case 'w': ok = parse_float("weight-decay", optarg, &o->weight_decay), o->weight_decay_set = true; break;
-      case 'p': ok = parse_int("patience", optarg, 0, &o->patience); break;
-      case 'S': ok = parse_int("steps", optarg, 1, &o->steps); break;
+      case 'u': ok = cli_float("hybrid_sweep", "momentum", optarg, &o->momentum); break;
+      case 'w': ok = cli_float("hybrid_sweep", "weight-decay", optarg, &o->weight_decay), o->weight_decay_set = true; break;
+      case 'p': ok = cli_int("hybrid_sweep", "patience", optarg, 0, 1000000000, &o->patience); break;
+      case 'S': ok = cli_int("hybrid_sweep", "steps", optarg, 1, 1000000000, &o->steps); break;
       case 'o': o->out = optarg; break;
-      case 't': ok = parse_int("threads", optarg, 1, &o->threads); break;
+      case 't': ok = cli_int("hybrid_sweep", "threads", optarg, 1, 1000000000, &o->threads); break;
       case 'y': fputs(usage, stdout); return -1;
       default: fputs("hybrid_sweep: see --help for the options\n", stderr); return 0;
     }

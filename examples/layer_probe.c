@@ -52,24 +52,21 @@ static const char usage[] =
 
 typedef struct options {
   cli_common c;
-  const char *from, *train_hebb, *label, *schedule, *metric;
-  int layers[5], n_layers, epochs, patience, hebb_epochs;
-  float lr, momentum, weight_decay, hebb_lr;
+  cli_training t;
+  const char *from, *train_hebb, *label, *metric;
+  int layers[5], n_layers, hebb_epochs;
   bool shc, recalibrate;
 } options;
 
-enum { O_FROM = 1, O_TRAIN_HEBB, O_HEBB_EPOCHS, O_RECALIBRATE, O_LABEL, O_LAYERS, O_SHC, O_EPOCHS,
-       O_PATIENCE, O_LR, O_SCHEDULE, O_MOMENTUM, O_DECAY, O_HEBB_LR, O_METRIC, O_HELP };
+enum { O_FROM = 1, O_TRAIN_HEBB, O_HEBB_EPOCHS, O_RECALIBRATE, O_LABEL, O_LAYERS, O_SHC, O_METRIC, O_HELP };
 
 /* 1: run, 0: bad arguments, -1: --help. */
 static int parse_args(int argc, char **argv, options *o) {
   static const struct option longopts[] = {
-      {"from", 1, 0, O_FROM},          {"train-hebb", 1, 0, O_TRAIN_HEBB}, {"hebb-epochs", 1, 0, O_HEBB_EPOCHS},
-      {"recalibrate", 0, 0, O_RECALIBRATE}, {"label", 1, 0, O_LABEL},      {"layers", 1, 0, O_LAYERS},
-      {"shc", 0, 0, O_SHC},            {"epochs", 1, 0, O_EPOCHS},         {"patience", 1, 0, O_PATIENCE},
-      {"lr", 1, 0, O_LR},              {"schedule", 1, 0, O_SCHEDULE},     {"momentum", 1, 0, O_MOMENTUM},
-      {"weight-decay", 1, 0, O_DECAY}, {"hebb-lr", 1, 0, O_HEBB_LR},       {"metric", 1, 0, O_METRIC},
-      {"help", 0, 0, O_HELP},          CLI_COMMON_LONGOPTS,                {0, 0, 0, 0}};
+      {"from", 1, 0, O_FROM},     {"train-hebb", 1, 0, O_TRAIN_HEBB}, {"hebb-epochs", 1, 0, O_HEBB_EPOCHS},
+      {"recalibrate", 0, 0, O_RECALIBRATE}, {"label", 1, 0, O_LABEL}, {"layers", 1, 0, O_LAYERS},
+      {"shc", 0, 0, O_SHC},       {"metric", 1, 0, O_METRIC},         {"help", 0, 0, O_HELP},
+      CLI_COMMON_LONGOPTS,        CLI_TRAINING_LONGOPTS,              {0, 0, 0, 0}};
   const char *p = o->c.prog;
   int c, ok = 1;
   while (ok && (c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -81,30 +78,16 @@ static int parse_args(int argc, char **argv, options *o) {
       case O_LABEL: o->label = optarg; break;
       case O_LAYERS: ok = (o->n_layers = cli_int_list(p, "layers", optarg, 1, 5, o->layers, 5)) > 0; break;
       case O_SHC: o->shc = true; break;
-      case O_EPOCHS: ok = cli_int(p, "epochs", optarg, 1, 10000, &o->epochs); break;
-      case O_PATIENCE: ok = cli_int(p, "patience", optarg, 0, 10000, &o->patience); break;
-      case O_LR: ok = cli_float(p, "lr", optarg, &o->lr); break;
-      case O_SCHEDULE: o->schedule = optarg; break;
-      case O_MOMENTUM: ok = cli_float(p, "momentum", optarg, &o->momentum); break;
-      case O_DECAY: ok = cli_float(p, "weight-decay", optarg, &o->weight_decay); break;
-      case O_HEBB_LR: ok = cli_float(p, "hebb-lr", optarg, &o->hebb_lr); break;
       case O_METRIC: o->metric = optarg; break;
       case O_HELP: fputs(usage, stdout); return -1;
       case '?': ok = 0; break;
-      default: ok = cli_common_option(&o->c, c, optarg) == 1;
+      default: ok = cli_shared_option(&o->c, &o->t, c, optarg);
     }
   }
-  if (!ok) {
-    fprintf(stderr, "%s: see --help for the options\n", p);
-    return 0;
-  }
-  if (optind < argc) return fprintf(stderr, "%s: unexpected argument '%s' (see --help)\n", p, argv[optind]), 0;
+  if (!cli_parsed(p, ok, argc, argv)) return 0;
   if (!o->from == !o->train_hebb) return fprintf(stderr, "%s: give exactly one of --from FILE and --train-hebb SPEC\n", p), 0;
   if (o->from && access(o->from, R_OK) != 0) return fprintf(stderr, "%s: --from %s: cannot read the file\n", p, o->from), 0;
-  if (o->metric && strcmp(o->metric, "top1") && strcmp(o->metric, "top5"))
-    return fprintf(stderr, "%s: --metric %s: expected top1 or top5\n", p, o->metric), 0;
-  hg_schedule sch;
-  if (hg_schedule_parse(o->schedule, &sch) != HG_OK) return fprintf(stderr, "%s: --schedule: %s\n", p, hg_last_error()), 0;
+  if (!cli_metric_ok(p, o->metric)) return 0;
   hg_plasticity rule;
   if (o->train_hebb && hg_plasticity_parse(o->train_hebb, &rule) != HG_OK)
     return fprintf(stderr, "%s: --train-hebb: %s\n", p, hg_last_error()), 0;
@@ -189,23 +172,11 @@ static hg_status source_checkpoint(const options *o, const hg_data *d, char *pat
     const char *keys[] = {"setting"}, *values[] = {o->from};
     if (s == HG_OK) s = hg_experiment_save_net(net, path, 1, keys, values);
   } else {
-    char setting[512], run_dir[600];
+    char run_dir[600];
     snprintf(path, size, "%s/hebb-net-seed%d.safetensors", o->c.out, o->c.seed);
     snprintf(run_dir, sizeof run_dir, "%s/hebb-net-seed%d", o->c.out, o->c.seed);
-    snprintf(setting, sizeof setting, "data=%s zca=%d train=%d hebb=%s epochs=%d lr=%g batch=%d seed=%d",
-             o->c.data.name, o->c.data.zca, d->train->count, o->train_hebb, o->hebb_epochs, o->hebb_lr,
-             o->c.batch, o->c.seed);
-    hg_pretrain_opts p = hg_pretrain_defaults(o->train_hebb);
-    p.epochs = o->hebb_epochs;
-    p.batch = o->c.batch;
-    p.lr = o->hebb_lr;
-    p.seed = (uint64_t)o->c.seed;
-    p.cache = path;
-    p.setting = setting;
-    p.run_dir = run_dir;
-    p.log = stderr;
     bool cached;
-    s = hg_experiment_pretrain(net, d->train, &p, &cached);
+    s = cli_pretrain(&o->c, &o->t, net, d->train, o->train_hebb, o->hebb_epochs, path, run_dir, &cached);
     if (s == HG_OK) fprintf(stderr, "%s the Hebbian-trained net %s\n", cached ? "reusing" : "trained", path);
   }
   hg_net_free(net);
@@ -234,24 +205,24 @@ static hg_status run_cell(const options *o, const hg_data *d, const char *source
                           : hg_net_attach_probe(net, after, d->train->images, d->train->num_classes);
   bool shc = method == 1;
   if (s == HG_OK && shc) hg_layer_set_mode(net->layers[net->n - 1], HG_TRAIN_H);
-  hg_trainer_opts to = {.backprop = hg_sgd_opts(o->lr, o->momentum, o->weight_decay, o->momentum > 0),
-                        .hebb_lr = o->hebb_lr};
+  hg_trainer_opts to = {.backprop = hg_sgd_opts(o->t.lr, o->t.momentum, o->t.weight_decay, o->t.momentum > 0),
+                        .hebb_lr = o->t.hebb_lr};
   hg_plasticity teacher; /* the classifier of an H probe always learns from the teacher signal */
   if (s == HG_OK) s = hg_plasticity_parse("instar", &teacher);
   hg_trainer *t = s == HG_OK ? hg_trainer_new(net, &teacher, &to) : NULL;
   if (s == HG_OK && !t) s = hg_last_status();
   hg_fit_opts f = hg_fit_defaults();
-  f.epochs = o->epochs;
+  f.epochs = o->t.epochs;
   f.batch = o->c.batch;
   f.phase = shc ? HG_PHASE_HEBB : HG_PHASE_BACKPROP;
-  f.base_lr = o->lr;
-  f.patience = o->patience;
+  f.base_lr = o->t.lr;
+  f.patience = o->t.patience;
   f.run_dir = run_dir;
   f.resume = true;
   f.seed = (uint64_t)o->c.seed;
   f.label = label;
   f.log = stderr;
-  if (s == HG_OK) s = hg_schedule_parse(shc ? "constant" : o->schedule, &f.schedule);
+  if (s == HG_OK) s = hg_schedule_parse(shc ? "constant" : o->t.schedule, &f.schedule);
   hg_data features = {0};
   if (s == HG_OK) s = frozen_features(net, after + 1, d, o->c.batch, &features);
   net->first = after + 1;
@@ -318,8 +289,9 @@ static hg_status probe_all(options *o) {
 
 int main(int argc, char **argv) {
   options o = {.c = cli_defaults("layer_probe", "runs/layer_probe"), .layers = {1, 2, 3, 4, 5}, .n_layers = 5,
-               .schedule = "seeds:10:2", .epochs = 10, .hebb_epochs = 1, .lr = 1e-3f, .momentum = 0.9f,
-               .weight_decay = 5e-4f, .hebb_lr = 1e-3f};
+               .t = {.epochs = 10, .lr = 1e-3f, .momentum = 0.9f, .weight_decay = 5e-4f, .hebb_lr = 1e-3f,
+                     .schedule = "seeds:10:2"},
+               .hebb_epochs = 1};
   int parsed = parse_args(argc, argv, &o);
   if (parsed <= 0) return parsed < 0 ? 0 : 2;
   omp_set_num_threads(o.c.threads);

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "examples/experiment_cli.h"
 #include "hebbgrad.h"
 #include "nn/plot.h"
 
@@ -268,17 +269,6 @@ static int plot_curves(const options *o) {
   return rc;
 }
 
-static int parse_int(const char *name, const char *v, int lo, int hi, int *out) {
-  char *end;
-  long x = strtol(v, &end, 10);
-  if (*v == '\0' || *end != '\0' || x < lo || x > hi) {
-    fprintf(stderr, "plot_run: --%s %s: expected an integer in %d..%d\n", name, v, lo, hi);
-    return 0;
-  }
-  *out = (int)x;
-  return 1;
-}
-
 /* Drop trailing slashes in place ("runs/x/" -> "runs/x"; "/" stays). */
 static char *trim_slashes(char *path) {
   size_t n = strlen(path);
@@ -295,8 +285,8 @@ static int parse_args(int argc, char **argv, options *o) {
     switch (c) {
       case 'o': o->out_dir = optarg; break;
       case 'l': o->layer = optarg; break;
-      case 'c': ok = parse_int("columns", optarg, 1, 100000, &o->columns); break;
-      case 's': ok = parse_int("scale", optarg, 1, 64, &o->scale); break;
+      case 'c': ok = cli_int("plot_run", "columns", optarg, 1, 100000, &o->columns); break;
+      case 's': ok = cli_int("plot_run", "scale", optarg, 1, 64, &o->scale); break;
       case 'h': fputs(usage, stdout); return -1;
       default: fputs("plot_run: see --help for the options\n", stderr); return 0;
     }

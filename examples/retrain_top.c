@@ -52,14 +52,12 @@ static const char *const new_from[N_METHODS] = {"fc5", "fc6", "fc5"};
 
 typedef struct options {
   cli_common c;
-  const char *from, *hebb, *schedule, *metric, *label;
+  cli_training t;
+  const char *from, *hebb, *metric, *label;
   bool methods[N_METHODS];
-  int epochs, patience;
-  float lr, momentum, weight_decay, hebb_lr;
 } options;
 
-enum { O_FROM = 1, O_METHODS, O_HEBB, O_EPOCHS, O_PATIENCE, O_LR, O_SCHEDULE, O_MOMENTUM, O_DECAY,
-       O_HEBB_LR, O_METRIC, O_LABEL, O_HELP };
+enum { O_FROM = 1, O_METHODS, O_HEBB, O_METRIC, O_LABEL, O_HELP };
 
 static int parse_methods(const char *prog, const char *text, bool *methods) {
   char buf[128];
@@ -83,11 +81,9 @@ static int parse_methods(const char *prog, const char *text, bool *methods) {
 /* 1: run, 0: bad arguments, -1: --help. */
 static int parse_args(int argc, char **argv, options *o) {
   static const struct option longopts[] = {
-      {"from", 1, 0, O_FROM},          {"methods", 1, 0, O_METHODS},   {"hebb", 1, 0, O_HEBB},
-      {"epochs", 1, 0, O_EPOCHS},      {"patience", 1, 0, O_PATIENCE}, {"lr", 1, 0, O_LR},
-      {"schedule", 1, 0, O_SCHEDULE},  {"momentum", 1, 0, O_MOMENTUM}, {"weight-decay", 1, 0, O_DECAY},
-      {"hebb-lr", 1, 0, O_HEBB_LR},    {"metric", 1, 0, O_METRIC},     {"label", 1, 0, O_LABEL},
-      {"help", 0, 0, O_HELP},          CLI_COMMON_LONGOPTS,            {0, 0, 0, 0}};
+      {"from", 1, 0, O_FROM},     {"methods", 1, 0, O_METHODS}, {"hebb", 1, 0, O_HEBB},
+      {"metric", 1, 0, O_METRIC}, {"label", 1, 0, O_LABEL},     {"help", 0, 0, O_HELP},
+      CLI_COMMON_LONGOPTS,        CLI_TRAINING_LONGOPTS,        {0, 0, 0, 0}};
   const char *p = o->c.prog;
   int c, ok = 1;
   while (ok && (c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -95,31 +91,17 @@ static int parse_args(int argc, char **argv, options *o) {
       case O_FROM: o->from = optarg; break;
       case O_METHODS: ok = parse_methods(p, optarg, o->methods); break;
       case O_HEBB: o->hebb = optarg; break;
-      case O_EPOCHS: ok = cli_int(p, "epochs", optarg, 1, 10000, &o->epochs); break;
-      case O_PATIENCE: ok = cli_int(p, "patience", optarg, 0, 10000, &o->patience); break;
-      case O_LR: ok = cli_float(p, "lr", optarg, &o->lr); break;
-      case O_SCHEDULE: o->schedule = optarg; break;
-      case O_MOMENTUM: ok = cli_float(p, "momentum", optarg, &o->momentum); break;
-      case O_DECAY: ok = cli_float(p, "weight-decay", optarg, &o->weight_decay); break;
-      case O_HEBB_LR: ok = cli_float(p, "hebb-lr", optarg, &o->hebb_lr); break;
       case O_METRIC: o->metric = optarg; break;
       case O_LABEL: o->label = optarg; break;
       case O_HELP: fputs(usage, stdout); return -1;
       case '?': ok = 0; break;
-      default: ok = cli_common_option(&o->c, c, optarg) == 1;
+      default: ok = cli_shared_option(&o->c, &o->t, c, optarg);
     }
   }
-  if (!ok) {
-    fprintf(stderr, "%s: see --help for the options\n", p);
-    return 0;
-  }
-  if (optind < argc) return fprintf(stderr, "%s: unexpected argument '%s' (see --help)\n", p, argv[optind]), 0;
+  if (!cli_parsed(p, ok, argc, argv)) return 0;
   if (!o->from) return fprintf(stderr, "%s: --from FILE is required (see --help)\n", p), 0;
   if (access(o->from, R_OK) != 0) return fprintf(stderr, "%s: --from %s: cannot read the file\n", p, o->from), 0;
-  if (o->metric && strcmp(o->metric, "top1") && strcmp(o->metric, "top5"))
-    return fprintf(stderr, "%s: --metric %s: expected top1 or top5\n", p, o->metric), 0;
-  hg_schedule sch;
-  if (hg_schedule_parse(o->schedule, &sch) != HG_OK) return fprintf(stderr, "%s: --schedule: %s\n", p, hg_last_error()), 0;
+  if (!cli_metric_ok(p, o->metric)) return 0;
   hg_plasticity rule;
   if (hg_plasticity_parse(o->hebb, &rule) != HG_OK) return fprintf(stderr, "%s: --hebb: %s\n", p, hg_last_error()), 0;
   return 1;
@@ -190,22 +172,22 @@ static hg_status retrain(const options *o, const hg_data *d, int m, hg_experimen
   if (s == HG_OK && m == HEBB && drop >= 0) hg_layer_set_mode(net->layers[drop], HG_TRAIN_F);
   hg_plasticity rule;
   if (s == HG_OK) s = hg_plasticity_parse(o->hebb, &rule);
-  hg_trainer_opts to = {.backprop = hg_sgd_opts(o->lr, o->momentum, o->weight_decay, o->momentum > 0),
-                        .hebb_lr = o->hebb_lr};
+  hg_trainer_opts to = {.backprop = hg_sgd_opts(o->t.lr, o->t.momentum, o->t.weight_decay, o->t.momentum > 0),
+                        .hebb_lr = o->t.hebb_lr};
   hg_trainer *t = s == HG_OK ? hg_trainer_new(net, &rule, &to) : NULL;
   if (s == HG_OK && !t) s = hg_last_status();
   hg_fit_opts f = hg_fit_defaults();
-  f.epochs = o->epochs;
+  f.epochs = o->t.epochs;
   f.batch = o->c.batch;
   f.phase = m == SGD ? HG_PHASE_BACKPROP : HG_PHASE_HEBB;
-  f.base_lr = o->lr;
-  f.patience = o->patience;
+  f.base_lr = o->t.lr;
+  f.patience = o->t.patience;
   f.run_dir = run_dir;
   f.resume = true;
   f.seed = (uint64_t)o->c.seed;
   f.label = label;
   f.log = stderr;
-  if (s == HG_OK) s = hg_schedule_parse(m == SGD ? o->schedule : "constant", &f.schedule);
+  if (s == HG_OK) s = hg_schedule_parse(m == SGD ? o->t.schedule : "constant", &f.schedule);
   if (s == HG_OK) s = hg_experiment_fit_evaluate(t, d, &f, r);
   hg_trainer_free(t);
   hg_net_free(net);
@@ -275,8 +257,9 @@ static hg_status retrain_all(options *o) {
 
 int main(int argc, char **argv) {
   options o = {.c = cli_defaults("retrain_top", "runs/retrain_top"), .hebb = "instar/e-soft-wta:0.02/mean",
-               .schedule = "seeds:10:2", .methods = {true, true, true}, .epochs = 20, .patience = 2,
-               .lr = 1e-3f, .momentum = 0.9f, .weight_decay = 5e-2f, .hebb_lr = 1e-3f};
+               .t = {.epochs = 20, .patience = 2, .lr = 1e-3f, .momentum = 0.9f, .weight_decay = 5e-2f,
+                     .hebb_lr = 1e-3f, .schedule = "seeds:10:2"},
+               .methods = {true, true, true}};
   int parsed = parse_args(argc, argv, &o);
   if (parsed <= 0) return parsed < 0 ? 0 : 2;
   omp_set_num_threads(o.c.threads);

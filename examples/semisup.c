@@ -41,23 +41,20 @@ static const char usage[] =
 
 typedef struct options {
   cli_common c;
-  const char *pretrain, *hebb, *schedule;
+  cli_training t;
+  const char *pretrain, *hebb;
   double labels;
-  int upto, epochs, patience, hebb_epochs;
-  float lr, momentum, weight_decay, hebb_lr;
+  int upto, hebb_epochs;
 } options;
 
-enum { O_PRETRAIN = 1, O_HEBB, O_HEBB_EPOCHS, O_HEBB_LR, O_LABELS, O_UPTO, O_EPOCHS, O_PATIENCE, O_LR,
-       O_SCHEDULE, O_MOMENTUM, O_DECAY, O_HELP };
+enum { O_PRETRAIN = 1, O_HEBB, O_HEBB_EPOCHS, O_LABELS, O_UPTO, O_HELP };
 
 /* 1: run, 0: bad arguments, -1: --help. */
 static int parse_args(int argc, char **argv, options *o) {
   static const struct option longopts[] = {
-      {"pretrain", 1, 0, O_PRETRAIN},  {"hebb", 1, 0, O_HEBB},          {"hebb-epochs", 1, 0, O_HEBB_EPOCHS},
-      {"hebb-lr", 1, 0, O_HEBB_LR},    {"labels", 1, 0, O_LABELS},      {"upto", 1, 0, O_UPTO},
-      {"epochs", 1, 0, O_EPOCHS},      {"patience", 1, 0, O_PATIENCE},  {"lr", 1, 0, O_LR},
-      {"schedule", 1, 0, O_SCHEDULE},  {"momentum", 1, 0, O_MOMENTUM},  {"weight-decay", 1, 0, O_DECAY},
-      {"help", 0, 0, O_HELP},          CLI_COMMON_LONGOPTS,             {0, 0, 0, 0}};
+      {"pretrain", 1, 0, O_PRETRAIN}, {"hebb", 1, 0, O_HEBB},  {"hebb-epochs", 1, 0, O_HEBB_EPOCHS},
+      {"labels", 1, 0, O_LABELS},     {"upto", 1, 0, O_UPTO},  {"help", 0, 0, O_HELP},
+      CLI_COMMON_LONGOPTS,            CLI_TRAINING_LONGOPTS,   {0, 0, 0, 0}};
   const char *p = o->c.prog;
   int c, ok = 1;
   float pct = 100;
@@ -66,29 +63,18 @@ static int parse_args(int argc, char **argv, options *o) {
       case O_PRETRAIN: o->pretrain = optarg; break;
       case O_HEBB: o->hebb = optarg; break;
       case O_HEBB_EPOCHS: ok = cli_int(p, "hebb-epochs", optarg, 0, 1000, &o->hebb_epochs); break;
-      case O_HEBB_LR: ok = cli_float(p, "hebb-lr", optarg, &o->hebb_lr); break;
       case O_LABELS:
         ok = cli_float(p, "labels", optarg, &pct);
         if (ok && !(pct > 0 && pct <= 100)) ok = 0, fprintf(stderr, "%s: --labels %s: expected a percentage in (0, 100]\n", p, optarg);
         break;
       case O_UPTO: ok = cli_int(p, "upto", optarg, 1, 5, &o->upto); break;
-      case O_EPOCHS: ok = cli_int(p, "epochs", optarg, 1, 10000, &o->epochs); break;
-      case O_PATIENCE: ok = cli_int(p, "patience", optarg, 0, 10000, &o->patience); break;
-      case O_LR: ok = cli_float(p, "lr", optarg, &o->lr); break;
-      case O_SCHEDULE: o->schedule = optarg; break;
-      case O_MOMENTUM: ok = cli_float(p, "momentum", optarg, &o->momentum); break;
-      case O_DECAY: ok = cli_float(p, "weight-decay", optarg, &o->weight_decay); break;
       case O_HELP: fputs(usage, stdout); return -1;
       case '?': ok = 0; break;
-      default: ok = cli_common_option(&o->c, c, optarg) == 1;
+      default: ok = cli_shared_option(&o->c, &o->t, c, optarg);
     }
   }
   o->labels = pct;
-  if (!ok) {
-    fprintf(stderr, "%s: see --help for the options\n", p);
-    return 0;
-  }
-  if (optind < argc) return fprintf(stderr, "%s: unexpected argument '%s' (see --help)\n", p, argv[optind]), 0;
+  if (!cli_parsed(p, ok, argc, argv)) return 0;
   if (!o->pretrain) return fprintf(stderr, "%s: --pretrain hpca|soft-wta|none is required (see --help)\n", p), 0;
   if (!o->hebb) {
     if (!strcmp(o->pretrain, "hpca")) o->hebb = "hpca/none/relu";
@@ -102,8 +88,6 @@ static int parse_args(int argc, char **argv, options *o) {
     return fprintf(stderr, "%s: --pretrain %s: a name without '/' or ','\n", p, o->pretrain), 0;
   hg_plasticity rule;
   if (o->hebb && hg_plasticity_parse(o->hebb, &rule) != HG_OK) return fprintf(stderr, "%s: --hebb: %s\n", p, hg_last_error()), 0;
-  hg_schedule sch;
-  if (hg_schedule_parse(o->schedule, &sch) != HG_OK) return fprintf(stderr, "%s: --schedule: %s\n", p, hg_last_error()), 0;
   return 1;
 }
 
@@ -149,23 +133,11 @@ static hg_status record(const options *o, const row_key *k, int labelled, const 
 static hg_net *initial_net(const options *o, const hg_data *d) {
   hg_net *net = hg_net_seeds(d->train->images->shape[1], d->train->num_classes, (uint64_t)o->c.seed);
   if (!net || !o->hebb) return net;
-  char cache[700], run_dir[700], setting[700];
+  char cache[700], run_dir[700];
   snprintf(cache, sizeof cache, "%s/pretrain-%s-%s-seed%d.safetensors", o->c.out, o->c.data.name, o->pretrain, o->c.seed);
   snprintf(run_dir, sizeof run_dir, "%s/pretrain-%s-%s-seed%d", o->c.out, o->c.data.name, o->pretrain, o->c.seed);
-  snprintf(setting, sizeof setting, "data=%s zca=%d train=%d hebb=%s epochs=%d lr=%g batch=%d seed=%d",
-           o->c.data.name, o->c.data.zca, d->train->count, o->hebb, o->hebb_epochs, o->hebb_lr, o->c.batch,
-           o->c.seed);
-  hg_pretrain_opts p = hg_pretrain_defaults(o->hebb);
-  p.epochs = o->hebb_epochs;
-  p.batch = o->c.batch;
-  p.lr = o->hebb_lr;
-  p.seed = (uint64_t)o->c.seed;
-  p.cache = cache;
-  p.setting = setting;
-  p.run_dir = run_dir;
-  p.log = stderr;
   bool cached;
-  if (hg_experiment_pretrain(net, d->train, &p, &cached) != HG_OK) {
+  if (cli_pretrain(&o->c, &o->t, net, d->train, o->hebb, o->hebb_epochs, cache, run_dir, &cached) != HG_OK) {
     hg_net_free(net);
     return NULL;
   }
@@ -185,23 +157,23 @@ static hg_status fine_tune(const options *o, const hg_data *d, hg_net *net, cons
   hg_status s = after < 0 ? hg_fail(HG_ERR_ARG, "the net has no layer %s", bn)
                           : hg_net_attach_probe(net, after, labelled->images, labelled->num_classes);
   if (s == HG_OK) s = hg_experiment_set_modes(net, 'B', 'G');
-  hg_trainer_opts to = {.backprop = hg_sgd_opts(o->lr, o->momentum, o->weight_decay, o->momentum > 0)};
+  hg_trainer_opts to = {.backprop = hg_sgd_opts(o->t.lr, o->t.momentum, o->t.weight_decay, o->t.momentum > 0)};
   hg_plasticity unused;
   if (s == HG_OK) s = hg_plasticity_parse("instar", &unused);
   hg_trainer *t = s == HG_OK ? hg_trainer_new(net, &unused, &to) : NULL;
   if (s == HG_OK && !t) s = hg_last_status();
   hg_fit_opts f = hg_fit_defaults();
-  f.epochs = o->epochs;
+  f.epochs = o->t.epochs;
   f.batch = o->c.batch;
   f.phase = HG_PHASE_BACKPROP;
-  f.base_lr = o->lr;
-  f.patience = o->patience;
+  f.base_lr = o->t.lr;
+  f.patience = o->t.patience;
   f.run_dir = run_dir;
   f.resume = true;
   f.seed = (uint64_t)o->c.seed;
   f.label = label;
   f.log = stderr;
-  if (s == HG_OK) s = hg_schedule_parse(o->schedule, &f.schedule);
+  if (s == HG_OK) s = hg_schedule_parse(o->t.schedule, &f.schedule);
   hg_data sub = {.train = (hg_dataset *)labelled, .val = d->val, .test = d->test};
   if (s == HG_OK) s = hg_experiment_fit_evaluate(t, &sub, &f, r);
   hg_trainer_free(t);
@@ -241,9 +213,10 @@ static hg_status run(options *o) {
 }
 
 int main(int argc, char **argv) {
-  options o = {.c = cli_defaults("semisup", "runs/semisup"), .schedule = "seeds:10:2", .labels = 100, .upto = 5,
-               .epochs = 20, .hebb_epochs = 1, .lr = 1e-3f, .momentum = 0.9f, .weight_decay = 5e-2f,
-               .hebb_lr = 1e-3f};
+  options o = {.c = cli_defaults("semisup", "runs/semisup"),
+               .t = {.epochs = 20, .lr = 1e-3f, .momentum = 0.9f, .weight_decay = 5e-2f, .hebb_lr = 1e-3f,
+                     .schedule = "seeds:10:2"},
+               .labels = 100, .upto = 5, .hebb_epochs = 1};
   int parsed = parse_args(argc, argv, &o);
   if (parsed <= 0) return parsed < 0 ? 0 : 2;
   omp_set_num_threads(o.c.threads);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "examples/experiment_cli.h"
 #include "hebb/fit.h"
 #include "hebbgrad.h"
 #include "nn/prepare.h"
@@ -77,28 +78,6 @@ typedef struct options {
   uint64_t seed;
 } options;
 
-static int parse_int(const char *name, const char *v, int lo, int *out) {
-  char *end;
-  long x = strtol(v, &end, 10);
-  if (*v == '\0' || *end != '\0' || x < lo || x > 1000000000) {
-    fprintf(stderr, "train: --%s %s: expected an integer >= %d\n", name, v, lo);
-    return 0;
-  }
-  *out = (int)x;
-  return 1;
-}
-
-static int parse_float(const char *name, const char *v, float *out) {
-  char *end;
-  float x = strtof(v, &end);
-  if (*v == '\0' || *end != '\0' || !(x >= 0)) {
-    fprintf(stderr, "train: --%s %s: expected a number >= 0\n", name, v);
-    return 0;
-  }
-  *out = x;
-  return 1;
-}
-
 static int parse_args(int argc, char **argv, options *o) {
   static const struct option longopts[] = {
       {"data", 1, 0, 'd'},        {"data-dir", 1, 0, 'D'},     {"val", 1, 0, 'v'},
@@ -119,37 +98,37 @@ static int parse_args(int argc, char **argv, options *o) {
     switch (c) {
       case 'd': o->data.name = optarg; break;
       case 'D': o->data.dir = optarg; break;
-      case 'v': ok = parse_int("val", optarg, 0, &o->data.n_val); break;
-      case 'L': ok = parse_int("limit-train", optarg, 1, &o->data.limit_train); break;
-      case 'T': ok = parse_int("limit-test", optarg, 1, &o->data.limit_test); break;
+      case 'v': ok = cli_int("train", "val", optarg, 0, 1000000000, &o->data.n_val); break;
+      case 'L': ok = cli_int("train", "limit-train", optarg, 1, 1000000000, &o->data.limit_train); break;
+      case 'T': ok = cli_int("train", "limit-test", optarg, 1, 1000000000, &o->data.limit_test); break;
       case 'z': o->data.zca = true; break;
-      case 'Z': ok = parse_float("zca-eps", optarg, &o->data.zca_eps); break;
+      case 'Z': ok = cli_float("train", "zca-eps", optarg, &o->data.zca_eps); break;
       case 'm': o->model = optarg; break;
       case 'M': o->modes = optarg; break;
       case 'H': o->hebb = optarg; break;
       case 'I': o->init = optarg; break;
-      case 'e': ok = parse_int("epochs", optarg, 0, &o->epochs); break;
-      case 'E': ok = parse_int("hebb-epochs", optarg, 0, &o->hebb_epochs); break;
+      case 'e': ok = cli_int("train", "epochs", optarg, 0, 1000000000, &o->epochs); break;
+      case 'E': ok = cli_int("train", "hebb-epochs", optarg, 0, 1000000000, &o->hebb_epochs); break;
       case 'j': o->joint = true; break;
-      case 'b': ok = parse_int("batch", optarg, 1, &o->batch); break;
-      case 'l': ok = parse_float("lr", optarg, &o->lr); break;
-      case 'h': ok = parse_float("hebb-lr", optarg, &o->hebb_lr); break;
+      case 'b': ok = cli_int("train", "batch", optarg, 1, 1000000000, &o->batch); break;
+      case 'l': ok = cli_float("train", "lr", optarg, &o->lr); break;
+      case 'h': ok = cli_float("train", "hebb-lr", optarg, &o->hebb_lr); break;
       case 's': o->schedule = optarg; break;
-      case 'u': ok = parse_float("momentum", optarg, &o->momentum); break;
+      case 'u': ok = cli_float("train", "momentum", optarg, &o->momentum); break;
       case 'N': o->nesterov = false; break;
-      case 'w': ok = parse_float("weight-decay", optarg, &o->weight_decay); break;
+      case 'w': ok = cli_float("train", "weight-decay", optarg, &o->weight_decay); break;
       case 'a': o->adam = true; break;
-      case 'p': ok = parse_int("patience", optarg, 0, &o->patience); break;
-      case 'S': ok = parse_int("steps", optarg, 1, &o->steps); break;
+      case 'p': ok = cli_int("train", "patience", optarg, 0, 1000000000, &o->patience); break;
+      case 'S': ok = cli_int("train", "steps", optarg, 1, 1000000000, &o->steps); break;
       case 'P': o->probe = optarg; break;
-      case 'Q': ok = parse_int("probe-epochs", optarg, 1, &o->probe_epochs); break;
-      case 'R': ok = parse_float("probe-lr", optarg, &o->probe_lr); break;
-      case 'W': ok = parse_float("probe-decay", optarg, &o->probe_decay); break;
+      case 'Q': ok = cli_int("train", "probe-epochs", optarg, 1, 1000000000, &o->probe_epochs); break;
+      case 'R': ok = cli_float("train", "probe-lr", optarg, &o->probe_lr); break;
+      case 'W': ok = cli_float("train", "probe-decay", optarg, &o->probe_decay); break;
       case 'o': o->run_dir = optarg; break;
       case 'r': o->resume = true; break;
-      case 'x': ok = parse_int("seed", optarg, 0, &seed); break;
-      case 't': ok = parse_int("threads", optarg, 1, &o->threads); break;
-      case 'A': ok = parse_float("min-test-acc", optarg, &o->min_test_acc); break;
+      case 'x': ok = cli_int("train", "seed", optarg, 0, 1000000000, &seed); break;
+      case 't': ok = cli_int("train", "threads", optarg, 1, 1000000000, &o->threads); break;
+      case 'A': ok = cli_float("train", "min-test-acc", optarg, &o->min_test_acc); break;
       case 'K': o->probe_shc = true; break;
       case 'C': o->data.zca_cache = optarg; break;
       case 'y': fputs(usage, stdout); return -1;
