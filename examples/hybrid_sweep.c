@@ -74,7 +74,7 @@ static const char usage[] =
     "  --methods LIST       comma-separated Hebbian methods, one column each: wta\n"
     "                       (instar/wta/mean), 5-wta (instar/5-wta/mean), e-soft-wta\n"
     "                       (instar/e-soft-wta:0.02/mean), p-soft-wta (instar/p-soft-wta:0.05/mean),\n"
-    "                       hpca (hpca/none/relu), or any rule spec RULE[/COMPETITION][/OPTION...]\n"
+    "                       hpca (hpca/none/relu/avg), or any rule spec RULE[/COMPETITION][/OPTION...]\n"
     "                       (see train --help). Rows without an H layer are trained once per\n"
     "                       seed and repeated in every column.\n"
     "  --seeds N            repeat over seeds 1..N (initialisation, batch order, dropout)\n"

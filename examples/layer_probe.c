@@ -26,7 +26,7 @@ static const char usage[] =
     "                       by name, the optimizer state in the file is ignored\n"
     "  --train-hebb SPEC    instead, first train every layer of a new seeds' net with this\n"
     "                       Hebbian rule (no labels), e.g. instar/e-soft-wta:0.02/mean,\n"
-    "                       hpca/none/relu; kept in OUT/hebb-net-seedN.safetensors and\n"
+    "                       hpca/none/relu/avg; kept in OUT/hebb-net-seedN.safetensors and\n"
     "                       reused by later runs with the same setting\n"
     "  --hebb-epochs N      epochs of that training (default 1)\n"
     "  --recalibrate        re-estimate the batch-norm statistics of the --from net on the\n"

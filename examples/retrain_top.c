@@ -29,7 +29,7 @@ static const char usage[] =
     "                       hg_trainer_save); weights are read by name\n"
     "  --methods LIST       which of sgd, shc, hebb, comma-separated (default sgd,shc,hebb)\n"
     "  --hebb SPEC          rule of fc5 for the hebb method (default instar/e-soft-wta:0.02/mean;\n"
-    "                       e.g. instar/5-wta/mean, instar/p-soft-wta:0.05/mean, hpca/none/relu)\n"
+    "                       e.g. instar/5-wta/mean, instar/p-soft-wta:0.05/mean, hpca/none/relu/avg)\n"
     "  --epochs N           at most N epochs (default 20)\n"
     "  --patience N         stop after N epochs without a better validation (default 2)\n"
     "  --lr F               SGD learning rate (default 1e-3)\n"

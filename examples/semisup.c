@@ -23,7 +23,7 @@ static const char usage[] =
     "the best epoch, as in the seeds. scripts/semisup_table.sh runs the 40 regimes of a table.\n"
     "\n"
     "Regime\n"
-    "  --pretrain P         hpca (rule hpca/none/relu), soft-wta (instar/e-soft-wta:0.02/mean:\n"
+    "  --pretrain P         hpca (rule hpca/none/relu/avg), soft-wta (instar/e-soft-wta:0.02/mean:\n"
     "                       seed 001's soft-WTA is the softmax variant, its eq. 3) or none\n"
     "  --hebb SPEC          another Hebbian rule for the pre-training (named P in the outputs)\n"
     "  --hebb-epochs N      Hebbian pre-training epochs (default 1)\n"
@@ -77,7 +77,7 @@ static int parse_args(int argc, char **argv, options *o) {
   if (!cli_parsed(p, ok, argc, argv)) return 0;
   if (!o->pretrain) return fprintf(stderr, "%s: --pretrain hpca|soft-wta|none is required (see --help)\n", p), 0;
   if (!o->hebb) {
-    if (!strcmp(o->pretrain, "hpca")) o->hebb = "hpca/none/relu";
+    if (!strcmp(o->pretrain, "hpca")) o->hebb = "hpca/none/relu/avg";
     else if (!strcmp(o->pretrain, "soft-wta")) o->hebb = "instar/e-soft-wta:0.02/mean";
     else if (strcmp(o->pretrain, "none"))
       return fprintf(stderr, "%s: --pretrain %s: expected hpca, soft-wta or none (or give --hebb SPEC)\n", p, o->pretrain), 0;

@@ -37,7 +37,7 @@ static const char usage[] =
     "  --modes M            per weighted layer B/H/F/R, then '-' and the classifier G or H,\n"
     "                       e.g. BBBBB-G (default), HBBBB-G, HHHHH-G, BBBBB-H\n"
     "  --hebb SPEC          rule of the H layers: RULE[/COMPETITION][/OPTION...], e.g.\n"
-    "                       instar/e-soft-wta:0.02/mean (default), hpca/none/relu,\n"
+    "                       instar/e-soft-wta:0.02/mean (default), hpca/none/relu/avg,\n"
     "                       instar/5-wta/sum/unitnorm/prune=0.5 (see docs/writing-a-rule.md)\n"
     "  --init FILE          load weights from a checkpoint before training (F layers keep them)\n"
     "Training\n"

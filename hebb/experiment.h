@@ -47,7 +47,7 @@ hg_status hg_experiment_recalibrate_bn(hg_net *net, const hg_dataset *ds, int up
 /* Unsupervised Hebbian pre-training of every layer with weights but the
  * classifier ("H…H-F"), labels unused. */
 typedef struct hg_pretrain_opts {
-  const char *hebb;      /* rule spec, e.g. "hpca/none/relu" (hebb/plasticity.h) */
+  const char *hebb;      /* rule spec, e.g. "hpca/none/relu/avg" (hebb/plasticity.h) */
   int epochs;            /* Hebbian epochs */
   int batch;
   float lr;              /* Hebbian learning rate */

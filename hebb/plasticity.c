@@ -10,12 +10,13 @@ static hg_status parse_option(const char *opt, hg_plasticity *p) {
   int n;
   if (!strcmp(opt, "sum")) p->agg = HG_AGG_SUM;
   else if (!strcmp(opt, "mean")) p->agg = HG_AGG_MEAN;
+  else if (!strcmp(opt, "avg")) p->agg = HG_AGG_AVG;
   else if (!strcmp(opt, "cosine")) p->cosine = true;
   else if (!strcmp(opt, "relu")) p->relu_y = true;
   else if (!strcmp(opt, "unitnorm")) p->unit_norm = true;
   else if (sscanf(opt, "prune=%f%n", &f, &n) == 1 && !opt[n] && f >= 0 && f < 1) p->prune = f;
   else
-    return hg_fail(HG_ERR_ARG, "plasticity option '%s' is not one of sum, mean, cosine, relu, "
+    return hg_fail(HG_ERR_ARG, "plasticity option '%s' is not one of sum, mean, avg, cosine, relu, "
                                "unitnorm, prune=F (0 <= F < 1)", opt);
   return HG_OK;
 }

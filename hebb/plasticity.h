@@ -22,8 +22,8 @@ typedef struct hg_plasticity {
   hg_tensor *mask;     /* that mask (1 keeps), shaped like W; NULL when prune = 0 */
 } hg_plasticity;
 
-/* Parse "RULE[/COMPETITION][/OPTION...]" with options sum, mean, cosine, relu,
- * unitnorm, prune=F — e.g. "instar/e-soft-wta:0.02/mean", "hpca/none/relu",
+/* Parse "RULE[/COMPETITION][/OPTION...]" with options sum, mean, avg, cosine, relu,
+ * unitnorm, prune=F — e.g. "instar/e-soft-wta:0.02/mean", "hpca/none/relu/avg",
  * "instar/1-wta/sum/unitnorm/prune=0.99". Defaults: mean aggregation. */
 hg_status hg_plasticity_parse(const char *text, hg_plasticity *out);
 /* Draw the pruning mask for `weight` (when prune > 0) and apply it. */

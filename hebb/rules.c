@@ -114,12 +114,21 @@ static hg_tensor *hpca_decay(const hg_tensor *w, const hg_tensor *y, const doubl
     hg_fail(HG_ERR_NOMEM, "hpca: out of memory");
     return NULL;
   }
-  for (int i = 0; i < n; i++) /* C += Y_i Y_iᵀ with Y_i the [K,P] slice of sample i */
-    hg_gemm(false, true, k, k, p, 1.0f, y->data + (size_t)i * k * p, p, y->data + (size_t)i * k * p, p,
-            1.0f, cov, k);
+  if (p == 1) /* C = YᵀY with Y [N,K] */
+    hg_gemm(true, false, k, k, n, 1.0f, y->data, k, y->data, k, 0.0f, cov, k);
+  else
+    for (int i = 0; i < n; i++) /* C += Y_i Y_iᵀ with Y_i the [K,P] slice of sample i */
+      hg_gemm(false, true, k, k, p, 1.0f, y->data + (size_t)i * k * p, p, y->data + (size_t)i * k * p, p,
+              1.0f, cov, k);
   for (int a = 0; a < k; a++)
     for (int b = 0; b < k; b++) cov[a * k + b] = b <= a ? (float)(cov[a * k + b] * c[a]) : 0.0f;
-  hg_gemm(false, false, k, (int)fan, k, 1.0f, cov, k, w->data, (int)fan, 0.0f, m->data, (int)fan);
+  /* M = tril(C) W in row blocks: block rows [r, r + rows) need columns [0, r + rows) only */
+  int block = (k + 7) / 8;
+  for (int r = 0; r < k; r += block) {
+    int rows = r + block <= k ? block : k - r;
+    hg_gemm(false, false, rows, (int)fan, r + rows, 1.0f, cov + (size_t)r * k, k, w->data, (int)fan, 0.0f,
+            m->data + (size_t)r * fan, (int)fan);
+  }
   free(cov);
   return m;
 }
@@ -145,9 +154,10 @@ hg_tensor *hg_hebb_loss(hg_rule rule, hg_aggregation agg, hg_tensor *u, hg_tenso
     return NULL;
   }
   kernel_sums(y, 1, c); /* Σ y_k, then the aggregation factor c_k */
+  double count = (double)(u->numel / (size_t)k); /* N·P */
   for (int j = 0; j < k; j++) {
     q[j] = c[j];
-    c[j] = agg == HG_AGG_MEAN ? 1.0 / (c[j] + HG_AGG_EPS) : 1.0;
+    c[j] = agg == HG_AGG_MEAN ? 1.0 / (c[j] + HG_AGG_EPS) : agg == HG_AGG_AVG ? 1.0 / count : 1.0;
   }
   if (rule == HG_RULE_OJA) kernel_sums(y, 2, q);
   for (int j = 0; j < k; j++) q[j] *= c[j];

@@ -13,16 +13,17 @@
  *                                              L = −Σ y_k u_k + Σ_k w_k · (Σ_{j≤k} C_kj w_j), C = Σ y yᵀ
  *
  * Competitive learning and the teacher neuron are instar with y = r.
- * Aggregation over samples and positions: HG_AGG_SUM as written, or
+ * Aggregation over samples and positions: HG_AGG_SUM as written,
  * HG_AGG_MEAN, the weighted average of seeds 002/003 (kernel k's terms times
- * 1/(Σ y_k + ε)). */
+ * 1/(Σ y_k + ε)), or HG_AGG_AVG, the plain average (times 1/(N·P), N samples
+ * of P positions) that seed 001's HPCA uses. */
 #ifndef HG_RULES_H
 #define HG_RULES_H
 
 #include "autograd/autograd.h"
 
 typedef enum hg_rule { HG_RULE_HEBB, HG_RULE_INSTAR, HG_RULE_OJA, HG_RULE_HPCA } hg_rule;
-typedef enum hg_aggregation { HG_AGG_SUM, HG_AGG_MEAN } hg_aggregation;
+typedef enum hg_aggregation { HG_AGG_SUM, HG_AGG_MEAN, HG_AGG_AVG } hg_aggregation;
 
 #define HG_AGG_EPS 1e-8f
 

@@ -314,7 +314,7 @@ const char *hg_sweep_method_spec(const char *name) {
                                        {"5-wta", "instar/5-wta/mean"},
                                        {"e-soft-wta", "instar/e-soft-wta:0.02/mean"},
                                        {"p-soft-wta", "instar/p-soft-wta:0.05/mean"},
-                                       {"hpca", "hpca/none/relu"}};
+                                       {"hpca", "hpca/none/relu/avg"}};
   for (int i = 0; i < COUNT(map); i++)
     if (!strcmp(name, map[i][0])) return map[i][1];
   return name;

@@ -86,7 +86,7 @@ hg_status hg_sweep_hybrid_modes(const char *config, char *modes, size_t size);
 bool hg_sweep_uses_method(const char *config);
 /* The plasticity spec of a method name: wta → instar/wta/mean,
  * 5-wta → instar/5-wta/mean, e-soft-wta → instar/e-soft-wta:0.02/mean,
- * p-soft-wta → instar/p-soft-wta:0.05/mean, hpca → hpca/none/relu;
+ * p-soft-wta → instar/p-soft-wta:0.05/mean, hpca → hpca/none/relu/avg;
  * anything else is returned as it is (a spec for hg_plasticity_parse). */
 const char *hg_sweep_method_spec(const char *name);
 

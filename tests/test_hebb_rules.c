@@ -1,5 +1,5 @@
 /* Every Hebbian rule × coefficient source × {Linear, Conv2d stride 2 pad 1} ×
- * {sum, weighted average}: −∂L/∂W equals ΔW/η computed here from the rule's
+ * {sum, weighted average, plain average}: −∂L/∂W equals ΔW/η computed here from the rule's
  * formula with explicit loops over samples, positions and neurons. */
 #include <math.h>
 #include <stdio.h>
@@ -40,6 +40,8 @@ static patches linear_patches(const hg_tensor *x) {
   return pt;
 }
 
+static const char *const agg_names[3] = {"sum", "mean", "avg"};
+
 /* ΔW/η from the formula; y[(n·K + k)·P + p]. */
 static void reference_delta(hg_rule rule, hg_aggregation agg, const patches *pt, const float *w,
                             const float *y, double *delta) {
@@ -49,7 +51,7 @@ static void reference_delta(hg_rule rule, hg_aggregation agg, const patches *pt,
     double ysum = 0;
     for (int n = 0; n < pt->n; n++)
       for (int p = 0; p < P; p++) ysum += y[(n * K + k) * P + p];
-    double scale = agg == HG_AGG_MEAN ? 1.0 / (ysum + HG_AGG_EPS) : 1.0;
+    double scale = agg == HG_AGG_MEAN ? 1.0 / (ysum + HG_AGG_EPS) : agg == HG_AGG_AVG ? 1.0 / (pt->n * P) : 1.0;
     for (int n = 0; n < pt->n; n++)
       for (int p = 0; p < P; p++) {
         double yk = y[(n * K + k) * P + p];
@@ -118,7 +120,7 @@ static void check_one(hg_rule rule, hg_aggregation agg, const char *source, bool
   for (size_t i = 0; i < w->numel; i++) w->grad->data[i] = -w->grad->data[i]; /* −∂L/∂W */
   double err = relative_error(w->grad->data, delta, w->numel);
   if (!(err < 1e-4))
-    fail_msg("%s, %s, %s, %s: relative error %.3g", hg_rule_name(rule), agg == HG_AGG_SUM ? "sum" : "mean",
+    fail_msg("%s, %s, %s, %s: relative error %.3g", hg_rule_name(rule), agg_names[agg],
              source, conv ? "conv2d" : "linear", err);
   test_free(delta);
   test_free(pt.x);
@@ -135,10 +137,10 @@ static void test_gradient_equals_delta(void **state) {
   (void)state;
   int checked = 0;
   for (int rule = HG_RULE_HEBB; rule <= HG_RULE_HPCA; rule++)
-    for (int agg = HG_AGG_SUM; agg <= HG_AGG_MEAN; agg++)
+    for (int agg = HG_AGG_SUM; agg <= HG_AGG_AVG; agg++)
       for (int s = 0; s < N_SOURCES; s++)
         for (int conv = 0; conv < 2; conv++, checked++) check_one(rule, agg, sources[s], conv);
-  assert_int_equal(checked, 4 * 2 * N_SOURCES * 2);
+  assert_int_equal(checked, 4 * 3 * N_SOURCES * 2);
 }
 
 /* One plain SGD step (no momentum, no decay) moves W by exactly η ΔW. */

@@ -183,7 +183,7 @@ static void test_configurations(void **state) {
   assert_true(hg_sweep_uses_method("BBBBB-H") && !hg_sweep_uses_method("RRBBB-G"));
   assert_string_equal(hg_sweep_method_spec("e-soft-wta"), "instar/e-soft-wta:0.02/mean");
   assert_string_equal(hg_sweep_method_spec("p-soft-wta"), "instar/p-soft-wta:0.05/mean");
-  assert_string_equal(hg_sweep_method_spec("hpca"), "hpca/none/relu");
+  assert_string_equal(hg_sweep_method_spec("hpca"), "hpca/none/relu/avg");
   assert_string_equal(hg_sweep_method_spec("oja/none"), "oja/none");
 }
 
