@@ -38,6 +38,10 @@ static const char usage[] =
     "  --layers LIST        layers to probe, e.g. 1,3,5 (default 1,2,3,4,5)\n"
     "  --shc                also train the supervised Hebbian classifier (teacher neuron,\n"
     "                       instar rule, --hebb-lr) on each layer\n"
+    "  --shc-rule SPEC      plasticity of that classifier (default instar; the teacher signal\n"
+    "                       always decides who learns), e.g. instar/none/unitnorm: weight\n"
+    "                       vectors kept at unit length, read out by projection (seed 003)\n"
+    "  --shc-lr F           its learning rate (default --hebb-lr; seed 003 uses 0.1)\n"
     "  --epochs N           epochs per probe (default 10); the weights of the epoch with the\n"
     "                       best validation accuracy are kept (early stopping as the seeds)\n"
     "  --patience N         also stop after N epochs without a better validation (default 0: off)\n"
@@ -53,19 +57,22 @@ static const char usage[] =
 typedef struct options {
   cli_common c;
   cli_training t;
-  const char *from, *train_hebb, *label, *metric;
+  const char *from, *train_hebb, *label, *metric, *shc_rule;
   int layers[5], n_layers, hebb_epochs;
+  float shc_lr; /* < 0: --hebb-lr */
   bool shc, recalibrate;
 } options;
 
-enum { O_FROM = 1, O_TRAIN_HEBB, O_HEBB_EPOCHS, O_RECALIBRATE, O_LABEL, O_LAYERS, O_SHC, O_METRIC, O_HELP };
+enum { O_FROM = 1, O_TRAIN_HEBB, O_HEBB_EPOCHS, O_RECALIBRATE, O_LABEL, O_LAYERS, O_SHC, O_SHC_RULE, O_SHC_LR, O_METRIC,
+       O_HELP };
 
 /* 1: run, 0: bad arguments, -1: --help. */
 static int parse_args(int argc, char **argv, options *o) {
   static const struct option longopts[] = {
       {"from", 1, 0, O_FROM},     {"train-hebb", 1, 0, O_TRAIN_HEBB}, {"hebb-epochs", 1, 0, O_HEBB_EPOCHS},
       {"recalibrate", 0, 0, O_RECALIBRATE}, {"label", 1, 0, O_LABEL}, {"layers", 1, 0, O_LAYERS},
-      {"shc", 0, 0, O_SHC},       {"metric", 1, 0, O_METRIC},         {"help", 0, 0, O_HELP},
+      {"shc", 0, 0, O_SHC},       {"shc-rule", 1, 0, O_SHC_RULE},     {"shc-lr", 1, 0, O_SHC_LR},
+      {"metric", 1, 0, O_METRIC}, {"help", 0, 0, O_HELP},
       CLI_COMMON_LONGOPTS,        CLI_TRAINING_LONGOPTS,              {0, 0, 0, 0}};
   const char *p = o->c.prog;
   int c, ok = 1;
@@ -78,6 +85,8 @@ static int parse_args(int argc, char **argv, options *o) {
       case O_LABEL: o->label = optarg; break;
       case O_LAYERS: ok = (o->n_layers = cli_int_list(p, "layers", optarg, 1, 5, o->layers, 5)) > 0; break;
       case O_SHC: o->shc = true; break;
+      case O_SHC_RULE: o->shc_rule = optarg; break;
+      case O_SHC_LR: ok = cli_float(p, "shc-lr", optarg, &o->shc_lr); break;
       case O_METRIC: o->metric = optarg; break;
       case O_HELP: fputs(usage, stdout); return -1;
       case '?': ok = 0; break;
@@ -91,6 +100,8 @@ static int parse_args(int argc, char **argv, options *o) {
   hg_plasticity rule;
   if (o->train_hebb && hg_plasticity_parse(o->train_hebb, &rule) != HG_OK)
     return fprintf(stderr, "%s: --train-hebb: %s\n", p, hg_last_error()), 0;
+  if (hg_plasticity_parse(o->shc_rule, &rule) != HG_OK)
+    return fprintf(stderr, "%s: --shc-rule: %s\n", p, hg_last_error()), 0;
   return 1;
 }
 
@@ -98,8 +109,7 @@ static const char *const methods[2] = {"sgd", "shc"};
 
 /* What identifies a cell in OUT/cells.csv. */
 typedef struct cell_key {
-  char source[600], data[64], train[32], seed[32], layer[8];
-  const char *method;
+  char source[600], data[64], train[32], seed[32], layer[8], method[320];
 } cell_key;
 
 static const char *const key_cols[6] = {"source", "data", "train_images", "seed", "layer", "method"};
@@ -112,7 +122,9 @@ static void make_key(const options *o, const hg_data *d, int layer, int method, 
   snprintf(k->train, sizeof k->train, "%d", d->train->count);
   snprintf(k->seed, sizeof k->seed, "%d", o->c.seed);
   snprintf(k->layer, sizeof k->layer, "L%d", layer);
-  k->method = methods[method];
+  bool plain = !strcmp(o->shc_rule, "instar") && o->shc_lr < 0; /* the default SHC keeps its old key */
+  if (method == 0 || plain) snprintf(k->method, sizeof k->method, "%s", methods[method]);
+  else snprintf(k->method, sizeof k->method, "shc:%s:%g", o->shc_rule, o->shc_lr < 0 ? o->t.hebb_lr : o->shc_lr);
 }
 
 /* The finished cell's value of `column`, if there is one. */
@@ -206,9 +218,9 @@ static hg_status run_cell(const options *o, const hg_data *d, const char *source
   bool shc = method == 1;
   if (s == HG_OK && shc) hg_layer_set_mode(net->layers[net->n - 1], HG_TRAIN_H);
   hg_trainer_opts to = {.backprop = hg_sgd_opts(o->t.lr, o->t.momentum, o->t.weight_decay, o->t.momentum > 0),
-                        .hebb_lr = o->t.hebb_lr};
+                        .hebb_lr = o->shc_lr < 0 ? o->t.hebb_lr : o->shc_lr};
   hg_plasticity teacher; /* the classifier of an H probe always learns from the teacher signal */
-  if (s == HG_OK) s = hg_plasticity_parse("instar", &teacher);
+  if (s == HG_OK) s = hg_plasticity_parse(o->shc_rule, &teacher);
   hg_trainer *t = s == HG_OK ? hg_trainer_new(net, &teacher, &to) : NULL;
   if (s == HG_OK && !t) s = hg_last_status();
   hg_fit_opts f = hg_fit_defaults();
@@ -291,7 +303,7 @@ int main(int argc, char **argv) {
   options o = {.c = cli_defaults("layer_probe", "runs/layer_probe"), .layers = {1, 2, 3, 4, 5}, .n_layers = 5,
                .t = {.epochs = 10, .lr = 1e-3f, .momentum = 0.9f, .weight_decay = 5e-4f, .hebb_lr = 1e-3f,
                      .schedule = "seeds:10:2"},
-               .hebb_epochs = 1};
+               .hebb_epochs = 1, .shc_rule = "instar", .shc_lr = -1};
   int parsed = parse_args(argc, argv, &o);
   if (parsed <= 0) return parsed < 0 ? 0 : 2;
   omp_set_num_threads(o.c.threads);
