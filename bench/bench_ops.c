@@ -1,7 +1,8 @@
 /* Kernel and op timings at the seeds' network sizes (batch 64), one per line:
  * GEMM on both backends (to justify the default), the convolution kernels of
  * every conv layer (forward, backward-data, backward-weights), pooling, and
- * the element-wise / reduction ops through the autograd API.
+ * the element-wise / reduction ops through the autograd API, and the Hebbian
+ * surrogate losses (loss + backward) at the fc5 and conv2 shapes.
  * Each entry: warm-up, then reps sized to ~0.4 s (0.1 s with --quick);
  * median and best time with CLOCK_MONOTONIC.
  *
@@ -341,6 +342,55 @@ static void bench_ops(int batch, hg_rng *rng) {
   free(labels);
 }
 
+/* One Hebbian surrogate loss and its backward: u = W·x recorded, y = relu(u). */
+typedef struct hebb_ctx {
+  hg_rule rule;
+  hg_tensor *x, *w, *y;
+  bool conv;
+} hebb_ctx;
+
+static void run_hebb(void *p) {
+  hebb_ctx *c = p;
+  hg_tensor *u = c->conv ? hg_conv2d(c->x, c->w, NULL, 1, 0) : hg_linear(c->x, c->w, NULL);
+  hg_tensor *loss = u ? hg_hebb_loss(c->rule, HG_AGG_AVG, u, c->w, c->y) : NULL;
+  if (!loss || hg_backward(loss) != HG_OK) die("hebb loss");
+  hg_tensor_free(loss);
+  hg_tensor_free(u);
+  hg_tape_clear();
+  hg_zero_grad(c->w);
+}
+
+/* Work: the GEMMs of u and of the gradient (2·2·N·P·K·D) plus, for HPCA,
+ * C = Σ y yᵀ (2·N·P·K²) and tril(C)·W in 8 row blocks (2·(36/64)·K²·D). */
+static void bench_hebb(int batch, hg_rng *rng) {
+  static const struct { const char *name; bool conv; int cin, side, k, ks; } shapes[] = {
+      {"fc5", false, 2304, 1, 4096, 1}, {"conv2", true, 96, 14, 128, 3}};
+  for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+    for (int r = 0; r < 2; r++) {
+      hebb_ctx c = {.rule = r ? HG_RULE_HPCA : HG_RULE_INSTAR, .conv = shapes[i].conv};
+      int ks = shapes[i].ks, side = shapes[i].side, k = shapes[i].k, out = side - ks + 1;
+      c.x = shapes[i].conv ? hg_tensor_empty(HG_SHAPE(batch, shapes[i].cin, side, side))
+                           : hg_tensor_empty(HG_SHAPE(batch, shapes[i].cin));
+      c.w = shapes[i].conv ? hg_tensor_empty(HG_SHAPE(k, shapes[i].cin, ks, ks))
+                           : hg_tensor_empty(HG_SHAPE(k, shapes[i].cin));
+      c.y = shapes[i].conv ? hg_tensor_empty(HG_SHAPE(batch, k, out, out)) : hg_tensor_empty(HG_SHAPE(batch, k));
+      if (!c.x || !c.w || !c.y) die("hebb tensors");
+      for (size_t j = 0; j < c.x->numel; j++) c.x->data[j] = hg_rng_normal(rng);
+      for (size_t j = 0; j < c.w->numel; j++) c.w->data[j] = 0.02f * hg_rng_normal(rng);
+      for (size_t j = 0; j < c.y->numel; j++) c.y->data[j] = hg_rng_uniform(rng);
+      hg_requires_grad(c.w, true);
+      double np = (double)batch * out * out, d = (double)c.w->numel / k;
+      double flop = 4.0 * np * k * d + (r ? 2.0 * np * k * k + 2.0 * 36.0 / 64.0 * k * k * d : 0.0);
+      char name[64], shape[64];
+      snprintf(name, sizeof name, "hebb %s loss+bwd", r ? "hpca" : "instar");
+      snprintf(shape, sizeof shape, "%s [%d,%d]x[%d,%d]", shapes[i].name, batch * out * out, (int)d, k, (int)d);
+      report(name, shape, time_fn(run_hebb, &c), flop, "GFLOP/s");
+      hg_tensor_free(c.x);
+      hg_tensor_free(c.w);
+      hg_tensor_free(c.y);
+    }
+}
+
 int main(int argc, char **argv) {
   int threads = 0, batch = 64;
   for (int i = 1; i < argc; i++) {
@@ -370,5 +420,6 @@ int main(int argc, char **argv) {
   bench_conv(batch, &rng);
   bench_pool(batch, &rng);
   bench_ops(batch, &rng);
+  bench_hebb(batch, &rng);
   return 0;
 }
