@@ -204,6 +204,41 @@ static inline hg_status cli_pretrain(const cli_common *c, const cli_training *t,
   return hg_experiment_pretrain(net, train, &p, cached);
 }
 
+/* hg_fit options from the run and training options: resumable from run_dir,
+ * progress on stderr, lr schedule `schedule` (t->schedule when NULL). */
+static inline hg_status cli_fit_opts(const cli_common *c, const cli_training *t, hg_phase phase,
+                                     const char *schedule, const char *run_dir, const char *label,
+                                     hg_fit_opts *f) {
+  *f = hg_fit_defaults();
+  f->epochs = t->epochs;
+  f->batch = c->batch;
+  f->phase = phase;
+  f->base_lr = t->lr;
+  f->patience = t->patience;
+  f->run_dir = run_dir;
+  f->resume = true;
+  f->seed = (uint64_t)c->seed;
+  f->label = label;
+  f->log = stderr;
+  return hg_schedule_parse(schedule ? schedule : t->schedule, &f->schedule);
+}
+
+/* Print table under its title and save it as prefix.csv and prefix.md. */
+static inline hg_status cli_show_table(const hg_table *table, const char *prefix, const char *title) {
+  printf("\n%s\n\n", title);
+  hg_status s = hg_table_write_markdown(table, stdout);
+  if (s == HG_OK) s = hg_table_save(table, prefix, title);
+  if (s == HG_OK) printf("\nwritten: %s.csv, %s.md\n", prefix, prefix);
+  return s;
+}
+
+/* The exit status of a program whose work ended with s (the error printed). */
+static inline int cli_exit(const char *prog, hg_status s) {
+  if (s == HG_OK) return 0;
+  fprintf(stderr, "%s: %s\n", prog, hg_last_error());
+  return 1;
+}
+
 /* Make OUT, load and prepare the data (the ZCA cache defaults to OUT/zca-DATA). */
 static inline hg_status cli_prepare(cli_common *c, hg_data *d, char *zca_cache, size_t size) {
   hg_status s = hg_experiment_make_dirs(c->out);

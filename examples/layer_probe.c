@@ -204,8 +204,10 @@ static hg_status frozen_features(hg_net *net, int upto, const hg_data *d, int ba
   return HG_OK;
 }
 
+/* One probe; `features` holds the frozen layers' outputs, computed here when
+ * still empty and kept for the layer's other probe. */
 static hg_status run_cell(const options *o, const hg_data *d, const char *source, int layer, int method,
-                          hg_experiment_outcome *r) {
+                          hg_data *features, hg_experiment_outcome *r) {
   char bn[8], run_dir[600], label[32];
   snprintf(bn, sizeof bn, "bn%d", layer);
   snprintf(run_dir, sizeof run_dir, "%s/cells/L%d-%s-seed%d", o->c.out, layer, methods[method], o->c.seed);
@@ -223,23 +225,13 @@ static hg_status run_cell(const options *o, const hg_data *d, const char *source
   if (s == HG_OK) s = hg_plasticity_parse(o->shc_rule, &teacher);
   hg_trainer *t = s == HG_OK ? hg_trainer_new(net, &teacher, &to) : NULL;
   if (s == HG_OK && !t) s = hg_last_status();
-  hg_fit_opts f = hg_fit_defaults();
-  f.epochs = o->t.epochs;
-  f.batch = o->c.batch;
-  f.phase = shc ? HG_PHASE_HEBB : HG_PHASE_BACKPROP;
-  f.base_lr = o->t.lr;
-  f.patience = o->t.patience;
-  f.run_dir = run_dir;
-  f.resume = true;
-  f.seed = (uint64_t)o->c.seed;
-  f.label = label;
-  f.log = stderr;
-  if (s == HG_OK) s = hg_schedule_parse(shc ? "constant" : o->t.schedule, &f.schedule);
-  hg_data features = {0};
-  if (s == HG_OK) s = frozen_features(net, after + 1, d, o->c.batch, &features);
+  hg_fit_opts f = {0};
+  if (s == HG_OK)
+    s = cli_fit_opts(&o->c, &o->t, shc ? HG_PHASE_HEBB : HG_PHASE_BACKPROP, shc ? "constant" : NULL,
+                     run_dir, label, &f);
+  if (s == HG_OK && !features->train) s = frozen_features(net, after + 1, d, o->c.batch, features);
   net->first = after + 1;
-  if (s == HG_OK) s = hg_experiment_fit_evaluate(t, &features, &f, r);
-  hg_data_release(&features);
+  if (s == HG_OK) s = hg_experiment_fit_evaluate(t, features, &f, r);
   hg_trainer_free(t);
   hg_net_free(net);
   return s;
@@ -256,7 +248,8 @@ static hg_status probe_all(options *o) {
   int n_methods = o->shc ? 2 : 1;
   hg_table *table = hg_table_new(o->n_layers, 1 + n_methods);
   if (!table) s = hg_last_status();
-  for (int i = 0; i < o->n_layers && s == HG_OK; i++)
+  for (int i = 0; i < o->n_layers && s == HG_OK; i++) {
+    hg_data features = {0}; /* the frozen layers' outputs, shared by the layer's probes */
     for (int m = 0; m < n_methods && s == HG_OK; m++) {
       cell_key k;
       double value;
@@ -264,7 +257,7 @@ static hg_status probe_all(options *o) {
       if (!cell_done(o, &k, column, &value)) {
         hg_experiment_outcome r;
         if (!source[0]) s = source_checkpoint(o, &d, source, sizeof source);
-        if (s == HG_OK) s = run_cell(o, &d, source, o->layers[i], m, &r);
+        if (s == HG_OK) s = run_cell(o, &d, source, o->layers[i], m, &features, &r);
         if (s == HG_OK) s = record_cell(o, &k, &r);
         if (s != HG_OK) break;
         value = !strcmp(metric, "top5") ? r.test.top5 : r.test.top1;
@@ -279,6 +272,8 @@ static hg_status probe_all(options *o) {
       hg_table_set(table, i, 0, "L%d", o->layers[i]);
       hg_table_set(table, i, 1 + m, "%.2f", 100 * value);
     }
+    hg_data_release(&features);
+  }
   if (s == HG_OK) {
     hg_table_set(table, -1, 0, "Layer");
     hg_table_set(table, -1, 1, "SGD (%s %%)", metric);
@@ -289,10 +284,7 @@ static hg_status probe_all(options *o) {
     snprintf(prefix, sizeof prefix, "%s/probe_table", o->c.out);
     snprintf(title, sizeof title, "Linear classifiers on each layer of %s, %s (%s images for training, seed %s).",
              k.source, k.data, k.train, k.seed);
-    printf("\n%s\n\n", title);
-    s = hg_table_write_markdown(table, stdout);
-    if (s == HG_OK) s = hg_table_save(table, prefix, title);
-    if (s == HG_OK) printf("\nwritten: %s.csv, %s.md\n", prefix, prefix);
+    s = cli_show_table(table, prefix, title);
   }
   hg_table_free(table);
   hg_data_release(&d);
@@ -307,10 +299,5 @@ int main(int argc, char **argv) {
   int parsed = parse_args(argc, argv, &o);
   if (parsed <= 0) return parsed < 0 ? 0 : 2;
   omp_set_num_threads(o.c.threads);
-  hg_status s = probe_all(&o);
-  if (s != HG_OK) {
-    fprintf(stderr, "layer_probe: %s\n", hg_last_error());
-    return 1;
-  }
-  return 0;
+  return cli_exit("layer_probe", probe_all(&o));
 }

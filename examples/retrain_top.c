@@ -176,18 +176,10 @@ static hg_status retrain(const options *o, const hg_data *d, int m, hg_experimen
                         .hebb_lr = o->t.hebb_lr};
   hg_trainer *t = s == HG_OK ? hg_trainer_new(net, &rule, &to) : NULL;
   if (s == HG_OK && !t) s = hg_last_status();
-  hg_fit_opts f = hg_fit_defaults();
-  f.epochs = o->t.epochs;
-  f.batch = o->c.batch;
-  f.phase = m == SGD ? HG_PHASE_BACKPROP : HG_PHASE_HEBB;
-  f.base_lr = o->t.lr;
-  f.patience = o->t.patience;
-  f.run_dir = run_dir;
-  f.resume = true;
-  f.seed = (uint64_t)o->c.seed;
-  f.label = label;
-  f.log = stderr;
-  if (s == HG_OK) s = hg_schedule_parse(m == SGD ? o->t.schedule : "constant", &f.schedule);
+  hg_fit_opts f = {0};
+  if (s == HG_OK)
+    s = cli_fit_opts(&o->c, &o->t, m == SGD ? HG_PHASE_BACKPROP : HG_PHASE_HEBB, m == SGD ? NULL : "constant",
+                     run_dir, label, &f);
   if (s == HG_OK) s = hg_experiment_fit_evaluate(t, d, &f, r);
   hg_trainer_free(t);
   hg_net_free(net);
@@ -245,10 +237,7 @@ static hg_status retrain_all(options *o) {
              "Retraining the top layers of %s on %s (%s images for training, seed %s): test accuracy of "
              "the best validation epoch and that epoch.",
              k.source, k.data, k.train, k.seed);
-    printf("\n%s\n\n", title);
-    s = hg_table_write_markdown(table, stdout);
-    if (s == HG_OK) s = hg_table_save(table, prefix, title);
-    if (s == HG_OK) printf("\nwritten: %s.csv, %s.md\n", prefix, prefix);
+    s = cli_show_table(table, prefix, title);
   }
   hg_table_free(table);
   hg_data_release(&d);
@@ -263,10 +252,5 @@ int main(int argc, char **argv) {
   int parsed = parse_args(argc, argv, &o);
   if (parsed <= 0) return parsed < 0 ? 0 : 2;
   omp_set_num_threads(o.c.threads);
-  hg_status s = retrain_all(&o);
-  if (s != HG_OK) {
-    fprintf(stderr, "retrain_top: %s\n", hg_last_error());
-    return 1;
-  }
-  return 0;
+  return cli_exit("retrain_top", retrain_all(&o));
 }

@@ -162,18 +162,8 @@ static hg_status fine_tune(const options *o, const hg_data *d, hg_net *net, cons
   if (s == HG_OK) s = hg_plasticity_parse("instar", &unused);
   hg_trainer *t = s == HG_OK ? hg_trainer_new(net, &unused, &to) : NULL;
   if (s == HG_OK && !t) s = hg_last_status();
-  hg_fit_opts f = hg_fit_defaults();
-  f.epochs = o->t.epochs;
-  f.batch = o->c.batch;
-  f.phase = HG_PHASE_BACKPROP;
-  f.base_lr = o->t.lr;
-  f.patience = o->t.patience;
-  f.run_dir = run_dir;
-  f.resume = true;
-  f.seed = (uint64_t)o->c.seed;
-  f.label = label;
-  f.log = stderr;
-  if (s == HG_OK) s = hg_schedule_parse(o->t.schedule, &f.schedule);
+  hg_fit_opts f = {0};
+  if (s == HG_OK) s = cli_fit_opts(&o->c, &o->t, HG_PHASE_BACKPROP, NULL, run_dir, label, &f);
   hg_data sub = {.train = (hg_dataset *)labelled, .val = d->val, .test = d->test};
   if (s == HG_OK) s = hg_experiment_fit_evaluate(t, &sub, &f, r);
   hg_trainer_free(t);
@@ -220,10 +210,5 @@ int main(int argc, char **argv) {
   int parsed = parse_args(argc, argv, &o);
   if (parsed <= 0) return parsed < 0 ? 0 : 2;
   omp_set_num_threads(o.c.threads);
-  hg_status s = run(&o);
-  if (s != HG_OK) {
-    fprintf(stderr, "semisup: %s\n", hg_last_error());
-    return 1;
-  }
-  return 0;
+  return cli_exit("semisup", run(&o));
 }
