@@ -223,6 +223,17 @@ static inline hg_status cli_fit_opts(const cli_common *c, const cli_training *t,
   return hg_schedule_parse(schedule ? schedule : t->schedule, &f->schedule);
 }
 
+/* The result columns epochs_run, best_epoch, val_top1, test_top1, test_top5,
+ * seconds of an outcome, as text. */
+static inline void cli_outcome_fields(const hg_experiment_outcome *r, char v[6][32]) {
+  snprintf(v[0], 32, "%d", r->fit.epochs_run);
+  snprintf(v[1], 32, "%d", r->fit.best_epoch);
+  snprintf(v[2], 32, "%.6f", r->val.top1);
+  snprintf(v[3], 32, "%.6f", r->test.top1);
+  snprintf(v[4], 32, "%.6f", r->test.top5);
+  snprintf(v[5], 32, "%.1f", r->fit.seconds);
+}
+
 /* Print table under its title and save it as prefix.csv and prefix.md. */
 static inline hg_status cli_show_table(const hg_table *table, const char *prefix, const char *title) {
   printf("\n%s\n\n", title);

@@ -142,12 +142,7 @@ static hg_status record_cell(const options *o, const cell_key *k, const hg_exper
                                      "best_epoch", "val_top1", "test_top1", "test_top5", "seconds"};
   char prefix[600], v[6][32];
   snprintf(prefix, sizeof prefix, "%s/cells", o->c.out);
-  snprintf(v[0], 32, "%d", r->fit.epochs_run);
-  snprintf(v[1], 32, "%d", r->fit.best_epoch);
-  snprintf(v[2], 32, "%.6f", r->val.top1);
-  snprintf(v[3], 32, "%.6f", r->test.top1);
-  snprintf(v[4], 32, "%.6f", r->test.top5);
-  snprintf(v[5], 32, "%.1f", r->fit.seconds);
+  cli_outcome_fields(r, v);
   const char *values[] = {k->source, k->data, k->train, k->seed, k->layer, k->method, v[0], v[1], v[2], v[3], v[4], v[5]};
   hg_results *res = hg_results_open(prefix, 12, cols);
   if (!res) return hg_last_status();

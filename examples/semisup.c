@@ -114,12 +114,7 @@ static hg_status record(const options *o, const row_key *k, int labelled, const 
   snprintf(prefix, sizeof prefix, "%s/semisup", o->c.out);
   snprintf(v[0], 32, "%d", labelled);
   snprintf(v[1], 32, "%d", o->hebb ? o->hebb_epochs : 0);
-  snprintf(v[2], 32, "%d", r->fit.epochs_run);
-  snprintf(v[3], 32, "%d", r->fit.best_epoch);
-  snprintf(v[4], 32, "%.6f", r->val.top1);
-  snprintf(v[5], 32, "%.6f", r->test.top1);
-  snprintf(v[6], 32, "%.6f", r->test.top5);
-  snprintf(v[7], 32, "%.1f", r->fit.seconds);
+  cli_outcome_fields(r, v + 2);
   const char *values[] = {k->data, o->pretrain, k->hebb, k->train, k->labels, k->upto, k->seed,
                           v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]};
   hg_results *res = hg_results_open(prefix, 15, cols);
