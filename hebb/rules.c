@@ -102,24 +102,26 @@ static hg_tensor *norm_term(hg_tensor *w, const double *q) {
   return l;
 }
 
-/* m_k = c_k Σ_{j≤k} C_kj w_j with C = Σ y yᵀ over samples and positions. */
+/* m_k = c_k Σ_{j≤k} C_kj w_j with C = Σ y yᵀ over samples and positions.
+ * C [K,K] comes from the tensor pool: no system allocation per step. */
 static hg_tensor *hpca_decay(const hg_tensor *w, const hg_tensor *y, const double *c) {
   int n, k, p;
   nkp_of(y, &n, &k, &p);
   size_t fan = w->numel / (size_t)k;
-  float *cov = calloc((size_t)k * k, sizeof *cov);
-  hg_tensor *m = cov ? hg_tensor_empty(w->ndim, w->shape) : NULL;
+  hg_tensor *cov_t = hg_tensor_empty(HG_SHAPE(k, k));
+  hg_tensor *m = cov_t ? hg_tensor_empty(w->ndim, w->shape) : NULL;
   if (!m) {
-    free(cov);
+    hg_tensor_free(cov_t);
     hg_fail(HG_ERR_NOMEM, "hpca: out of memory");
     return NULL;
   }
+  float *cov = cov_t->data;
   if (p == 1) /* C = YᵀY with Y [N,K] */
     hg_gemm(true, false, k, k, n, 1.0f, y->data, k, y->data, k, 0.0f, cov, k);
   else
     for (int i = 0; i < n; i++) /* C += Y_i Y_iᵀ with Y_i the [K,P] slice of sample i */
       hg_gemm(false, true, k, k, p, 1.0f, y->data + (size_t)i * k * p, p, y->data + (size_t)i * k * p, p,
-              1.0f, cov, k);
+              i ? 1.0f : 0.0f, cov, k);
   for (int a = 0; a < k; a++)
     for (int b = 0; b < k; b++) cov[a * k + b] = b <= a ? (float)(cov[a * k + b] * c[a]) : 0.0f;
   /* M = tril(C) W in row blocks: block rows [r, r + rows) need columns [0, r + rows) only */
@@ -129,7 +131,7 @@ static hg_tensor *hpca_decay(const hg_tensor *w, const hg_tensor *y, const doubl
     hg_gemm(false, false, rows, (int)fan, r + rows, 1.0f, cov + (size_t)r * k, k, w->data, (int)fan, 0.0f,
             m->data + (size_t)r * fan, (int)fan);
   }
-  free(cov);
+  hg_tensor_free(cov_t);
   return m;
 }
 
