@@ -30,6 +30,11 @@ static const char usage[] =
     "  --hebb-lr F          Hebbian learning rate (default 1e-3)\n"
     "  --labels PCT         percentage of training images with labels, (0, 100] (default 100)\n"
     "  --upto K             fine-tune layers L1..LK, 1..5 (default 5)\n"
+    "  --unit-rows          scale every unit's weights (and bias) of the pre-trained L1..LK to\n"
+    "                       norm 1 before fine-tuning: the same function (batch norm follows),\n"
+    "                       but SGD moves instar rows, which grow to the norm of their input,\n"
+    "                       as fast as fresh ones; seed 001's code reads its WTA layers out as\n"
+    "                       x·w/‖w‖. Kept in the hebb column (\"SPEC+unit-rows\"); no effect with none\n"
     "Fine-tuning (SGD with Nesterov momentum, the seeds' protocol)\n"
     "  --epochs N           epochs (default 20); the weights of the best validation epoch are kept\n"
     "  --patience N         stop after N epochs without a better validation (default 0: off)\n"
@@ -45,15 +50,17 @@ typedef struct options {
   const char *pretrain, *hebb;
   double labels;
   int upto, hebb_epochs;
+  bool unit_rows;
 } options;
 
-enum { O_PRETRAIN = 1, O_HEBB, O_HEBB_EPOCHS, O_LABELS, O_UPTO, O_HELP };
+enum { O_PRETRAIN = 1, O_HEBB, O_HEBB_EPOCHS, O_LABELS, O_UPTO, O_UNIT_ROWS, O_HELP };
 
 /* 1: run, 0: bad arguments, -1: --help. */
 static int parse_args(int argc, char **argv, options *o) {
   static const struct option longopts[] = {
       {"pretrain", 1, 0, O_PRETRAIN}, {"hebb", 1, 0, O_HEBB},  {"hebb-epochs", 1, 0, O_HEBB_EPOCHS},
-      {"labels", 1, 0, O_LABELS},     {"upto", 1, 0, O_UPTO},  {"help", 0, 0, O_HELP},
+      {"labels", 1, 0, O_LABELS},     {"upto", 1, 0, O_UPTO},  {"unit-rows", 0, 0, O_UNIT_ROWS},
+      {"help", 0, 0, O_HELP},
       CLI_COMMON_LONGOPTS,            CLI_TRAINING_LONGOPTS,   {0, 0, 0, 0}};
   const char *p = o->c.prog;
   int c, ok = 1;
@@ -68,6 +75,7 @@ static int parse_args(int argc, char **argv, options *o) {
         if (ok && !(pct > 0 && pct <= 100)) ok = 0, fprintf(stderr, "%s: --labels %s: expected a percentage in (0, 100]\n", p, optarg);
         break;
       case O_UPTO: ok = cli_int(p, "upto", optarg, 1, 5, &o->upto); break;
+      case O_UNIT_ROWS: o->unit_rows = true; break;
       case O_HELP: fputs(usage, stdout); return -1;
       case '?': ok = 0; break;
       default: ok = cli_shared_option(&o->c, &o->t, c, optarg);
@@ -99,7 +107,7 @@ typedef struct row_key {
 
 static void make_key(const options *o, const hg_data *d, row_key *k) {
   snprintf(k->data, sizeof k->data, "%s%s", o->c.data.name, o->c.data.zca ? "+zca" : "");
-  snprintf(k->hebb, sizeof k->hebb, "%s", o->hebb ? o->hebb : "-");
+  snprintf(k->hebb, sizeof k->hebb, "%s%s", o->hebb ? o->hebb : "-", o->hebb && o->unit_rows ? "+unit-rows" : "");
   snprintf(k->train, sizeof k->train, "%d", d->train->count);
   snprintf(k->labels, sizeof k->labels, "%g", o->labels);
   snprintf(k->upto, sizeof k->upto, "%d", o->upto);
@@ -144,10 +152,11 @@ static hg_status fine_tune(const options *o, const hg_data *d, hg_net *net, cons
                            hg_experiment_outcome *r) {
   char bn[8], run_dir[700], label[32];
   snprintf(bn, sizeof bn, "bn%d", o->upto);
-  snprintf(run_dir, sizeof run_dir, "%s/runs/%s-%s-s%g-L%d-seed%d", o->c.out, o->c.data.name, o->pretrain,
-           o->labels, o->upto, o->c.seed);
+  snprintf(run_dir, sizeof run_dir, "%s/runs/%s-%s%s-s%g-L%d-seed%d", o->c.out, o->c.data.name, o->pretrain,
+           o->hebb && o->unit_rows ? "+unit-rows" : "", o->labels, o->upto, o->c.seed);
   snprintf(label, sizeof label, "s%g%% L%d", o->labels, o->upto);
   int after = hg_net_find(net, bn);
+  if (after >= 0 && o->hebb && o->unit_rows) hg_experiment_unit_rows(net, after);
   /* cut after bnK with a new classifier, then let every layer learn */
   hg_status s = after < 0 ? hg_fail(HG_ERR_ARG, "the net has no layer %s", bn)
                           : hg_net_attach_probe(net, after, labelled->images, labelled->num_classes);

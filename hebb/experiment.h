@@ -34,6 +34,16 @@ hg_status hg_experiment_save_net(hg_net *net, const char *path, int n_meta, cons
  * hg_net_set_modes: ('H', 'F') gives "HHHHH-F" on the seeds' net. */
 hg_status hg_experiment_set_modes(hg_net *net, char layers, char classifier);
 
+/* w_k ← w_k/‖w_k‖ and b_k ← b_k/‖w_k‖ for every output unit k of the linear
+ * and convolution layers among [0, upto) (all when upto < 0). A positive
+ * factor per unit passes through ReLU and max-pooling and is removed by the
+ * batch norm after them, so the seeds' net computes the same function; only
+ * the step size of SGD relative to the weights changes (a Hebbian instar row
+ * grows to the norm of its inputs, ≈ 10× a fresh layer's, and then barely
+ * moves when fine-tuned). Seed 001's code reads such layers out as the
+ * projection x·w/‖w‖. Rows of norm 0 are left as they are. */
+void hg_experiment_unit_rows(hg_net *net, int upto);
+
 /* Re-estimate the running mean and variance of every batch-norm layer among
  * layers [0, upto) (all when upto < 0) as the plain average of the statistics
  * of full batches of `batch` images, over at most max_images images of ds

@@ -87,12 +87,17 @@ static hg_tensor *norm_term(hg_tensor *w, const double *q) {
   }
   size_t fan = w->numel / (size_t)w->shape[0];
   double half = 0;
-  for (int k = 0; k < w->shape[0]; k++)
+#pragma omp parallel for reduction(+ : half) if (w->numel > 32768)
+  for (int k = 0; k < w->shape[0]; k++) {
+    const float *wk = w->data + (size_t)k * fan;
+    float *mk = m->data + (size_t)k * fan, qk = (float)q[k];
+    double sq = 0;
     for (size_t d = 0; d < fan; d++) {
-      float v = w->data[k * fan + d];
-      m->data[k * fan + d] = (float)q[k] * v;
-      half += 0.5 * q[k] * v * v;
+      mk[d] = qk * wk[d];
+      sq += (double)wk[d] * wk[d];
     }
+    half += 0.5 * q[k] * sq;
+  }
   shift->data[0] = (float)-half;
   hg_tensor *dot = decay_term(w, m);
   hg_tensor *l = dot ? hg_add(dot, shift) : NULL;

@@ -323,6 +323,38 @@ static void test_probe_on_features(void **state) {
   hg_dataset_free(ds);
 }
 
+/* Unit rows below a batch norm: rows of norm 1, the same outputs (batch
+ * statistics), the layers above untouched. */
+static void test_unit_rows_keep_the_function(void **state) {
+  (void)state;
+  hg_net *net = tiny_net(3);
+  hg_tensor *w = net->layers[0]->weight;
+  for (size_t i = 0; i < w->numel; i++) w->data[i] *= 7; /* an instar row grown large */
+  hg_tensor *x = hg_tensor_empty(HG_SHAPE(5, 1, 4, 4));
+  hg_rng rng;
+  hg_rng_seed(&rng, 5, 1);
+  for (size_t i = 0; i < x->numel; i++) x->data[i] = hg_rng_normal(&rng);
+  float fc2[32];
+  memcpy(fc2, net->layers[4]->weight->data, sizeof fc2);
+  bool grad = hg_set_grad_enabled(false);
+  hg_tensor *before = hg_net_forward(net, x, true);
+  hg_experiment_unit_rows(net, hg_net_find(net, "bn1"));
+  hg_tensor *after = hg_net_forward(net, x, true);
+  hg_set_grad_enabled(grad);
+  for (int k = 0; k < 2; k++) {
+    double sq = 0;
+    for (int d = 0; d < 9; d++) sq += (double)w->data[k * 9 + d] * w->data[k * 9 + d];
+    assert_true(fabs(sqrt(sq) - 1) < 1e-6);
+  }
+  assert_memory_equal(fc2, net->layers[4]->weight->data, sizeof fc2);
+  hgt_close(after->data, before->data, before->numel, 1e-4f, 1e-5f);
+  hg_tensor_free(before);
+  hg_tensor_free(after);
+  hg_tensor_free(x);
+  hg_net_clear_outputs(net);
+  hg_net_free(net);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_balanced_subset_has_equal_classes),
@@ -335,6 +367,7 @@ int main(void) {
       cmocka_unit_test(test_set_modes),
       cmocka_unit_test(test_recalibrate_bn),
       cmocka_unit_test(test_probe_on_features),
+      cmocka_unit_test(test_unit_rows_keep_the_function),
   };
   int failed = cmocka_run_group_tests(tests, setup, teardown);
   hg_kernels_release();
