@@ -39,9 +39,9 @@ hg_status hg_experiment_set_modes(hg_net *net, char layers, char classifier);
  * factor per unit passes through ReLU and max-pooling and is removed by the
  * batch norm after them, so the seeds' net computes the same function; only
  * the step size of SGD relative to the weights changes (a Hebbian instar row
- * grows to the norm of its inputs, ≈ 10× a fresh layer's, and then barely
- * moves when fine-tuned). Seed 001's code reads such layers out as the
- * projection x·w/‖w‖. Rows of norm 0 are left as they are. */
+ * grows to the norm of its inputs, ≈ 10× a fresh layer's). Seed 001's code
+ * reads such layers out as the projection x·w/‖w‖. Rows of norm 0 are left
+ * as they are. */
 void hg_experiment_unit_rows(hg_net *net, int upto);
 
 /* Re-estimate the running mean and variance of every batch-norm layer among
