@@ -93,6 +93,7 @@ static int parse_args(int argc, char **argv, options *o) {
   } else if (!strcmp(o->pretrain, "none")) {
     return fprintf(stderr, "%s: --hebb makes no sense with --pretrain none\n", p), 0;
   }
+  o->unit_rows = o->unit_rows && o->hebb; /* nothing pre-trained to scale with none */
   if (strchr(o->pretrain, '/') || strchr(o->pretrain, ','))
     return fprintf(stderr, "%s: --pretrain %s: a name without '/' or ','\n", p, o->pretrain), 0;
   hg_plasticity rule;
@@ -108,7 +109,7 @@ typedef struct row_key {
 
 static void make_key(const options *o, const hg_data *d, row_key *k) {
   snprintf(k->data, sizeof k->data, "%s%s", o->c.data.name, o->c.data.zca ? "+zca" : "");
-  snprintf(k->hebb, sizeof k->hebb, "%s%s", o->hebb ? o->hebb : "-", o->hebb && o->unit_rows ? "+unit-rows" : "");
+  snprintf(k->hebb, sizeof k->hebb, "%s%s", o->hebb ? o->hebb : "-", o->unit_rows ? "+unit-rows" : "");
   snprintf(k->train, sizeof k->train, "%d", d->train->count);
   snprintf(k->labels, sizeof k->labels, "%g", o->labels);
   snprintf(k->upto, sizeof k->upto, "%d", o->upto);
@@ -154,10 +155,10 @@ static hg_status fine_tune(const options *o, const hg_data *d, hg_net *net, cons
   char bn[8], run_dir[700], label[32];
   snprintf(bn, sizeof bn, "bn%d", o->upto);
   snprintf(run_dir, sizeof run_dir, "%s/runs/%s-%s%s-s%g-L%d-seed%d", o->c.out, o->c.data.name, o->pretrain,
-           o->hebb && o->unit_rows ? "+unit-rows" : "", o->labels, o->upto, o->c.seed);
+           o->unit_rows ? "+unit-rows" : "", o->labels, o->upto, o->c.seed);
   snprintf(label, sizeof label, "s%g%% L%d", o->labels, o->upto);
   int after = hg_net_find(net, bn);
-  if (after >= 0 && o->hebb && o->unit_rows) hg_experiment_unit_rows(net, after);
+  if (after >= 0 && o->unit_rows) hg_experiment_unit_rows(net, after);
   /* cut after bnK with a new classifier, then let every layer learn */
   hg_status s = after < 0 ? hg_fail(HG_ERR_ARG, "the net has no layer %s", bn)
                           : hg_net_attach_probe(net, after, labelled->images, labelled->num_classes);

@@ -1,7 +1,6 @@
 #include "hebb/experiment.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,27 +93,11 @@ hg_status hg_experiment_set_modes(hg_net *net, char layers, char classifier) {
   return hg_net_set_modes(net, modes);
 }
 
-static void unit_rows(hg_layer *l) {
-  hg_tensor *w = l->weight;
-  int rows = w->shape[0];
-  size_t fan = w->numel / (size_t)rows;
-#pragma omp parallel for if (w->numel > 32768)
-  for (int k = 0; k < rows; k++) {
-    float *wk = w->data + (size_t)k * fan;
-    double sq = 0;
-    for (size_t d = 0; d < fan; d++) sq += (double)wk[d] * wk[d];
-    if (sq == 0) continue;
-    float scale = (float)(1 / sqrt(sq));
-    for (size_t d = 0; d < fan; d++) wk[d] *= scale;
-    if (l->bias) l->bias->data[k] *= scale;
-  }
-}
-
 void hg_experiment_unit_rows(hg_net *net, int upto) {
   if (upto < 0 || upto > net->n) upto = net->n;
   for (int i = 0; i < upto; i++) {
     hg_layer *l = net->layers[i];
-    if (!strcmp(l->ops->kind, "linear") || !strcmp(l->ops->kind, "conv2d")) unit_rows(l);
+    if (l->weight && !is_batch_norm(l)) hg_tensor_unit_rows(l->weight, l->bias);
   }
 }
 

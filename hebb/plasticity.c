@@ -1,6 +1,5 @@
 #include "hebb/plasticity.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,13 +86,5 @@ void hg_plasticity_after_step(const hg_plasticity *p, hg_layer *l) {
   hg_tensor *w = l->weight;
   if (p->mask)
     for (size_t i = 0; i < w->numel; i++) w->data[i] *= p->mask->data[i];
-  if (!p->unit_norm) return;
-  size_t fan = w->numel / (size_t)w->shape[0];
-  for (int k = 0; k < w->shape[0]; k++) {
-    float *row = w->data + k * fan;
-    double norm = 0;
-    for (size_t d = 0; d < fan; d++) norm += (double)row[d] * row[d];
-    float inv = norm > 0 ? (float)(1.0 / sqrt(norm)) : 0.0f;
-    for (size_t d = 0; d < fan; d++) row[d] *= inv;
-  }
+  if (p->unit_norm) hg_tensor_unit_rows(w, NULL);
 }

@@ -197,6 +197,21 @@ void hg_tensor_fill(hg_tensor *t, float value) {
   for (size_t i = 0; i < n; i++) d[i] = value;
 }
 
+void hg_tensor_unit_rows(hg_tensor *w, hg_tensor *b) {
+  int rows = w->shape[0];
+  size_t fan = w->numel / (size_t)rows;
+#pragma omp parallel for if (w->numel > 32768)
+  for (int k = 0; k < rows; k++) {
+    float *wk = w->data + (size_t)k * fan;
+    double sq = 0;
+    for (size_t d = 0; d < fan; d++) sq += (double)wk[d] * wk[d];
+    if (sq == 0) continue;
+    float scale = (float)(1 / sqrt(sq));
+    for (size_t d = 0; d < fan; d++) wk[d] *= scale;
+    if (b) b->data[k] *= scale;
+  }
+}
+
 bool hg_tensor_all_finite(const hg_tensor *t) {
   for (size_t i = 0; i < t->numel; i++)
     if (!isfinite(t->data[i])) return false;

@@ -71,6 +71,9 @@ int hg_dim(const hg_tensor *t, int d);
 hg_status hg_tensor_copy(hg_tensor *dst, const hg_tensor *src);
 /* t[i] = value */
 void hg_tensor_fill(hg_tensor *t, float value);
+/* w_k ← w_k/‖w_k‖ for every row k of w seen as [shape[0], rest], and
+ * b_k ← b_k/‖w_k‖ when b is given; rows of norm 0 stay as they are. */
+void hg_tensor_unit_rows(hg_tensor *w, hg_tensor *b);
 /* True when every element is finite. */
 bool hg_tensor_all_finite(const hg_tensor *t);
 
