@@ -182,18 +182,20 @@ static inline int cli_metric_ok(const char *prog, const char *metric) {
   return fprintf(stderr, "%s: --metric %s: expected top1 or top5\n", prog, metric), 0;
 }
 
-/* Hebbian training of every layer of net but the classifier with rule
- * `hebb` for `epochs` on train (hg_experiment_pretrain), cached in `cache`
- * under a setting made of the data and training options; resumable from
- * run_dir. */
+/* Hebbian training of the lowest `layers` layers of net below the classifier
+ * (0: all) with rule `hebb` for `epochs` on train (hg_experiment_pretrain),
+ * cached in `cache` under a setting made of the data and training options;
+ * resumable from run_dir. */
 static inline hg_status cli_pretrain(const cli_common *c, const cli_training *t, hg_net *net,
-                                     const hg_dataset *train, const char *hebb, int epochs, const char *cache,
-                                     const char *run_dir, bool *cached) {
-  char setting[700];
-  snprintf(setting, sizeof setting, "data=%s zca=%d train=%d hebb=%s epochs=%d lr=%g batch=%d seed=%d",
-           c->data.name, c->data.zca, train->count, hebb, epochs, t->hebb_lr, c->batch, c->seed);
+                                     const hg_dataset *train, const char *hebb, int epochs, int layers,
+                                     const char *cache, const char *run_dir, bool *cached) {
+  char setting[700], upto[32] = "";
+  if (layers > 0) snprintf(upto, sizeof upto, " layers=%d", layers);
+  snprintf(setting, sizeof setting, "data=%s zca=%d train=%d hebb=%s epochs=%d%s lr=%g batch=%d seed=%d",
+           c->data.name, c->data.zca, train->count, hebb, epochs, upto, t->hebb_lr, c->batch, c->seed);
   hg_pretrain_opts p = hg_pretrain_defaults(hebb);
   p.epochs = epochs;
+  p.layers = layers;
   p.batch = c->batch;
   p.lr = t->hebb_lr;
   p.seed = (uint64_t)c->seed;

@@ -42,6 +42,8 @@ static const char usage[] =
     "                       always decides who learns), e.g. instar/none/unitnorm: weight\n"
     "                       vectors kept at unit length, read out by projection (seed 003)\n"
     "  --shc-lr F           its learning rate (default --hebb-lr; seed 003 uses 0.1)\n"
+    "  --dropout P          dropout on the SGD probe's input, [0, 1) (default 0; seed 001's\n"
+    "                       classifier uses 0.5); kept in the method column (\"sgd:dropout=P\")\n"
     "  --epochs N           epochs per probe (default 10); the weights of the epoch with the\n"
     "                       best validation accuracy are kept (early stopping as the seeds)\n"
     "  --patience N         also stop after N epochs without a better validation (default 0: off)\n"
@@ -60,18 +62,19 @@ typedef struct options {
   const char *from, *train_hebb, *label, *metric, *shc_rule;
   int layers[5], n_layers, hebb_epochs;
   float shc_lr; /* < 0: --hebb-lr */
+  float dropout; /* of the SGD probe */
   bool shc, recalibrate;
 } options;
 
 enum { O_FROM = 1, O_TRAIN_HEBB, O_HEBB_EPOCHS, O_RECALIBRATE, O_LABEL, O_LAYERS, O_SHC, O_SHC_RULE, O_SHC_LR, O_METRIC,
-       O_HELP };
+       O_DROPOUT, O_HELP };
 
 /* 1: run, 0: bad arguments, -1: --help. */
 static int parse_args(int argc, char **argv, options *o) {
   static const struct option longopts[] = {
       {"from", 1, 0, O_FROM},     {"train-hebb", 1, 0, O_TRAIN_HEBB}, {"hebb-epochs", 1, 0, O_HEBB_EPOCHS},
       {"recalibrate", 0, 0, O_RECALIBRATE}, {"label", 1, 0, O_LABEL}, {"layers", 1, 0, O_LAYERS},
-      {"shc", 0, 0, O_SHC},       {"shc-rule", 1, 0, O_SHC_RULE},     {"shc-lr", 1, 0, O_SHC_LR},
+      {"shc", 0, 0, O_SHC},       {"shc-rule", 1, 0, O_SHC_RULE},     {"shc-lr", 1, 0, O_SHC_LR}, {"dropout", 1, 0, O_DROPOUT},
       {"metric", 1, 0, O_METRIC}, {"help", 0, 0, O_HELP},
       CLI_COMMON_LONGOPTS,        CLI_TRAINING_LONGOPTS,              {0, 0, 0, 0}};
   const char *p = o->c.prog;
@@ -87,6 +90,10 @@ static int parse_args(int argc, char **argv, options *o) {
       case O_SHC: o->shc = true; break;
       case O_SHC_RULE: o->shc_rule = optarg; break;
       case O_SHC_LR: ok = cli_float(p, "shc-lr", optarg, &o->shc_lr); break;
+      case O_DROPOUT:
+        ok = cli_float(p, "dropout", optarg, &o->dropout);
+        if (ok && !(o->dropout >= 0 && o->dropout < 1)) ok = 0, fprintf(stderr, "%s: --dropout %s: expected a value in [0, 1)\n", p, optarg);
+        break;
       case O_METRIC: o->metric = optarg; break;
       case O_HELP: fputs(usage, stdout); return -1;
       case '?': ok = 0; break;
@@ -123,7 +130,8 @@ static void make_key(const options *o, const hg_data *d, int layer, int method, 
   snprintf(k->seed, sizeof k->seed, "%d", o->c.seed);
   snprintf(k->layer, sizeof k->layer, "L%d", layer);
   bool plain = !strcmp(o->shc_rule, "instar") && o->shc_lr < 0; /* the default SHC keeps its old key */
-  if (method == 0 || plain) snprintf(k->method, sizeof k->method, "%s", methods[method]);
+  if (method == 0 && o->dropout > 0) snprintf(k->method, sizeof k->method, "sgd:dropout=%g", o->dropout);
+  else if (method == 0 || plain) snprintf(k->method, sizeof k->method, "%s", methods[method]);
   else snprintf(k->method, sizeof k->method, "shc:%s:%g", o->shc_rule, o->shc_lr < 0 ? o->t.hebb_lr : o->shc_lr);
 }
 
@@ -183,7 +191,7 @@ static hg_status source_checkpoint(const options *o, const hg_data *d, char *pat
     snprintf(path, size, "%s/hebb-net-seed%d.safetensors", o->c.out, o->c.seed);
     snprintf(run_dir, sizeof run_dir, "%s/hebb-net-seed%d", o->c.out, o->c.seed);
     bool cached;
-    s = cli_pretrain(&o->c, &o->t, net, d->train, o->train_hebb, o->hebb_epochs, path, run_dir, &cached);
+    s = cli_pretrain(&o->c, &o->t, net, d->train, o->train_hebb, o->hebb_epochs, 0, path, run_dir, &cached);
     if (s == HG_OK) fprintf(stderr, "%s the Hebbian-trained net %s\n", cached ? "reusing" : "trained", path);
   }
   hg_net_free(net);
@@ -203,16 +211,17 @@ static hg_status frozen_features(hg_net *net, int upto, const hg_data *d, int ba
  * still empty and kept for the layer's other probe. */
 static hg_status run_cell(const options *o, const hg_data *d, const char *source, int layer, int method,
                           hg_data *features, hg_experiment_outcome *r) {
-  char bn[8], run_dir[600], label[32];
+  char bn[8], run_dir[600], label[32], drop[32] = "";
+  bool shc = method == 1;
+  if (!shc && o->dropout > 0) snprintf(drop, sizeof drop, "-d%g", o->dropout);
   snprintf(bn, sizeof bn, "bn%d", layer);
-  snprintf(run_dir, sizeof run_dir, "%s/cells/L%d-%s-seed%d", o->c.out, layer, methods[method], o->c.seed);
+  snprintf(run_dir, sizeof run_dir, "%s/cells/L%d-%s%s-seed%d", o->c.out, layer, methods[method], drop, o->c.seed);
   snprintf(label, sizeof label, "L%d %s", layer, methods[method]);
   hg_net *net = load_trained(o, d, source);
   if (!net) return hg_last_status();
   int after = hg_net_find(net, bn);
   hg_status s = after < 0 ? hg_fail(HG_ERR_ARG, "the net has no layer %s", bn)
-                          : hg_net_attach_probe(net, after, d->train->images, d->train->num_classes);
-  bool shc = method == 1;
+                          : hg_net_attach_probe(net, after, d->train->images, d->train->num_classes, shc ? 0 : o->dropout);
   if (s == HG_OK && shc) hg_layer_set_mode(net->layers[net->n - 1], HG_TRAIN_H);
   hg_trainer_opts to = {.backprop = hg_sgd_opts(o->t.lr, o->t.momentum, o->t.weight_decay, o->t.momentum > 0),
                         .hebb_lr = o->shc_lr < 0 ? o->t.hebb_lr : o->shc_lr};

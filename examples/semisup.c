@@ -27,9 +27,16 @@ static const char usage[] =
     "                       seed 001's soft-WTA is the softmax variant, its eq. 3) or none\n"
     "  --hebb SPEC          another Hebbian rule for the pre-training (named P in the outputs)\n"
     "  --hebb-epochs N      Hebbian pre-training epochs (default 1)\n"
+    "  --hebb-layers K      pre-train only L1..LK, 1..5 (default 5: all); the others keep their\n"
+    "                       initialisation. Each layer learns on its own input, so L1..LK end as\n"
+    "                       they would with all five: the same results for --upto <= K, faster\n"
+    "                       (fc5's 4096 units dominate HPCA). The cache is then\n"
+    "                       OUT/pretrain-DATA-PRETRAIN-LK-seedN.safetensors\n"
     "  --hebb-lr F          Hebbian learning rate (default 1e-3)\n"
     "  --labels PCT         percentage of training images with labels, (0, 100] (default 100)\n"
     "  --upto K             fine-tune layers L1..LK, 1..5 (default 5)\n"
+    "  --dropout P          dropout on the classifier's input during fine-tuning, [0, 1) (default\n"
+    "                       0.5, as seed 001's classifier: dropout then linear)\n"
     "  --unit-rows          scale every unit's weights (and bias) of the pre-trained L1..LK to\n"
     "                       norm 1 before fine-tuning: the same function (batch norm follows),\n"
     "                       but SGD's step relative to the weights becomes that of a fresh layer\n"
@@ -50,18 +57,19 @@ typedef struct options {
   cli_training t;
   const char *pretrain, *hebb;
   double labels;
-  int upto, hebb_epochs;
+  float dropout;
+  int upto, hebb_epochs, hebb_layers;
   bool unit_rows;
 } options;
 
-enum { O_PRETRAIN = 1, O_HEBB, O_HEBB_EPOCHS, O_LABELS, O_UPTO, O_UNIT_ROWS, O_HELP };
+enum { O_PRETRAIN = 1, O_HEBB, O_HEBB_EPOCHS, O_HEBB_LAYERS, O_LABELS, O_UPTO, O_UNIT_ROWS, O_DROPOUT, O_HELP };
 
 /* 1: run, 0: bad arguments, -1: --help. */
 static int parse_args(int argc, char **argv, options *o) {
   static const struct option longopts[] = {
       {"pretrain", 1, 0, O_PRETRAIN}, {"hebb", 1, 0, O_HEBB},  {"hebb-epochs", 1, 0, O_HEBB_EPOCHS},
       {"labels", 1, 0, O_LABELS},     {"upto", 1, 0, O_UPTO},  {"unit-rows", 0, 0, O_UNIT_ROWS},
-      {"help", 0, 0, O_HELP},
+      {"hebb-layers", 1, 0, O_HEBB_LAYERS}, {"dropout", 1, 0, O_DROPOUT}, {"help", 0, 0, O_HELP},
       CLI_COMMON_LONGOPTS,            CLI_TRAINING_LONGOPTS,   {0, 0, 0, 0}};
   const char *p = o->c.prog;
   int c, ok = 1;
@@ -71,12 +79,17 @@ static int parse_args(int argc, char **argv, options *o) {
       case O_PRETRAIN: o->pretrain = optarg; break;
       case O_HEBB: o->hebb = optarg; break;
       case O_HEBB_EPOCHS: ok = cli_int(p, "hebb-epochs", optarg, 0, 1000, &o->hebb_epochs); break;
+      case O_HEBB_LAYERS: ok = cli_int(p, "hebb-layers", optarg, 1, 5, &o->hebb_layers); break;
       case O_LABELS:
         ok = cli_float(p, "labels", optarg, &pct);
         if (ok && !(pct > 0 && pct <= 100)) ok = 0, fprintf(stderr, "%s: --labels %s: expected a percentage in (0, 100]\n", p, optarg);
         break;
       case O_UPTO: ok = cli_int(p, "upto", optarg, 1, 5, &o->upto); break;
       case O_UNIT_ROWS: o->unit_rows = true; break;
+      case O_DROPOUT:
+        ok = cli_float(p, "dropout", optarg, &o->dropout);
+        if (ok && !(o->dropout >= 0 && o->dropout < 1)) ok = 0, fprintf(stderr, "%s: --dropout %s: expected a value in [0, 1)\n", p, optarg);
+        break;
       case O_HELP: fputs(usage, stdout); return -1;
       case '?': ok = 0; break;
       default: ok = cli_shared_option(&o->c, &o->t, c, optarg);
@@ -94,6 +107,8 @@ static int parse_args(int argc, char **argv, options *o) {
     return fprintf(stderr, "%s: --hebb makes no sense with --pretrain none\n", p), 0;
   }
   o->unit_rows = o->unit_rows && o->hebb; /* nothing pre-trained to scale with none */
+  if (o->hebb && o->upto > o->hebb_layers)
+    return fprintf(stderr, "%s: --upto %d: only L1..L%d are pre-trained (--hebb-layers)\n", p, o->upto, o->hebb_layers), 0;
   if (strchr(o->pretrain, '/') || strchr(o->pretrain, ','))
     return fprintf(stderr, "%s: --pretrain %s: a name without '/' or ','\n", p, o->pretrain), 0;
   hg_plasticity rule;
@@ -101,10 +116,11 @@ static int parse_args(int argc, char **argv, options *o) {
   return 1;
 }
 
-static const char *const key_cols[7] = {"data", "pretrain", "hebb", "train_images", "labels_pct", "upto", "seed"};
+static const char *const key_cols[9] = {"data", "pretrain", "hebb",        "train_images", "labels_pct",
+                                        "upto", "seed",     "hebb_epochs", "dropout"};
 
 typedef struct row_key {
-  char data[64], hebb[300], train[32], labels[32], upto[8], seed[32];
+  char data[64], hebb[300], train[32], labels[32], upto[8], seed[32], hebb_epochs[16], dropout[16];
 } row_key;
 
 static void make_key(const options *o, const hg_data *d, row_key *k) {
@@ -114,20 +130,21 @@ static void make_key(const options *o, const hg_data *d, row_key *k) {
   snprintf(k->labels, sizeof k->labels, "%g", o->labels);
   snprintf(k->upto, sizeof k->upto, "%d", o->upto);
   snprintf(k->seed, sizeof k->seed, "%d", o->c.seed);
+  snprintf(k->hebb_epochs, sizeof k->hebb_epochs, "%d", o->hebb ? o->hebb_epochs : 0);
+  snprintf(k->dropout, sizeof k->dropout, "%g", o->dropout);
 }
 
 static hg_status record(const options *o, const row_key *k, int labelled, const hg_experiment_outcome *r) {
   static const char *const cols[] = {"data", "pretrain", "hebb", "train_images", "labels_pct", "upto", "seed",
-                                     "labelled", "hebb_epochs", "epochs_run", "best_epoch", "val_top1",
-                                     "test_top1", "test_top5", "seconds"};
-  char prefix[600], v[8][32];
+                                     "labelled", "hebb_epochs", "dropout", "epochs_run", "best_epoch",
+                                     "val_top1", "test_top1", "test_top5", "seconds"};
+  char prefix[600], v[7][32];
   snprintf(prefix, sizeof prefix, "%s/semisup", o->c.out);
   snprintf(v[0], 32, "%d", labelled);
-  snprintf(v[1], 32, "%d", o->hebb ? o->hebb_epochs : 0);
-  cli_outcome_fields(r, v + 2);
+  cli_outcome_fields(r, v + 1);
   const char *values[] = {k->data, o->pretrain, k->hebb, k->train, k->labels, k->upto, k->seed,
-                          v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]};
-  hg_results *res = hg_results_open(prefix, 15, cols);
+                          v[0], k->hebb_epochs, k->dropout, v[1], v[2], v[3], v[4], v[5], v[6]};
+  hg_results *res = hg_results_open(prefix, 16, cols);
   if (!res) return hg_last_status();
   hg_status s = hg_results_row(res, values);
   hg_results_close(res);
@@ -138,11 +155,15 @@ static hg_status record(const options *o, const row_key *k, int labelled, const 
 static hg_net *initial_net(const options *o, const hg_data *d) {
   hg_net *net = hg_net_seeds(d->train->images->shape[1], d->train->num_classes, (uint64_t)o->c.seed);
   if (!net || !o->hebb) return net;
-  char cache[700], run_dir[700];
-  snprintf(cache, sizeof cache, "%s/pretrain-%s-%s-seed%d.safetensors", o->c.out, o->c.data.name, o->pretrain, o->c.seed);
-  snprintf(run_dir, sizeof run_dir, "%s/pretrain-%s-%s-seed%d", o->c.out, o->c.data.name, o->pretrain, o->c.seed);
+  char name[500], cache[700], run_dir[700], layers[16] = "";
+  int all = o->hebb_layers >= 5;
+  if (!all) snprintf(layers, sizeof layers, "-L%d", o->hebb_layers);
+  snprintf(name, sizeof name, "%s/pretrain-%s-%s%s-seed%d", o->c.out, o->c.data.name, o->pretrain, layers, o->c.seed);
+  snprintf(cache, sizeof cache, "%s.safetensors", name);
+  snprintf(run_dir, sizeof run_dir, "%s", name);
   bool cached;
-  if (cli_pretrain(&o->c, &o->t, net, d->train, o->hebb, o->hebb_epochs, cache, run_dir, &cached) != HG_OK) {
+  if (cli_pretrain(&o->c, &o->t, net, d->train, o->hebb, o->hebb_epochs, all ? 0 : o->hebb_layers, cache, run_dir,
+                   &cached) != HG_OK) {
     hg_net_free(net);
     return NULL;
   }
@@ -154,14 +175,15 @@ static hg_status fine_tune(const options *o, const hg_data *d, hg_net *net, cons
                            hg_experiment_outcome *r) {
   char bn[8], run_dir[700], label[32];
   snprintf(bn, sizeof bn, "bn%d", o->upto);
-  snprintf(run_dir, sizeof run_dir, "%s/runs/%s-%s%s-s%g-L%d-seed%d", o->c.out, o->c.data.name, o->pretrain,
-           o->unit_rows ? "+unit-rows" : "", o->labels, o->upto, o->c.seed);
+  snprintf(run_dir, sizeof run_dir, "%s/runs/%s-%s%s-h%d-d%g-s%g-L%d-seed%d", o->c.out, o->c.data.name,
+           o->pretrain, o->unit_rows ? "+unit-rows" : "", o->hebb ? o->hebb_epochs : 0, o->dropout, o->labels,
+           o->upto, o->c.seed);
   snprintf(label, sizeof label, "s%g%% L%d", o->labels, o->upto);
   int after = hg_net_find(net, bn);
   if (after >= 0 && o->unit_rows) hg_experiment_unit_rows(net, after);
   /* cut after bnK with a new classifier, then let every layer learn */
   hg_status s = after < 0 ? hg_fail(HG_ERR_ARG, "the net has no layer %s", bn)
-                          : hg_net_attach_probe(net, after, labelled->images, labelled->num_classes);
+                          : hg_net_attach_probe(net, after, labelled->images, labelled->num_classes, o->dropout);
   if (s == HG_OK) s = hg_experiment_set_modes(net, 'B', 'G');
   hg_trainer_opts to = {.backprop = hg_sgd_opts(o->t.lr, o->t.momentum, o->t.weight_decay, o->t.momentum > 0)};
   hg_plasticity unused;
@@ -185,8 +207,8 @@ static hg_status run(options *o) {
   make_key(o, &d, &k);
   char path[700], text[64];
   snprintf(path, sizeof path, "%s/semisup.csv", o->c.out);
-  const char *vals[7] = {k.data, o->pretrain, k.hebb, k.train, k.labels, k.upto, k.seed};
-  if (hg_experiment_find_result(path, 7, key_cols, vals, "test_top1", text, sizeof text)) {
+  const char *vals[9] = {k.data, o->pretrain, k.hebb, k.train, k.labels, k.upto, k.seed, k.hebb_epochs, k.dropout};
+  if (hg_experiment_find_result(path, 9, key_cols, vals, "test_top1", text, sizeof text)) {
     printf("%s, pretrain %s, %s%% labels, L%d, seed %d: test %.2f%%, from %s\n", k.data, o->pretrain, k.labels,
            o->upto, o->c.seed, 100 * atof(text), path);
     hg_data_release(&d);
@@ -212,7 +234,7 @@ int main(int argc, char **argv) {
   options o = {.c = cli_defaults("semisup", "runs/semisup"),
                .t = {.epochs = 20, .lr = 1e-3f, .momentum = 0.9f, .weight_decay = 5e-2f, .hebb_lr = 1e-3f,
                      .schedule = "seeds:10:2"},
-               .labels = 100, .upto = 5, .hebb_epochs = 1};
+               .labels = 100, .upto = 5, .hebb_epochs = 1, .hebb_layers = 5, .dropout = 0.5f};
   int parsed = parse_args(argc, argv, &o);
   if (parsed <= 0) return parsed < 0 ? 0 : 2;
   omp_set_num_threads(o.c.threads);

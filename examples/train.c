@@ -209,7 +209,7 @@ static hg_status run_probe(hg_net *net, const hg_data *d, const options *o, cons
                            double *test_top1) {
   int layer = hg_net_find(net, o->probe);
   if (layer < 0) return hg_fail(HG_ERR_ARG, "--probe: the net has no layer named '%s'", o->probe);
-  hg_status s = hg_net_attach_probe(net, layer, d->train->images, d->train->num_classes);
+  hg_status s = hg_net_attach_probe(net, layer, d->train->images, d->train->num_classes, 0);
   if (s == HG_OK && o->probe_shc) hg_layer_set_mode(net->layers[net->n - 1], HG_TRAIN_H);
   hg_trainer_opts to = {.backprop = hg_sgd_opts(o->probe_lr, o->momentum, o->probe_decay, o->nesterov),
                         .adam = o->adam, .hebb_lr = o->hebb_lr};

@@ -81,16 +81,24 @@ hg_status hg_experiment_save_net(hg_net *net, const char *path, int n_meta, cons
 
 static bool is_batch_norm(const hg_layer *l) { return !strcmp(l->ops->kind, "batch_norm"); }
 
-hg_status hg_experiment_set_modes(hg_net *net, char layers, char classifier) {
+/* modes[0..lower) = low, the other hidden layers high, then "-classifier". */
+static hg_status set_modes_split(hg_net *net, int lower, char low, char high, char classifier) {
   int weighted = 0;
   for (int i = 0; i < net->n; i++) weighted += net->layers[i]->weight && !is_batch_norm(net->layers[i]);
   if (weighted < 1 || weighted > 62) return hg_fail(HG_ERR_ARG, "modes: the net has %d layers with weights", weighted);
+  if (lower < 0 || lower > weighted - 1)
+    return hg_fail(HG_ERR_ARG, "modes: %d lower layers asked, the net has %d below its classifier", lower, weighted - 1);
   char modes[66];
-  memset(modes, layers, (size_t)weighted - 1);
+  memset(modes, low, (size_t)lower);
+  memset(modes + lower, high, (size_t)(weighted - 1 - lower));
   modes[weighted - 1] = '-';
   modes[weighted] = classifier;
   modes[weighted + 1] = '\0';
   return hg_net_set_modes(net, modes);
+}
+
+hg_status hg_experiment_set_modes(hg_net *net, char layers, char classifier) {
+  return set_modes_split(net, 0, layers, layers, classifier);
 }
 
 void hg_experiment_unit_rows(hg_net *net, int upto) {
@@ -174,7 +182,7 @@ hg_status hg_experiment_pretrain(hg_net *net, const hg_dataset *train, const hg_
   bool hit;
   hg_status s = cache_matches(o, &hit);
   if (cached) *cached = hit;
-  if (s == HG_OK) s = hg_experiment_set_modes(net, 'H', 'F');
+  if (s == HG_OK) s = o->layers > 0 ? set_modes_split(net, o->layers, 'H', 'F', 'F') : hg_experiment_set_modes(net, 'H', 'F');
   if (s != HG_OK) return s;
   if (hit) return hg_experiment_load_net(net, o->cache, -1);
   hg_plasticity rule;

@@ -54,11 +54,14 @@ void hg_experiment_unit_rows(hg_net *net, int upto);
 hg_status hg_experiment_recalibrate_bn(hg_net *net, const hg_dataset *ds, int upto, int batch,
                                        int max_images, uint64_t seed);
 
-/* Unsupervised Hebbian pre-training of every layer with weights but the
+/* Unsupervised Hebbian pre-training of the layers with weights below the
  * classifier ("H…H-F"), labels unused. */
 typedef struct hg_pretrain_opts {
   const char *hebb;      /* rule spec, e.g. "hpca/none/relu/avg" (hebb/plasticity.h) */
   int epochs;            /* Hebbian epochs */
+  int layers;            /* train only the lowest `layers` of them, the rest keep their
+                            initialisation ("HHHFF-F" for 3); 0: all. Every layer learns on
+                            its own input, so the trained ones end as they would with all */
   int batch;
   float lr;              /* Hebbian learning rate */
   uint64_t seed;         /* batch order */
@@ -69,11 +72,11 @@ typedef struct hg_pretrain_opts {
   FILE *log;             /* progress (NULL: silent) */
 } hg_pretrain_opts;
 
-/* Default options: 1 epoch, batch 64, lr 1e-3, seed 1, 10000 BN images. */
+/* Default options: all layers, 1 epoch, batch 64, lr 1e-3, seed 1, 10000 BN images. */
 hg_pretrain_opts hg_pretrain_defaults(const char *hebb);
 /* Pre-train net (finalized, its classifier last) on train; when o->cache
  * exists with the same o->setting, load it instead (*cached = true). Leaves
- * every layer's mode as "H…H-F"; callers set their own. */
+ * the layers' modes as trained ("H…H-F", "HHHFF-F"); callers set their own. */
 hg_status hg_experiment_pretrain(hg_net *net, const hg_dataset *train, const hg_pretrain_opts *o,
                                  bool *cached);
 

@@ -52,10 +52,11 @@ void hg_net_zero_grad(hg_net *net);
 int hg_net_tensors(hg_net *net, bool buffers, char (*names)[64], hg_tensor **tensors, int max);
 
 /* Turn net into a linear probe of layer `after`: drop the layers above it,
- * freeze the rest (F) and add flatten "probe_flatten" + a linear classifier
- * "probe" (B);
+ * freeze the rest (F) and add flatten "probe_flatten", dropout
+ * "probe_dropout" when dropout > 0 (the seeds' classifiers use 0.5) and a
+ * linear classifier "probe" (B);
  * `sample` ([N,...] input) gives the feature size. Finalizes the net. */
-hg_status hg_net_attach_probe(hg_net *net, int after, const hg_tensor *sample, int classes);
+hg_status hg_net_attach_probe(hg_net *net, int after, const hg_tensor *sample, int classes, float dropout);
 /* The outputs of layers [0, upto) (evaluation mode, no gradients) for every
  * image of ds, run in batches of `batch`, as a data set with ds's labels;
  * [N,F] outputs are stored as [N,F,1,1]. Training a probe on them with

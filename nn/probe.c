@@ -6,9 +6,10 @@
 #include "nn/batcher.h"
 #include "nn/net.h"
 
-hg_status hg_net_attach_probe(hg_net *net, int after, const hg_tensor *sample, int classes) {
+hg_status hg_net_attach_probe(hg_net *net, int after, const hg_tensor *sample, int classes, float dropout) {
   if (after < 0 || after >= net->n)
     return hg_fail(HG_ERR_ARG, "probe: no layer %d (the net has %d)", after, net->n);
+  if (!(dropout >= 0 && dropout < 1)) return hg_fail(HG_ERR_ARG, "probe: dropout %g is not in [0, 1)", dropout);
   hg_net_truncate(net, after + 1);
   for (int i = 0; i < net->n; i++) hg_layer_set_mode(net->layers[i], HG_TRAIN_F);
   bool grad = hg_set_grad_enabled(false);
@@ -21,6 +22,7 @@ hg_status hg_net_attach_probe(hg_net *net, int after, const hg_tensor *sample, i
   hg_tensor_free(y);
   hg_net_clear_outputs(net);
   hg_status s = hg_net_add(net, hg_layer_flatten("probe_flatten"));
+  if (s == HG_OK && dropout > 0) s = hg_net_add(net, hg_layer_dropout("probe_dropout", dropout));
   if (s == HG_OK) s = hg_net_add(net, hg_layer_linear("probe", features, classes, true, &net->rng));
   return s == HG_OK ? hg_net_finalize(net) : s;
 }

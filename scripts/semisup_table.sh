@@ -75,7 +75,7 @@ if [ "$table_only" = 0 ]; then
             skip=0
             for a in ${pass[@]+"${pass[@]}"}; do
               if [ "$skip" = 1 ]; then skip=0; continue; fi
-              case "$a" in --hebb|--hebb-epochs|--hebb-lr) skip=1; continue ;; esac
+              case "$a" in --hebb|--hebb-epochs|--hebb-lr|--hebb-layers) skip=1; continue ;; esac
               extra+=("$a")
             done
           else

@@ -1,7 +1,7 @@
 /* The experiment building blocks: class-balanced label subsets (right counts,
  * deterministic), result lookup in a results CSV, the table writers, loading
- * a trained net layer by layer, modes, batch-norm re-estimation, and probes
- * trained on features computed once. */
+ * a trained net layer by layer, modes, batch-norm re-estimation, probes
+ * trained on features computed once, pre-training the lower layers only. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -299,7 +299,7 @@ static void test_probe_on_features(void **state) {
   for (int k = 0; k < 2; k++) {
     hg_net *net = tiny_net(6);
     int after = hg_net_find(net, layers[k]);
-    hgt_status(hg_net_attach_probe(net, after, ds->images, 3));
+    hgt_status(hg_net_attach_probe(net, after, ds->images, 3, 0));
     hg_dataset *f = hg_net_features(net, after + 1, ds, BATCH);
     assert_non_null(f);
     assert_int_equal(f->count, N);
@@ -321,6 +321,36 @@ static void test_probe_on_features(void **state) {
     hg_net_free(net);
   }
   hg_dataset_free(ds);
+}
+
+/* A probe with dropout: flatten, dropout, linear; evaluation ignores the
+ * dropout (same logits as without); a rate outside [0, 1) is refused. */
+static void test_probe_with_dropout(void **state) {
+  (void)state;
+  hg_tensor *x = hg_tensor_empty(HG_SHAPE(3, 1, 4, 4));
+  hg_rng rng;
+  hg_rng_seed(&rng, 2, 1);
+  for (size_t i = 0; i < x->numel; i++) x->data[i] = hg_rng_normal(&rng);
+  hg_net *plain = tiny_net(7), *drop = tiny_net(7), *bad = tiny_net(7);
+  int after = hg_net_find(plain, "bn1");
+  hgt_status(hg_net_attach_probe(plain, after, x, 3, 0));
+  hgt_status(hg_net_attach_probe(drop, after, x, 3, 0.5f));
+  assert_int_equal(hg_net_find(drop, "probe_dropout"), after + 2);
+  assert_int_equal(hg_net_find(plain, "probe_dropout"), -1);
+  bool grad = hg_set_grad_enabled(false);
+  hg_tensor *a = hg_net_forward(plain, x, false), *b = hg_net_forward(drop, x, false);
+  hg_set_grad_enabled(grad);
+  assert_memory_equal(a->data, b->data, a->numel * sizeof(float));
+  assert_int_equal(hg_net_attach_probe(bad, after, x, 3, 1.0f), HG_ERR_ARG);
+  hgt_error_mentions("dropout", NULL);
+  hg_tensor_free(a);
+  hg_tensor_free(b);
+  hg_tensor_free(x);
+  hg_net_clear_outputs(plain);
+  hg_net_clear_outputs(drop);
+  hg_net_free(plain);
+  hg_net_free(drop);
+  hg_net_free(bad);
 }
 
 /* Unit rows below a batch norm: rows of norm 1, the same outputs (batch
@@ -355,6 +385,41 @@ static void test_unit_rows_keep_the_function(void **state) {
   hg_net_free(net);
 }
 
+/* Pre-training only the lowest layer leaves it exactly as pre-training all
+ * of them does (each layer learns on its own input), and the layer above
+ * keeps its initialisation. */
+static void test_pretrain_lower_layers_only(void **state) {
+  (void)state;
+  enum { N = 40 };
+  hg_dataset *ds = hg_dataset_new(N, 1, 4, 4, 3, "toy");
+  hg_rng rng;
+  hg_rng_seed(&rng, 6, 1);
+  for (size_t i = 0; i < ds->images->numel; i++) ds->images->data[i] = hg_rng_normal(&rng);
+  for (int i = 0; i < N; i++) ds->labels[i] = i % 3;
+  hg_net *all = tiny_net(8), *low = tiny_net(8);
+  hg_tensor *fc2 = hg_tensor_clone(low->layers[4]->weight);
+  hg_pretrain_opts o = hg_pretrain_defaults("hpca/none/relu/avg");
+  o.epochs = 2;
+  o.batch = 8;
+  o.lr = 0.05f;
+  o.bn_images = 0;
+  hgt_status(hg_experiment_pretrain(all, ds, &o, NULL));
+  o.layers = 1;
+  hgt_status(hg_experiment_pretrain(low, ds, &o, NULL));
+  assert_int_equal(low->layers[0]->mode, HG_TRAIN_H);
+  assert_int_equal(low->layers[4]->mode, HG_TRAIN_F);
+  assert_memory_equal(all->layers[0]->weight->data, low->layers[0]->weight->data, 18 * sizeof(float));
+  assert_memory_equal(all->layers[2]->running_var->data, low->layers[2]->running_var->data, 2 * sizeof(float));
+  assert_memory_equal(fc2->data, low->layers[4]->weight->data, fc2->numel * sizeof(float));
+  assert_memory_not_equal(fc2->data, all->layers[4]->weight->data, fc2->numel * sizeof(float));
+  o.layers = 3; /* the classifier is not among them */
+  assert_int_equal(hg_experiment_pretrain(low, ds, &o, NULL), HG_ERR_ARG);
+  hg_tensor_free(fc2);
+  hg_net_free(all);
+  hg_net_free(low);
+  hg_dataset_free(ds);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_balanced_subset_has_equal_classes),
@@ -367,7 +432,9 @@ int main(void) {
       cmocka_unit_test(test_set_modes),
       cmocka_unit_test(test_recalibrate_bn),
       cmocka_unit_test(test_probe_on_features),
+      cmocka_unit_test(test_probe_with_dropout),
       cmocka_unit_test(test_unit_rows_keep_the_function),
+      cmocka_unit_test(test_pretrain_lower_layers_only),
   };
   int failed = cmocka_run_group_tests(tests, setup, teardown);
   hg_kernels_release();
