@@ -43,7 +43,7 @@ static const char usage[] =
     "                       column (\"SPEC+unit-rows\"); no effect with --pretrain none\n"
     "Fine-tuning (SGD with Nesterov momentum, the seeds' protocol)\n"
     "  --epochs N           epochs (default 20); the weights of the best validation epoch are kept\n"
-    "  --dropout P          dropout on the classifier's input [0, 1) (default\n"
+    "  --dropout P          dropout on the classifier's input, in [0, 1) (default\n"
     "                       0.5, as seed 001's classifier: dropout then linear)\n"
     "  --patience N         stop after N epochs without a better validation (default 0: off)\n"
     "  --lr F               learning rate (default 1e-3)\n"
