@@ -87,6 +87,15 @@ static inline int cli_float(const char *prog, const char *name, const char *v, f
   return 1;
 }
 
+/* A rate in [0, 1) (dropout): 1 when v is one, else 0 with a message. */
+static inline int cli_rate(const char *prog, const char *name, const char *v, float *out) {
+  float x;
+  if (!cli_float(prog, name, v, &x)) return 0;
+  if (x >= 1) return fprintf(stderr, "%s: --%s %s: expected a value in [0, 1)\n", prog, name, v), 0;
+  *out = x;
+  return 1;
+}
+
 /* The training options of the experiment programs (their defaults differ). */
 typedef struct cli_training {
   int epochs, patience;

@@ -90,10 +90,7 @@ static int parse_args(int argc, char **argv, options *o) {
       case O_SHC: o->shc = true; break;
       case O_SHC_RULE: o->shc_rule = optarg; break;
       case O_SHC_LR: ok = cli_float(p, "shc-lr", optarg, &o->shc_lr); break;
-      case O_DROPOUT:
-        ok = cli_float(p, "dropout", optarg, &o->dropout);
-        if (ok && !(o->dropout >= 0 && o->dropout < 1)) ok = 0, fprintf(stderr, "%s: --dropout %s: expected a value in [0, 1)\n", p, optarg);
-        break;
+      case O_DROPOUT: ok = cli_rate(p, "dropout", optarg, &o->dropout); break;
       case O_METRIC: o->metric = optarg; break;
       case O_HELP: fputs(usage, stdout); return -1;
       case '?': ok = 0; break;

@@ -86,10 +86,7 @@ static int parse_args(int argc, char **argv, options *o) {
         break;
       case O_UPTO: ok = cli_int(p, "upto", optarg, 1, 5, &o->upto); break;
       case O_UNIT_ROWS: o->unit_rows = true; break;
-      case O_DROPOUT:
-        ok = cli_float(p, "dropout", optarg, &o->dropout);
-        if (ok && !(o->dropout >= 0 && o->dropout < 1)) ok = 0, fprintf(stderr, "%s: --dropout %s: expected a value in [0, 1)\n", p, optarg);
-        break;
+      case O_DROPOUT: ok = cli_rate(p, "dropout", optarg, &o->dropout); break;
       case O_HELP: fputs(usage, stdout); return -1;
       case '?': ok = 0; break;
       default: ok = cli_shared_option(&o->c, &o->t, c, optarg);
@@ -106,7 +103,7 @@ static int parse_args(int argc, char **argv, options *o) {
   } else if (!strcmp(o->pretrain, "none")) {
     return fprintf(stderr, "%s: --hebb makes no sense with --pretrain none\n", p), 0;
   }
-  o->unit_rows = o->unit_rows && o->hebb; /* nothing pre-trained to scale with none */
+  if (!o->hebb) o->unit_rows = false, o->hebb_epochs = 0; /* nothing pre-trained with none */
   if (o->hebb && o->upto > o->hebb_layers)
     return fprintf(stderr, "%s: --upto %d: only L1..L%d are pre-trained (--hebb-layers)\n", p, o->upto, o->hebb_layers), 0;
   if (strchr(o->pretrain, '/') || strchr(o->pretrain, ','))
@@ -130,7 +127,7 @@ static void make_key(const options *o, const hg_data *d, row_key *k) {
   snprintf(k->labels, sizeof k->labels, "%g", o->labels);
   snprintf(k->upto, sizeof k->upto, "%d", o->upto);
   snprintf(k->seed, sizeof k->seed, "%d", o->c.seed);
-  snprintf(k->hebb_epochs, sizeof k->hebb_epochs, "%d", o->hebb ? o->hebb_epochs : 0);
+  snprintf(k->hebb_epochs, sizeof k->hebb_epochs, "%d", o->hebb_epochs);
   snprintf(k->dropout, sizeof k->dropout, "%g", o->dropout);
 }
 
@@ -176,7 +173,7 @@ static hg_status fine_tune(const options *o, const hg_data *d, hg_net *net, cons
   char bn[8], run_dir[700], label[32];
   snprintf(bn, sizeof bn, "bn%d", o->upto);
   snprintf(run_dir, sizeof run_dir, "%s/runs/%s-%s%s-h%d-d%g-s%g-L%d-seed%d", o->c.out, o->c.data.name,
-           o->pretrain, o->unit_rows ? "+unit-rows" : "", o->hebb ? o->hebb_epochs : 0, o->dropout, o->labels,
+           o->pretrain, o->unit_rows ? "+unit-rows" : "", o->hebb_epochs, o->dropout, o->labels,
            o->upto, o->c.seed);
   snprintf(label, sizeof label, "s%g%% L%d", o->labels, o->upto);
   int after = hg_net_find(net, bn);
