@@ -198,10 +198,11 @@ static inline int cli_metric_ok(const char *prog, const char *metric) {
 static inline hg_status cli_pretrain(const cli_common *c, const cli_training *t, hg_net *net,
                                      const hg_dataset *train, const char *hebb, int epochs, int layers,
                                      const char *cache, const char *run_dir, bool *cached) {
-  char setting[700], upto[32] = "";
+  char setting[700], upto[32] = "", eps[32] = "";
   if (layers > 0) snprintf(upto, sizeof upto, " layers=%d", layers);
-  snprintf(setting, sizeof setting, "data=%s zca=%d train=%d hebb=%s epochs=%d%s lr=%g batch=%d seed=%d",
-           c->data.name, c->data.zca, train->count, hebb, epochs, upto, t->hebb_lr, c->batch, c->seed);
+  if (c->data.zca && c->data.zca_eps != HG_ZCA_DEFAULT_EPS) snprintf(eps, sizeof eps, " zca_eps=%g", c->data.zca_eps);
+  snprintf(setting, sizeof setting, "data=%s zca=%d%s train=%d hebb=%s epochs=%d%s lr=%g batch=%d seed=%d",
+           c->data.name, c->data.zca, eps, train->count, hebb, epochs, upto, t->hebb_lr, c->batch, c->seed);
   hg_pretrain_opts p = hg_pretrain_defaults(hebb);
   p.epochs = epochs;
   p.layers = layers;
@@ -259,6 +260,14 @@ static inline int cli_exit(const char *prog, hg_status s) {
   if (s == HG_OK) return 0;
   fprintf(stderr, "%s: %s\n", prog, hg_last_error());
   return 1;
+}
+
+/* The data part of a result's key: "NAME", "NAME+zca", or "NAME+zca:EPS"
+ * when ZCA's ε is not the default. */
+static inline void cli_data_key(const cli_common *c, char *buf, size_t size) {
+  if (!c->data.zca) snprintf(buf, size, "%s", c->data.name);
+  else if (c->data.zca_eps == HG_ZCA_DEFAULT_EPS) snprintf(buf, size, "%s+zca", c->data.name);
+  else snprintf(buf, size, "%s+zca:%g", c->data.name, (double)c->data.zca_eps);
 }
 
 /* Make OUT, load and prepare the data (the ZCA cache defaults to OUT/zca-DATA). */

@@ -122,7 +122,7 @@ static void make_key(const options *o, const hg_data *d, int layer, int method, 
   if (o->label) snprintf(k->source, sizeof k->source, "%s", o->label);
   else if (o->from) snprintf(k->source, sizeof k->source, "%s%s", o->from, o->recalibrate ? " (recalibrated)" : "");
   else snprintf(k->source, sizeof k->source, "hebb:%s:%d", o->train_hebb, o->hebb_epochs);
-  snprintf(k->data, sizeof k->data, "%s%s", o->c.data.name, o->c.data.zca ? "+zca" : "");
+  cli_data_key(&o->c, k->data, sizeof k->data);
   snprintf(k->train, sizeof k->train, "%d", d->train->count);
   snprintf(k->seed, sizeof k->seed, "%d", o->c.seed);
   snprintf(k->layer, sizeof k->layer, "L%d", layer);

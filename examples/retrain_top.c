@@ -115,7 +115,7 @@ static const char *const key_cols[5] = {"source", "data", "train_images", "seed"
 
 static void make_key(const options *o, const hg_data *d, int m, row_key *k) {
   snprintf(k->source, sizeof k->source, "%s", o->label ? o->label : o->from);
-  snprintf(k->data, sizeof k->data, "%s%s", o->c.data.name, o->c.data.zca ? "+zca" : "");
+  cli_data_key(&o->c, k->data, sizeof k->data);
   snprintf(k->train, sizeof k->train, "%d", d->train->count);
   snprintf(k->seed, sizeof k->seed, "%d", o->c.seed);
   if (m == HEBB) snprintf(k->method, sizeof k->method, "hebb:%s", o->hebb);

@@ -17,7 +17,8 @@ static const char usage[] =
     "linear classifier on bnK, and fine-tune all of them end to end by SGD on --labels\n"
     "percent of the training images (a seeded class-balanced subset). Prints the test\n"
     "accuracy of the best validation epoch and appends a row to OUT/semisup.csv/.jsonl; a\n"
-    "regime already there is not run again. The pre-trained net is kept in\n"
+    "regime already there (same data, net, pre-training, labels, depth, seed and fine-tuning\n"
+    "settings) is not run again. The pre-trained net is kept in\n"
     "OUT/pretrain-DATA-PRETRAIN-seedN.safetensors and reused by every regime with the same\n"
     "data, pre-training and seed. The validation split (--val) keeps its labels: it picks\n"
     "the best epoch, as in the seeds. scripts/semisup_table.sh runs the 40 regimes of a table.\n"
@@ -41,6 +42,10 @@ static const char usage[] =
     "                       (instar rows grow to the norm of their input, ~10x a fresh one's);\n"
     "                       seed 001's code reads its WTA layers out as x·w/‖w‖. Kept in the hebb\n"
     "                       column (\"SPEC+unit-rows\"); no effect with --pretrain none\n"
+    "  --modified-bn        seed 001's batch norm for its Hebbian nets at bn3..bn5: each channel\n"
+    "                       scaled by sqrt(running var / mean running var), keeping the channels'\n"
+    "                       relative variance (net column \"seeds+modified-bn\"); pre-training\n"
+    "                       and fine-tuning\n"
     "Fine-tuning (SGD with Nesterov momentum, the seeds' protocol)\n"
     "  --epochs N           epochs (default 20); the weights of the best validation epoch are kept\n"
     "  --dropout P          dropout on the classifier's input, in [0, 1) (default\n"
@@ -59,17 +64,18 @@ typedef struct options {
   double labels;
   float dropout;
   int upto, hebb_epochs, hebb_layers;
-  bool unit_rows;
+  bool unit_rows, modified_bn;
 } options;
 
-enum { O_PRETRAIN = 1, O_HEBB, O_HEBB_EPOCHS, O_HEBB_LAYERS, O_LABELS, O_UPTO, O_UNIT_ROWS, O_DROPOUT, O_HELP };
+enum { O_PRETRAIN = 1, O_HEBB, O_HEBB_EPOCHS, O_HEBB_LAYERS, O_LABELS, O_UPTO, O_UNIT_ROWS, O_MODIFIED_BN, O_DROPOUT, O_HELP };
 
 /* 1: run, 0: bad arguments, -1: --help. */
 static int parse_args(int argc, char **argv, options *o) {
   static const struct option longopts[] = {
       {"pretrain", 1, 0, O_PRETRAIN}, {"hebb", 1, 0, O_HEBB},  {"hebb-epochs", 1, 0, O_HEBB_EPOCHS},
       {"labels", 1, 0, O_LABELS},     {"upto", 1, 0, O_UPTO},  {"unit-rows", 0, 0, O_UNIT_ROWS},
-      {"hebb-layers", 1, 0, O_HEBB_LAYERS}, {"dropout", 1, 0, O_DROPOUT}, {"help", 0, 0, O_HELP},
+      {"hebb-layers", 1, 0, O_HEBB_LAYERS}, {"dropout", 1, 0, O_DROPOUT}, {"modified-bn", 0, 0, O_MODIFIED_BN},
+      {"help", 0, 0, O_HELP},
       CLI_COMMON_LONGOPTS,            CLI_TRAINING_LONGOPTS,   {0, 0, 0, 0}};
   const char *p = o->c.prog;
   int c, ok = 1;
@@ -86,6 +92,7 @@ static int parse_args(int argc, char **argv, options *o) {
         break;
       case O_UPTO: ok = cli_int(p, "upto", optarg, 1, 5, &o->upto); break;
       case O_UNIT_ROWS: o->unit_rows = true; break;
+      case O_MODIFIED_BN: o->modified_bn = true; break;
       case O_DROPOUT: ok = cli_rate(p, "dropout", optarg, &o->dropout); break;
       case O_HELP: fputs(usage, stdout); return -1;
       case '?': ok = 0; break;
@@ -113,15 +120,17 @@ static int parse_args(int argc, char **argv, options *o) {
   return 1;
 }
 
-static const char *const key_cols[9] = {"data", "pretrain", "hebb",        "train_images", "labels_pct",
-                                        "upto", "seed",     "hebb_epochs", "dropout"};
+#define N_KEYS 11
+static const char *const key_cols[N_KEYS] = {"data", "net",  "pretrain",    "hebb",    "train_images", "labels_pct",
+                                             "upto", "seed", "hebb_epochs", "dropout", "finetune"};
 
 typedef struct row_key {
-  char data[64], hebb[300], train[32], labels[32], upto[8], seed[32], hebb_epochs[16], dropout[16];
+  char data[64], net[32], hebb[300], train[32], labels[32], upto[8], seed[32], hebb_epochs[16], dropout[16],
+      finetune[160];
 } row_key;
 
 static void make_key(const options *o, const hg_data *d, row_key *k) {
-  snprintf(k->data, sizeof k->data, "%s%s", o->c.data.name, o->c.data.zca ? "+zca" : "");
+  cli_data_key(&o->c, k->data, sizeof k->data);
   snprintf(k->hebb, sizeof k->hebb, "%s%s", o->hebb ? o->hebb : "-", o->unit_rows ? "+unit-rows" : "");
   snprintf(k->train, sizeof k->train, "%d", d->train->count);
   snprintf(k->labels, sizeof k->labels, "%g", o->labels);
@@ -129,33 +138,77 @@ static void make_key(const options *o, const hg_data *d, row_key *k) {
   snprintf(k->seed, sizeof k->seed, "%d", o->c.seed);
   snprintf(k->hebb_epochs, sizeof k->hebb_epochs, "%d", o->hebb_epochs);
   snprintf(k->dropout, sizeof k->dropout, "%g", o->dropout);
+  snprintf(k->net, sizeof k->net, "seeds%s", o->modified_bn ? "+modified-bn" : "");
+  snprintf(k->finetune, sizeof k->finetune, "epochs=%d schedule=%s lr=%g momentum=%g wd=%g batch=%d patience=%d",
+           o->t.epochs, o->t.schedule, o->t.lr, o->t.momentum, o->t.weight_decay, o->c.batch, o->t.patience);
 }
 
-static hg_status record(const options *o, const row_key *k, int labelled, const hg_experiment_outcome *r) {
-  static const char *const cols[] = {"data", "pretrain", "hebb", "train_images", "labels_pct", "upto", "seed",
-                                     "labelled", "hebb_epochs", "dropout", "epochs_run", "best_epoch",
-                                     "val_top1", "test_top1", "test_top5", "seconds"};
-  char prefix[600], v[7][32];
+/* The key's values, in key_cols' order. */
+static void key_values(const options *o, const row_key *k, const char *v[N_KEYS]) {
+  const char *all[N_KEYS] = {k->data,  k->net,  o->pretrain,    k->hebb,    k->train,   k->labels,
+                             k->upto,  k->seed, k->hebb_epochs, k->dropout, k->finetune};
+  memcpy(v, all, sizeof all);
+}
+
+/* FNV-1a over the key's values: names a regime's run folder. */
+static unsigned key_hash(const char *const v[N_KEYS]) {
+  unsigned h = 2166136261u;
+  for (int i = 0; i < N_KEYS; i++) {
+    for (const char *c = v[i]; *c; c++) h = (h ^ (unsigned char)*c) * 16777619u;
+    h = (h ^ '|') * 16777619u; /* "ab","c" differs from "a","bc" */
+  }
+  return h;
+}
+
+#define N_COLS (N_KEYS + 7)
+
+/* OUT/semisup.csv/.jsonl, opened before the work so that a file with other
+ * columns is refused before hours of training. */
+static hg_results *open_results(const options *o) {
+  const char *cols[N_COLS] = {"labelled", "epochs_run", "best_epoch", "val_top1", "test_top1", "test_top5", "seconds"};
+  memmove(cols + N_KEYS, cols, 7 * sizeof *cols);
+  memcpy(cols, key_cols, sizeof key_cols);
+  char prefix[600];
   snprintf(prefix, sizeof prefix, "%s/semisup", o->c.out);
+  return hg_results_open(prefix, N_COLS, cols);
+}
+
+static hg_status record(hg_results *res, const char *const key[N_KEYS], int labelled,
+                        const hg_experiment_outcome *r) {
+  char v[7][32];
   snprintf(v[0], 32, "%d", labelled);
   cli_outcome_fields(r, v + 1);
-  const char *values[] = {k->data, o->pretrain, k->hebb, k->train, k->labels, k->upto, k->seed,
-                          v[0], k->hebb_epochs, k->dropout, v[1], v[2], v[3], v[4], v[5], v[6]};
-  hg_results *res = hg_results_open(prefix, 16, cols);
-  if (!res) return hg_last_status();
-  hg_status s = hg_results_row(res, values);
-  hg_results_close(res);
+  const char *values[N_COLS];
+  memcpy(values, key, N_KEYS * sizeof *key);
+  for (int i = 0; i < 7; i++) values[N_KEYS + i] = v[i];
+  return hg_results_row(res, values);
+}
+
+/* Seed 001's batch norm at bn3..bn5 (--modified-bn). */
+static hg_status modify_batch_norms(hg_net *net) {
+  hg_status s = HG_OK;
+  for (int i = 3; i <= 5 && s == HG_OK; i++) {
+    char bn[8];
+    snprintf(bn, sizeof bn, "bn%d", i);
+    int at = hg_net_find(net, bn);
+    s = at < 0 ? hg_fail(HG_ERR_ARG, "the net has no layer %s", bn)
+               : hg_layer_batch_norm_keep_variance(net->layers[at], true);
+  }
   return s;
 }
 
 /* The seeds' net, Hebbian pre-trained on every training image (cached) or not. */
 static hg_net *initial_net(const options *o, const hg_data *d) {
   hg_net *net = hg_net_seeds(d->train->images->shape[1], d->train->num_classes, (uint64_t)o->c.seed);
+  if (net && o->modified_bn && modify_batch_norms(net) != HG_OK) hg_net_free(net), net = NULL;
   if (!net || !o->hebb) return net;
   char name[500], cache[700], run_dir[700], layers[16] = "";
   int all = o->hebb_layers >= 5;
   if (!all) snprintf(layers, sizeof layers, "-L%d", o->hebb_layers);
-  snprintf(name, sizeof name, "%s/pretrain-%s-%s%s-seed%d", o->c.out, o->c.data.name, o->pretrain, layers, o->c.seed);
+  /* bn3's scaling first reaches conv4's input: L1..L3 learn the same without it */
+  const char *mbn = o->modified_bn && o->hebb_layers >= 4 ? "-modified-bn" : "";
+  snprintf(name, sizeof name, "%s/pretrain-%s-%s%s%s-seed%d", o->c.out, o->c.data.name, o->pretrain, layers, mbn,
+           o->c.seed);
   snprintf(cache, sizeof cache, "%s.safetensors", name);
   snprintf(run_dir, sizeof run_dir, "%s", name);
   bool cached;
@@ -168,13 +221,14 @@ static hg_net *initial_net(const options *o, const hg_data *d) {
   return net;
 }
 
+/* Fine-tune L1..LK with a new classifier; resumable from OUT/runs/, one
+ * folder per regime (named by its key's hash). */
 static hg_status fine_tune(const options *o, const hg_data *d, hg_net *net, const hg_dataset *labelled,
-                           hg_experiment_outcome *r) {
+                           unsigned key_hash, hg_experiment_outcome *r) {
   char bn[8], run_dir[700], label[32];
   snprintf(bn, sizeof bn, "bn%d", o->upto);
-  snprintf(run_dir, sizeof run_dir, "%s/runs/%s-%s%s-h%d-d%g-s%g-L%d-seed%d", o->c.out, o->c.data.name,
-           o->pretrain, o->unit_rows ? "+unit-rows" : "", o->hebb_epochs, o->dropout, o->labels,
-           o->upto, o->c.seed);
+  snprintf(run_dir, sizeof run_dir, "%s/runs/%s-%s-s%g-L%d-seed%d-%08x", o->c.out, o->c.data.name, o->pretrain,
+           o->labels, o->upto, o->c.seed, key_hash);
   snprintf(label, sizeof label, "s%g%% L%d", o->labels, o->upto);
   int after = hg_net_find(net, bn);
   if (after >= 0 && o->unit_rows) hg_experiment_unit_rows(net, after);
@@ -202,20 +256,22 @@ static hg_status run(options *o) {
   if (s != HG_OK) return s;
   row_key k;
   make_key(o, &d, &k);
+  const char *key[N_KEYS];
+  key_values(o, &k, key);
   char path[700], text[64];
   snprintf(path, sizeof path, "%s/semisup.csv", o->c.out);
-  const char *vals[9] = {k.data, o->pretrain, k.hebb, k.train, k.labels, k.upto, k.seed, k.hebb_epochs, k.dropout};
-  if (hg_experiment_find_result(path, 9, key_cols, vals, "test_top1", text, sizeof text)) {
+  if (hg_experiment_find_result(path, N_KEYS, key_cols, key, "test_top1", text, sizeof text)) {
     printf("%s, pretrain %s, %s%% labels, L%d, seed %d: test %.2f%%, from %s\n", k.data, o->pretrain, k.labels,
            o->upto, o->c.seed, 100 * atof(text), path);
     hg_data_release(&d);
     return HG_OK;
   }
-  hg_dataset *labelled = hg_experiment_label_subset(d.train, o->labels, (uint64_t)o->c.seed);
+  hg_results *res = open_results(o);
+  hg_dataset *labelled = res ? hg_experiment_label_subset(d.train, o->labels, (uint64_t)o->c.seed) : NULL;
   hg_net *net = labelled ? initial_net(o, &d) : NULL;
   hg_experiment_outcome r;
-  s = net ? fine_tune(o, &d, net, labelled, &r) : hg_last_status();
-  if (s == HG_OK) s = record(o, &k, labelled->count, &r);
+  s = net ? fine_tune(o, &d, net, labelled, key_hash(key), &r) : hg_last_status();
+  if (s == HG_OK) s = record(res, key, labelled->count, &r);
   if (s == HG_OK)
     printf("%s, pretrain %s, %s%% labels (%d images), L%d, seed %d: test %.2f%% (top-5 %.2f%%), validation "
            "%.2f%%, best epoch %d of %d, %.0f s\n",
@@ -223,6 +279,7 @@ static hg_status run(options *o) {
            100 * r.test.top5, 100 * r.val.top1, r.fit.best_epoch, r.fit.epochs_run, r.fit.seconds);
   hg_net_free(net);
   hg_dataset_free(labelled);
+  hg_results_close(res);
   hg_data_release(&d);
   return s;
 }

@@ -25,7 +25,7 @@ typedef enum hg_train_mode { HG_TRAIN_B = 'B', HG_TRAIN_H = 'H', HG_TRAIN_F = 'F
 struct hg_layer {
   const hg_layer_ops *ops;
   char name[32];
-  int cfg[4];          /* per kind: in/out features, channels, kernel, stride, pad */
+  int cfg[4];          /* per kind: in/out features, channels, kernel, stride, pad; BN keeps variance */
   float fcfg[2];       /* per kind: dropout p; batch norm momentum, eps */
   hg_tensor *weight;   /* NULL when the kind has no parameters (BN: γ) */
   hg_tensor *bias;     /* (BN: β) */
@@ -46,6 +46,11 @@ hg_layer *hg_layer_max_pool2d(const char *name, int kernel, int stride, int pad)
 hg_layer *hg_layer_avg_pool2d(const char *name, int kernel, int stride, int pad);
 /* Batch norm over `channels` of [N,C] or [N,C,H,W]; affine γ = 1, β = 0. */
 hg_layer *hg_layer_batch_norm(const char *name, int channels, bool affine, float momentum, float eps);
+/* Seed 001's "modified" batch norm for its Hebbian nets (keep = true):
+ * y_c = BN(x)_c · √((v_c + ε) / (mean_c v + ε)), v the running variances
+ * (updated by this batch first in training): the channels keep their
+ * relative variance. HG_ERR_ARG when l is not a batch norm. */
+hg_status hg_layer_batch_norm_keep_variance(hg_layer *l, bool keep);
 /* max(x, 0) */
 hg_layer *hg_layer_relu(const char *name);
 /* Triangle activation relu(x − mean_c(x) − θ) over channels (dim 1). */

@@ -1,4 +1,6 @@
 /* Layers without weights: pooling, ReLU, dropout, flatten, batch norm. */
+#include <math.h>
+
 #include "autograd/ops.h"
 #include "nn/layer.h"
 
@@ -43,9 +45,29 @@ static hg_tensor *flatten_forward(hg_layer *l, hg_tensor *x, const hg_forward_ct
   return hg_flatten(x);
 }
 
+/* s_c = √((v_c + ε) / (mean_c v + ε)) over the running variances v, shaped to
+ * broadcast over y's channels (dim 1); a constant, no gradient. */
+static hg_tensor *relative_std(const hg_layer *l, const hg_tensor *y) {
+  int c = l->cfg[0], shape[4] = {1, c, 1, 1};
+  hg_tensor *s = hg_tensor_empty(y->ndim, shape);
+  if (!s) return NULL;
+  const float *v = l->running_var->data, eps = l->fcfg[1];
+  double mean = 0;
+  for (int i = 0; i < c; i++) mean += v[i];
+  mean /= c;
+  for (int i = 0; i < c; i++) s->data[i] = (float)sqrt((v[i] + eps) / (mean + eps));
+  return s;
+}
+
 static hg_tensor *batch_norm_forward(hg_layer *l, hg_tensor *x, const hg_forward_ctx *ctx) {
-  return hg_batch_norm(x, l->weight, l->bias, l->running_mean, l->running_var, ctx->training,
-                       l->fcfg[0], l->fcfg[1]);
+  hg_tensor *y = hg_batch_norm(x, l->weight, l->bias, l->running_mean, l->running_var, ctx->training,
+                               l->fcfg[0], l->fcfg[1]);
+  if (!y || !l->cfg[1]) return y;
+  hg_tensor *s = relative_std(l, y); /* after the running variances took this batch */
+  hg_tensor *z = s ? hg_mul(y, s) : NULL;
+  hg_tensor_free(s);
+  hg_tensor_free(y);
+  return z;
 }
 
 static const hg_layer_ops max_pool_ops = {"max_pool2d", max_pool_forward};
@@ -121,4 +143,10 @@ hg_layer *hg_layer_batch_norm(const char *name, int channels, bool affine, float
   }
   hg_layer_set_mode(l, HG_TRAIN_B);
   return l;
+}
+
+hg_status hg_layer_batch_norm_keep_variance(hg_layer *l, bool keep) {
+  if (l->ops != &batch_norm_ops) return hg_fail(HG_ERR_ARG, "layer '%s' is a %s, not a batch_norm", l->name, l->ops->kind);
+  l->cfg[1] = keep;
+  return HG_OK;
 }

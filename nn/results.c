@@ -34,7 +34,34 @@ void hg_results_close(hg_results *r) {
   free(r);
 }
 
+/* The header line of these columns, in buf; false when it does not fit. */
+static bool header_text(int ncols, const char *const *columns, char *buf, size_t size) {
+  size_t at = 0;
+  for (int i = 0; i < ncols; i++) {
+    int n = snprintf(buf + at, size - at, "%s%s", i ? "," : "", columns[i]);
+    if (n < 0 || (size_t)n >= size - at) return false;
+    at += (size_t)n;
+  }
+  return true;
+}
+
+/* HG_OK when prefix.csv does not exist yet or starts with this header. */
+static hg_status check_header(const char *prefix, int ncols, const char *const *columns) {
+  char path[1024], want[4096], have[4096] = "";
+  snprintf(path, sizeof path, "%s.csv", prefix);
+  if (!header_text(ncols, columns, want, sizeof want)) return hg_fail(HG_ERR_ARG, "results: too many columns");
+  FILE *f = fopen(path, "r");
+  if (!f) return HG_OK;
+  bool read = fgets(have, sizeof have, f) != NULL;
+  fclose(f);
+  have[strcspn(have, "\r\n")] = '\0';
+  if (!read || !strcmp(have, want)) return HG_OK; /* empty: the header is written below */
+  return hg_fail(HG_ERR_ARG, "results: %s has the columns %s, but this program writes %s (an older version's "
+                 "file?): give another output folder", path, have, want);
+}
+
 hg_results *hg_results_open(const char *prefix, int ncols, const char *const *columns) {
+  if (check_header(prefix, ncols, columns) != HG_OK) return NULL;
   hg_results *r = calloc(1, sizeof *r);
   char **cols = r ? calloc((size_t)ncols, sizeof *cols) : NULL;
   if (!cols) {

@@ -7,7 +7,9 @@
 
 typedef struct hg_results hg_results;
 
-/* Open (append) prefix.csv and prefix.jsonl for rows with these columns. */
+/* Open (append) prefix.csv and prefix.jsonl for rows with these columns.
+ * NULL (HG_ERR_ARG, naming the file) when prefix.csv exists with another
+ * header: rows are never appended under the wrong columns. */
 hg_results *hg_results_open(const char *prefix, int ncols, const char *const *columns);
 /* One row; values[i] is written as a JSON number when it parses as one. */
 hg_status hg_results_row(hg_results *r, const char *const *values);

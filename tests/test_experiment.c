@@ -108,7 +108,7 @@ static void test_label_subset_of_a_dataset(void **state) {
   hg_dataset_free(ds);
 }
 
-static void test_find_result_takes_the_last_matching_row(void **state) {
+static void test_results_append_and_find_the_last_row(void **state) {
   (void)state;
   char prefix[128], csv[160], out[32];
   hgt_path(tmpdir, "cells", prefix, sizeof prefix);
@@ -131,6 +131,14 @@ static void test_find_result_takes_the_last_matching_row(void **state) {
   assert_false(hg_experiment_find_result(csv, 3, keys, missing, "test_top1", out, sizeof out));
   assert_false(hg_experiment_find_result(csv, 3, keys, want, "no_such_column", out, sizeof out));
   assert_false(hg_experiment_find_result("/nonexistent/cells.csv", 3, keys, want, "test_top1", out, sizeof out));
+  r = hg_results_open(prefix, 4, cols); /* the same columns append */
+  assert_non_null(r);
+  hg_results_close(r);
+  const char *other[] = {"source", "layer", "method", "epochs", "test_top1"};
+  assert_null(hg_results_open(prefix, 5, other)); /* another header: refused, file unchanged */
+  hgt_error_mentions("cells.csv", "source,layer,method,epochs,test_top1");
+  assert_true(hg_experiment_find_result(csv, 3, keys, want, "test_top1", out, sizeof out));
+  assert_string_equal(out, "0.75");
 }
 
 static char *write_to_string(hg_status (*writer)(const hg_table *, FILE *), const hg_table *t) {
@@ -426,7 +434,7 @@ int main(void) {
       cmocka_unit_test(test_balanced_subset_is_deterministic),
       cmocka_unit_test(test_balanced_subset_short_class_and_bad_label),
       cmocka_unit_test(test_label_subset_of_a_dataset),
-      cmocka_unit_test(test_find_result_takes_the_last_matching_row),
+      cmocka_unit_test(test_results_append_and_find_the_last_row),
       cmocka_unit_test(test_table_writers),
       cmocka_unit_test(test_load_net_by_layer),
       cmocka_unit_test(test_set_modes),

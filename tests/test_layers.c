@@ -1,6 +1,7 @@
 /* Layers and nets: values of a Linear layer by hand, PyTorch's initialisation
  * bounds, the seeds' network's shapes and parameter count, named access,
- * replacing and freezing; the interventions of seed 004 (pruning, unit norm). */
+ * replacing and freezing; the interventions of seed 004 (pruning, unit norm);
+ * seed 001's batch norm that keeps the channels' relative variance. */
 #include <math.h>
 #include <string.h>
 
@@ -106,12 +107,65 @@ static void test_pruning_and_unit_norm_hold_after_steps(void **state) {
   hg_net_free(net);
 }
 
+/* Seed 001's modified batch norm: BN(x) scaled by √((v_c + ε)/(mean v + ε))
+ * with the running variances after this batch; gradients by finite
+ * differences (momentum 0 keeps v fixed across the checker's forwards). */
+static hg_layer *bn_with_variances(float momentum, bool keep) {
+  hg_layer *l = hg_layer_batch_norm("bn", 3, true, momentum, 1e-5f);
+  assert_non_null(l);
+  const float v[3] = {0.5f, 2.0f, 4.5f}, g[3] = {1.5f, -0.5f, 1.0f}, b[3] = {0.1f, 0.2f, -0.3f};
+  memcpy(l->running_var->data, v, sizeof v);
+  memcpy(l->weight->data, g, sizeof g);
+  memcpy(l->bias->data, b, sizeof b);
+  hgt_status(hg_layer_batch_norm_keep_variance(l, keep));
+  return l;
+}
+
+static hg_tensor *call_bn_layer(hg_tensor *const *in, void *ctx) {
+  hg_rng rng;
+  hg_rng_seed(&rng, 1, 0);
+  hg_forward_ctx fc = {.training = true, .rng = &rng};
+  return hg_layer_forward(ctx, in[0], &fc); /* in[1], in[2] are the layer's γ, β */
+}
+
+static void test_batch_norm_keeping_variance(void **state) {
+  (void)state;
+  hg_layer *plain = bn_with_variances(0.1f, false), *kept = bn_with_variances(0.1f, true);
+  hg_tensor *x = hgt_rand(HG_SHAPE(4, 3, 2, 2), -2, 2, 11);
+  hg_tensor *y = hgt_ok(call_bn_layer(&x, plain)), *z = hgt_ok(call_bn_layer(&x, kept));
+  const float *v = kept->running_var->data;
+  assert_true(fabsf(v[0] - 0.5f) > 1e-3f); /* this batch moved the running variances */
+  double mean = (v[0] + v[1] + v[2]) / 3.0;
+  float want[48];
+  for (int i = 0; i < 48; i++) {
+    int c = (i / 4) % 3;
+    want[i] = y->data[i] * (float)sqrt((v[c] + 1e-5) / (mean + 1e-5));
+  }
+  hgt_close(z->data, want, 48, 1e-5f, 1e-6f);
+  hg_tensor_free(y);
+  hg_tensor_free(z);
+  hg_tape_clear();
+  hg_layer *fixed = bn_with_variances(0.0f, true);
+  hg_requires_grad(x, true);
+  hg_tensor *in[3] = {x, fixed->weight, fixed->bias};
+  hgt_status(hg_gradcheck(call_bn_layer, fixed, 3, in, NULL, NULL));
+  hg_layer *relu = hg_layer_relu("r");
+  assert_int_equal(hg_layer_batch_norm_keep_variance(relu, true), HG_ERR_ARG);
+  hgt_error_mentions("'r'", "batch_norm");
+  hg_tensor_free(x);
+  hg_layer_free(relu);
+  hg_layer_free(fixed);
+  hg_layer_free(kept);
+  hg_layer_free(plain);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_linear_layer_by_hand),
       cmocka_unit_test(test_init_bounds),
       cmocka_unit_test(test_seeds_network),
       cmocka_unit_test(test_pruning_and_unit_norm_hold_after_steps),
+      cmocka_unit_test(test_batch_norm_keeping_variance),
   };
   int failed = cmocka_run_group_tests(tests, NULL, NULL);
   hg_kernels_release();
