@@ -270,6 +270,24 @@ static inline void cli_data_key(const cli_common *c, char *buf, size_t size) {
   else snprintf(buf, size, "%s+zca:%g", c->data.name, (double)c->data.zca_eps);
 }
 
+/* The training part of a result's key: every setting of t and c that can
+ * change the result. */
+static inline void cli_training_key(const cli_common *c, const cli_training *t, char *buf, size_t size) {
+  snprintf(buf, size, "epochs=%d schedule=%s lr=%g momentum=%g wd=%g hebb_lr=%g batch=%d patience=%d", t->epochs,
+           t->schedule, t->lr, t->momentum, t->weight_decay, t->hebb_lr, c->batch, t->patience);
+}
+
+/* FNV-1a over a key's n values: names a cell's run folder, so that a rerun
+ * with other settings never resumes another cell's checkpoint. */
+static inline unsigned cli_key_hash(int n, const char *const *v) {
+  unsigned h = 2166136261u;
+  for (int i = 0; i < n; i++) {
+    for (const char *c = v[i]; *c; c++) h = (h ^ (unsigned char)*c) * 16777619u;
+    h = (h ^ '|') * 16777619u; /* "ab","c" differs from "a","bc" */
+  }
+  return h;
+}
+
 /* Make OUT, load and prepare the data (the ZCA cache defaults to OUT/zca-DATA). */
 static inline hg_status cli_prepare(cli_common *c, hg_data *d, char *zca_cache, size_t size) {
   hg_status s = hg_experiment_make_dirs(c->out);

@@ -113,10 +113,11 @@ static const char *const methods[2] = {"sgd", "shc"};
 
 /* What identifies a cell in OUT/cells.csv. */
 typedef struct cell_key {
-  char source[600], data[64], train[32], seed[32], layer[8], method[320];
+  char source[600], data[64], train[32], seed[32], layer[8], method[320], training[200];
 } cell_key;
 
-static const char *const key_cols[6] = {"source", "data", "train_images", "seed", "layer", "method"};
+#define N_KEYS 7
+static const char *const key_cols[N_KEYS] = {"source", "data", "train_images", "seed", "layer", "method", "training"};
 
 static void make_key(const options *o, const hg_data *d, int layer, int method, cell_key *k) {
   if (o->label) snprintf(k->source, sizeof k->source, "%s", o->label);
@@ -130,26 +131,37 @@ static void make_key(const options *o, const hg_data *d, int layer, int method, 
   if (method == 0 && o->dropout > 0) snprintf(k->method, sizeof k->method, "sgd:dropout=%g", o->dropout);
   else if (method == 0 || plain) snprintf(k->method, sizeof k->method, "%s", methods[method]);
   else snprintf(k->method, sizeof k->method, "shc:%s:%g", o->shc_rule, o->shc_lr < 0 ? o->t.hebb_lr : o->shc_lr);
+  cli_training_key(&o->c, &o->t, k->training, sizeof k->training);
+}
+
+/* The key's values, in key_cols' order. */
+static void key_values(const cell_key *k, const char *v[N_KEYS]) {
+  const char *all[N_KEYS] = {k->source, k->data, k->train, k->seed, k->layer, k->method, k->training};
+  memcpy(v, all, sizeof all);
 }
 
 /* The finished cell's value of `column`, if there is one. */
 static bool cell_done(const options *o, const cell_key *k, const char *column, double *value) {
   char path[600], text[64];
   snprintf(path, sizeof path, "%s/cells.csv", o->c.out);
-  const char *vals[6] = {k->source, k->data, k->train, k->seed, k->layer, k->method};
-  if (!hg_experiment_find_result(path, 6, key_cols, vals, column, text, sizeof text)) return false;
+  const char *vals[N_KEYS];
+  key_values(k, vals);
+  if (!hg_experiment_find_result(path, N_KEYS, key_cols, vals, column, text, sizeof text)) return false;
   *value = atof(text);
   return true;
 }
 
 static hg_status record_cell(const options *o, const cell_key *k, const hg_experiment_outcome *r) {
-  static const char *const cols[] = {"source", "data", "train_images", "seed", "layer", "method", "epochs_run",
-                                     "best_epoch", "val_top1", "test_top1", "test_top5", "seconds"};
+  static const char *const cols[] = {"source",   "data",       "train_images", "seed",     "layer",
+                                     "method",   "training",   "epochs_run",   "best_epoch", "val_top1",
+                                     "test_top1", "test_top5", "seconds"};
   char prefix[600], v[6][32];
   snprintf(prefix, sizeof prefix, "%s/cells", o->c.out);
   cli_outcome_fields(r, v);
-  const char *values[] = {k->source, k->data, k->train, k->seed, k->layer, k->method, v[0], v[1], v[2], v[3], v[4], v[5]};
-  hg_results *res = hg_results_open(prefix, 12, cols);
+  const char *values[N_KEYS + 6];
+  key_values(k, values);
+  for (int i = 0; i < 6; i++) values[N_KEYS + i] = v[i];
+  hg_results *res = hg_results_open(prefix, N_KEYS + 6, cols);
   if (!res) return hg_last_status();
   hg_status s = hg_results_row(res, values);
   hg_results_close(res);
@@ -206,13 +218,15 @@ static hg_status frozen_features(hg_net *net, int upto, const hg_data *d, int ba
 
 /* One probe; `features` holds the frozen layers' outputs, computed here when
  * still empty and kept for the layer's other probe. */
-static hg_status run_cell(const options *o, const hg_data *d, const char *source, int layer, int method,
-                          hg_data *features, hg_experiment_outcome *r) {
-  char bn[8], run_dir[600], label[32], drop[32] = "";
+static hg_status run_cell(const options *o, const hg_data *d, const char *source, const cell_key *k, int layer,
+                          int method, hg_data *features, hg_experiment_outcome *r) {
+  char bn[8], run_dir[600], label[32];
   bool shc = method == 1;
-  if (!shc && o->dropout > 0) snprintf(drop, sizeof drop, "-d%g", o->dropout);
+  const char *key[N_KEYS];
+  key_values(k, key);
   snprintf(bn, sizeof bn, "bn%d", layer);
-  snprintf(run_dir, sizeof run_dir, "%s/cells/L%d-%s%s-seed%d", o->c.out, layer, methods[method], drop, o->c.seed);
+  snprintf(run_dir, sizeof run_dir, "%s/cells/L%d-%s-seed%d-%08x", o->c.out, layer, methods[method], o->c.seed,
+           cli_key_hash(N_KEYS, key));
   snprintf(label, sizeof label, "L%d %s", layer, methods[method]);
   hg_net *net = load_trained(o, d, source);
   if (!net) return hg_last_status();
@@ -258,7 +272,7 @@ static hg_status probe_all(options *o) {
       if (!cell_done(o, &k, column, &value)) {
         hg_experiment_outcome r;
         if (!source[0]) s = source_checkpoint(o, &d, source, sizeof source);
-        if (s == HG_OK) s = run_cell(o, &d, source, o->layers[i], m, &features, &r);
+        if (s == HG_OK) s = run_cell(o, &d, source, &k, o->layers[i], m, &features, &r);
         if (s == HG_OK) s = record_cell(o, &k, &r);
         if (s != HG_OK) break;
         value = !strcmp(metric, "top5") ? r.test.top5 : r.test.top1;

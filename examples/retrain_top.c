@@ -108,10 +108,11 @@ static int parse_args(int argc, char **argv, options *o) {
 }
 
 typedef struct row_key {
-  char source[600], data[64], train[32], seed[32], method[300];
+  char source[600], data[64], train[32], seed[32], method[300], training[200];
 } row_key;
 
-static const char *const key_cols[5] = {"source", "data", "train_images", "seed", "method"};
+#define N_KEYS 6
+static const char *const key_cols[N_KEYS] = {"source", "data", "train_images", "seed", "method", "training"};
 
 static void make_key(const options *o, const hg_data *d, int m, row_key *k) {
   snprintf(k->source, sizeof k->source, "%s", o->label ? o->label : o->from);
@@ -120,6 +121,13 @@ static void make_key(const options *o, const hg_data *d, int m, row_key *k) {
   snprintf(k->seed, sizeof k->seed, "%d", o->c.seed);
   if (m == HEBB) snprintf(k->method, sizeof k->method, "hebb:%s", o->hebb);
   else snprintf(k->method, sizeof k->method, "%s", method_names[m]);
+  cli_training_key(&o->c, &o->t, k->training, sizeof k->training);
+}
+
+/* The key's values, in key_cols' order. */
+static void key_values(const row_key *k, const char *v[N_KEYS]) {
+  const char *all[N_KEYS] = {k->source, k->data, k->train, k->seed, k->method, k->training};
+  memcpy(v, all, sizeof all);
 }
 
 typedef struct row {
@@ -130,9 +138,10 @@ typedef struct row {
 static bool row_done(const options *o, const row_key *k, const char *column, row *r) {
   char path[600], acc[64], epoch[64];
   snprintf(path, sizeof path, "%s/retrain.csv", o->c.out);
-  const char *vals[5] = {k->source, k->data, k->train, k->seed, k->method};
-  if (!hg_experiment_find_result(path, 5, key_cols, vals, column, acc, sizeof acc) ||
-      !hg_experiment_find_result(path, 5, key_cols, vals, "best_epoch", epoch, sizeof epoch))
+  const char *vals[N_KEYS];
+  key_values(k, vals);
+  if (!hg_experiment_find_result(path, N_KEYS, key_cols, vals, column, acc, sizeof acc) ||
+      !hg_experiment_find_result(path, N_KEYS, key_cols, vals, "best_epoch", epoch, sizeof epoch))
     return false;
   r->acc = atof(acc);
   r->best_epoch = atoi(epoch);
@@ -140,25 +149,31 @@ static bool row_done(const options *o, const row_key *k, const char *column, row
 }
 
 static hg_status record_row(const options *o, const row_key *k, int m, const hg_experiment_outcome *r) {
-  static const char *const cols[] = {"source", "data", "train_images", "seed", "method", "modes", "epochs_run",
-                                     "best_epoch", "val_top1", "test_top1", "test_top5", "seconds"};
+  static const char *const cols[] = {"source",     "data",       "train_images", "seed",      "method",
+                                     "training",   "modes",      "epochs_run",   "best_epoch", "val_top1",
+                                     "test_top1", "test_top5", "seconds"};
   char prefix[600], v[6][32];
   snprintf(prefix, sizeof prefix, "%s/retrain", o->c.out);
   cli_outcome_fields(r, v);
-  const char *values[] = {k->source, k->data, k->train, k->seed, k->method, seed_modes[m],
-                          v[0], v[1], v[2], v[3], v[4], v[5]};
-  hg_results *res = hg_results_open(prefix, 12, cols);
+  const char *values[N_KEYS + 7];
+  key_values(k, values);
+  values[N_KEYS] = seed_modes[m];
+  for (int i = 0; i < 6; i++) values[N_KEYS + 1 + i] = v[i];
+  hg_results *res = hg_results_open(prefix, N_KEYS + 7, cols);
   if (!res) return hg_last_status();
   hg_status s = hg_results_row(res, values);
   hg_results_close(res);
   return s;
 }
 
-static hg_status retrain(const options *o, const hg_data *d, int m, hg_experiment_outcome *r) {
+static hg_status retrain(const options *o, const hg_data *d, const row_key *k, int m, hg_experiment_outcome *r) {
   hg_net *net = hg_net_seeds(d->train->images->shape[1], d->train->num_classes, (uint64_t)o->c.seed);
   if (!net) return hg_last_status();
   char run_dir[600], label[32];
-  snprintf(run_dir, sizeof run_dir, "%s/runs/%s-seed%d", o->c.out, method_names[m], o->c.seed);
+  const char *key[N_KEYS];
+  key_values(k, key);
+  snprintf(run_dir, sizeof run_dir, "%s/runs/%s-seed%d-%08x", o->c.out, method_names[m], o->c.seed,
+           cli_key_hash(N_KEYS, key));
   snprintf(label, sizeof label, "retrain %s", method_names[m]);
   /* the layers below new_from[m] come from the checkpoint, the rest stay new */
   hg_status s = hg_experiment_load_net(net, o->from, hg_net_find(net, new_from[m]));
@@ -200,7 +215,7 @@ static hg_status retrain_all(options *o) {
     make_key(o, &d, m, &k);
     if (!row_done(o, &k, column, &r)) {
       hg_experiment_outcome out;
-      s = retrain(o, &d, m, &out);
+      s = retrain(o, &d, &k, m, &out);
       if (s == HG_OK) s = record_row(o, &k, m, &out);
       if (s != HG_OK) break;
       r.acc = !strcmp(metric, "top5") ? out.test.top5 : out.test.top1;

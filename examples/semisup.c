@@ -139,8 +139,7 @@ static void make_key(const options *o, const hg_data *d, row_key *k) {
   snprintf(k->hebb_epochs, sizeof k->hebb_epochs, "%d", o->hebb_epochs);
   snprintf(k->dropout, sizeof k->dropout, "%g", o->dropout);
   snprintf(k->net, sizeof k->net, "seeds%s", o->modified_bn ? "+modified-bn" : "");
-  snprintf(k->finetune, sizeof k->finetune, "epochs=%d schedule=%s lr=%g momentum=%g wd=%g batch=%d patience=%d",
-           o->t.epochs, o->t.schedule, o->t.lr, o->t.momentum, o->t.weight_decay, o->c.batch, o->t.patience);
+  cli_training_key(&o->c, &o->t, k->finetune, sizeof k->finetune);
 }
 
 /* The key's values, in key_cols' order. */
@@ -150,15 +149,6 @@ static void key_values(const options *o, const row_key *k, const char *v[N_KEYS]
   memcpy(v, all, sizeof all);
 }
 
-/* FNV-1a over the key's values: names a regime's run folder. */
-static unsigned key_hash(const char *const v[N_KEYS]) {
-  unsigned h = 2166136261u;
-  for (int i = 0; i < N_KEYS; i++) {
-    for (const char *c = v[i]; *c; c++) h = (h ^ (unsigned char)*c) * 16777619u;
-    h = (h ^ '|') * 16777619u; /* "ab","c" differs from "a","bc" */
-  }
-  return h;
-}
 
 #define N_COLS (N_KEYS + 7)
 
@@ -270,7 +260,7 @@ static hg_status run(options *o) {
   hg_dataset *labelled = res ? hg_experiment_label_subset(d.train, o->labels, (uint64_t)o->c.seed) : NULL;
   hg_net *net = labelled ? initial_net(o, &d) : NULL;
   hg_experiment_outcome r;
-  s = net ? fine_tune(o, &d, net, labelled, key_hash(key), &r) : hg_last_status();
+  s = net ? fine_tune(o, &d, net, labelled, cli_key_hash(N_KEYS, key), &r) : hg_last_status();
   if (s == HG_OK) s = record(res, key, labelled->count, &r);
   if (s == HG_OK)
     printf("%s, pretrain %s, %s%% labels (%d images), L%d, seed %d: test %.2f%% (top-5 %.2f%%), validation "
