@@ -42,6 +42,9 @@ static const char usage[] =
     "                       (instar rows grow to the norm of their input, ~10x a fresh one's);\n"
     "                       seed 001's code reads its WTA layers out as x·w/‖w‖. Kept in the hebb\n"
     "                       column (\"SPEC+unit-rows\"); no effect with --pretrain none\n"
+    "  --no-bias            the pre-trained L1..LK keep no bias while fine-tuning (u = w·x, as\n"
+    "                       seed 001's Hebbian layers; ours start at 0 after pre-training and\n"
+    "                       learn otherwise); net column \"seeds+no-bias\"; no effect with none\n"
     "  --modified-bn        seed 001's batch norm for its Hebbian nets at bn3..bn5: each channel\n"
     "                       scaled by sqrt(running var / mean running var), keeping the channels'\n"
     "                       relative variance (net column \"seeds+modified-bn\"); pre-training\n"
@@ -64,10 +67,11 @@ typedef struct options {
   double labels;
   float dropout;
   int upto, hebb_epochs, hebb_layers;
-  bool unit_rows, modified_bn;
+  bool unit_rows, modified_bn, no_bias;
 } options;
 
-enum { O_PRETRAIN = 1, O_HEBB, O_HEBB_EPOCHS, O_HEBB_LAYERS, O_LABELS, O_UPTO, O_UNIT_ROWS, O_MODIFIED_BN, O_DROPOUT, O_HELP };
+enum { O_PRETRAIN = 1, O_HEBB, O_HEBB_EPOCHS, O_HEBB_LAYERS, O_LABELS, O_UPTO, O_UNIT_ROWS, O_MODIFIED_BN, O_NO_BIAS, O_DROPOUT,
+       O_HELP };
 
 /* 1: run, 0: bad arguments, -1: --help. */
 static int parse_args(int argc, char **argv, options *o) {
@@ -75,6 +79,7 @@ static int parse_args(int argc, char **argv, options *o) {
       {"pretrain", 1, 0, O_PRETRAIN}, {"hebb", 1, 0, O_HEBB},  {"hebb-epochs", 1, 0, O_HEBB_EPOCHS},
       {"labels", 1, 0, O_LABELS},     {"upto", 1, 0, O_UPTO},  {"unit-rows", 0, 0, O_UNIT_ROWS},
       {"hebb-layers", 1, 0, O_HEBB_LAYERS}, {"dropout", 1, 0, O_DROPOUT}, {"modified-bn", 0, 0, O_MODIFIED_BN},
+      {"no-bias", 0, 0, O_NO_BIAS},
       {"help", 0, 0, O_HELP},
       CLI_COMMON_LONGOPTS,            CLI_TRAINING_LONGOPTS,   {0, 0, 0, 0}};
   const char *p = o->c.prog;
@@ -93,6 +98,7 @@ static int parse_args(int argc, char **argv, options *o) {
       case O_UPTO: ok = cli_int(p, "upto", optarg, 1, 5, &o->upto); break;
       case O_UNIT_ROWS: o->unit_rows = true; break;
       case O_MODIFIED_BN: o->modified_bn = true; break;
+      case O_NO_BIAS: o->no_bias = true; break;
       case O_DROPOUT: ok = cli_rate(p, "dropout", optarg, &o->dropout); break;
       case O_HELP: fputs(usage, stdout); return -1;
       case '?': ok = 0; break;
@@ -110,7 +116,7 @@ static int parse_args(int argc, char **argv, options *o) {
   } else if (!strcmp(o->pretrain, "none")) {
     return fprintf(stderr, "%s: --hebb makes no sense with --pretrain none\n", p), 0;
   }
-  if (!o->hebb) o->unit_rows = false, o->hebb_epochs = 0; /* nothing pre-trained with none */
+  if (!o->hebb) o->unit_rows = o->no_bias = false, o->hebb_epochs = 0; /* nothing pre-trained with none */
   if (o->hebb && o->upto > o->hebb_layers)
     return fprintf(stderr, "%s: --upto %d: only L1..L%d are pre-trained (--hebb-layers)\n", p, o->upto, o->hebb_layers), 0;
   if (strchr(o->pretrain, '/') || strchr(o->pretrain, ','))
@@ -138,7 +144,7 @@ static void make_key(const options *o, const hg_data *d, row_key *k) {
   snprintf(k->seed, sizeof k->seed, "%d", o->c.seed);
   snprintf(k->hebb_epochs, sizeof k->hebb_epochs, "%d", o->hebb_epochs);
   snprintf(k->dropout, sizeof k->dropout, "%g", o->dropout);
-  snprintf(k->net, sizeof k->net, "seeds%s", o->modified_bn ? "+modified-bn" : "");
+  snprintf(k->net, sizeof k->net, "seeds%s%s", o->modified_bn ? "+modified-bn" : "", o->no_bias ? "+no-bias" : "");
   cli_training_key(&o->c, &o->t, k->finetune, sizeof k->finetune);
 }
 
@@ -226,6 +232,7 @@ static hg_status fine_tune(const options *o, const hg_data *d, hg_net *net, cons
   hg_status s = after < 0 ? hg_fail(HG_ERR_ARG, "the net has no layer %s", bn)
                           : hg_net_attach_probe(net, after, labelled->images, labelled->num_classes, o->dropout);
   if (s == HG_OK) s = hg_experiment_set_modes(net, 'B', 'G');
+  if (s == HG_OK && o->no_bias) hg_experiment_drop_bias(net, after);
   hg_trainer_opts to = {.backprop = hg_sgd_opts(o->t.lr, o->t.momentum, o->t.weight_decay, o->t.momentum > 0)};
   hg_plasticity unused;
   if (s == HG_OK) s = hg_plasticity_parse("instar", &unused);

@@ -44,6 +44,12 @@ hg_status hg_experiment_set_modes(hg_net *net, char layers, char classifier);
  * as they are. */
 void hg_experiment_unit_rows(hg_net *net, int upto);
 
+/* b ← 0, kept there: the linear and convolution layers among [0, upto) (all
+ * when upto < 0) compute u = w·x, as seed 001's Hebbian layers, also while
+ * the rest of the net learns. Call after the train modes are set (setting a
+ * mode lets a bias learn again). */
+void hg_experiment_drop_bias(hg_net *net, int upto);
+
 /* Re-estimate the running mean and variance of every batch-norm layer among
  * layers [0, upto) (all when upto < 0) as the plain average of the statistics
  * of full batches of `batch` images, over at most max_images images of ds

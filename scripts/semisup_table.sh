@@ -53,7 +53,7 @@ while [ $# -gt 0 ]; do
       pass+=("$1")
       # options of semisup that take a value
       case "$1" in
-        --zca|--unit-rows|--modified-bn|--help) ;;
+        --zca|--unit-rows|--modified-bn|--no-bias|--help) ;;
         *) [ $# -ge 2 ] || { echo "semisup_table.sh: $1 needs a value" >&2; exit 2; }
            pass+=("$2"); shift ;;
       esac

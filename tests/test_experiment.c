@@ -361,6 +361,33 @@ static void test_probe_with_dropout(void **state) {
   hg_net_free(bad);
 }
 
+/* Dropped biases stay 0 through SGD steps with weight decay and momentum
+ * while the layers above (and the weights) learn. */
+static void test_dropped_bias_stays_zero(void **state) {
+  (void)state;
+  hg_net *net = tiny_net(4);
+  hgt_status(hg_experiment_set_modes(net, 'B', 'G'));
+  hg_experiment_drop_bias(net, hg_net_find(net, "bn1"));
+  hg_tensor *w0 = hg_tensor_clone(net->layers[0]->weight), *b4 = hg_tensor_clone(net->layers[4]->bias);
+  hg_plasticity unused;
+  hgt_status(hg_plasticity_parse("instar", &unused));
+  hg_trainer_opts o = {.backprop = hg_sgd_opts(0.1f, 0.9f, 0.05f, true)};
+  hg_trainer *t = hg_trainer_new(net, &unused, &o);
+  assert_non_null(t);
+  hg_tensor *x = hgt_rand(HG_SHAPE(6, 1, 4, 4), -1, 1, 9);
+  int labels[6] = {0, 1, 2, 0, 1, 2};
+  for (int step = 0; step < 3; step++) hgt_status(hg_trainer_step(t, x, labels, 6, HG_PHASE_BACKPROP, NULL));
+  const hg_layer *conv = net->layers[0];
+  for (int k = 0; k < 2; k++) assert_true(conv->bias->data[k] == 0.0f);
+  assert_memory_not_equal(w0->data, conv->weight->data, w0->numel * sizeof(float));
+  assert_memory_not_equal(b4->data, net->layers[4]->bias->data, b4->numel * sizeof(float));
+  hg_tensor_free(x);
+  hg_tensor_free(b4);
+  hg_tensor_free(w0);
+  hg_trainer_free(t);
+  hg_net_free(net);
+}
+
 /* Unit rows below a batch norm: rows of norm 1, the same outputs (batch
  * statistics), the layers above untouched. */
 static void test_unit_rows_keep_the_function(void **state) {
@@ -442,6 +469,7 @@ int main(void) {
       cmocka_unit_test(test_probe_on_features),
       cmocka_unit_test(test_probe_with_dropout),
       cmocka_unit_test(test_unit_rows_keep_the_function),
+      cmocka_unit_test(test_dropped_bias_stays_zero),
       cmocka_unit_test(test_pretrain_lower_layers_only),
   };
   int failed = cmocka_run_group_tests(tests, setup, teardown);
