@@ -70,8 +70,10 @@ typedef struct options {
   bool unit_rows, modified_bn, no_bias;
 } options;
 
-enum { O_PRETRAIN = 1, O_HEBB, O_HEBB_EPOCHS, O_HEBB_LAYERS, O_LABELS, O_UPTO, O_UNIT_ROWS, O_MODIFIED_BN, O_NO_BIAS, O_DROPOUT,
-       O_HELP };
+enum {
+  O_PRETRAIN = 1, O_HEBB, O_HEBB_EPOCHS, O_HEBB_LAYERS, O_LABELS, O_UPTO,
+  O_UNIT_ROWS, O_MODIFIED_BN, O_NO_BIAS, O_DROPOUT, O_HELP
+};
 
 /* 1: run, 0: bad arguments, -1: --help. */
 static int parse_args(int argc, char **argv, options *o) {
@@ -79,8 +81,7 @@ static int parse_args(int argc, char **argv, options *o) {
       {"pretrain", 1, 0, O_PRETRAIN}, {"hebb", 1, 0, O_HEBB},  {"hebb-epochs", 1, 0, O_HEBB_EPOCHS},
       {"labels", 1, 0, O_LABELS},     {"upto", 1, 0, O_UPTO},  {"unit-rows", 0, 0, O_UNIT_ROWS},
       {"hebb-layers", 1, 0, O_HEBB_LAYERS}, {"dropout", 1, 0, O_DROPOUT}, {"modified-bn", 0, 0, O_MODIFIED_BN},
-      {"no-bias", 0, 0, O_NO_BIAS},
-      {"help", 0, 0, O_HELP},
+      {"no-bias", 0, 0, O_NO_BIAS},   {"help", 0, 0, O_HELP},
       CLI_COMMON_LONGOPTS,            CLI_TRAINING_LONGOPTS,   {0, 0, 0, 0}};
   const char *p = o->c.prog;
   int c, ok = 1;
@@ -155,15 +156,16 @@ static void key_values(const options *o, const row_key *k, const char *v[N_KEYS]
   memcpy(v, all, sizeof all);
 }
 
-
 #define N_COLS (N_KEYS + 7)
+static const char *const outcome_cols[N_COLS - N_KEYS] = {"labelled", "epochs_run", "best_epoch", "val_top1",
+                                                          "test_top1", "test_top5",  "seconds"};
 
 /* OUT/semisup.csv/.jsonl, opened before the work so that a file with other
  * columns is refused before hours of training. */
 static hg_results *open_results(const options *o) {
-  const char *cols[N_COLS] = {"labelled", "epochs_run", "best_epoch", "val_top1", "test_top1", "test_top5", "seconds"};
-  memmove(cols + N_KEYS, cols, 7 * sizeof *cols);
+  const char *cols[N_COLS];
   memcpy(cols, key_cols, sizeof key_cols);
+  memcpy(cols + N_KEYS, outcome_cols, sizeof outcome_cols);
   char prefix[600];
   snprintf(prefix, sizeof prefix, "%s/semisup", o->c.out);
   return hg_results_open(prefix, N_COLS, cols);
