@@ -273,7 +273,8 @@ static hg_status fit_phase(const sweep *w, hg_trainer *t, hg_phase phase, int ep
   f.label = phase == HG_PHASE_HEBB ? "hebbian" : "backprop";
   hg_status s = hg_schedule_parse(phase == HG_PHASE_HEBB ? "constant" : o->schedule, &f.schedule);
   hg_fit_result res;
-  return s == HG_OK ? hg_fit(t, w->d.train, w->d.val, &f, &res) : s;
+  /* the frozen layers below (baseline weights) run once, not every epoch */
+  return s == HG_OK ? hg_fit_skip_fixed(t, w->d.train, w->d.val, &f, &res) : s;
 }
 
 /* mkdir -p */

@@ -486,7 +486,7 @@ hg_status hg_experiment_fit_evaluate(hg_trainer *t, const hg_data *d, const hg_f
                                      hg_experiment_outcome *out) {
   hg_experiment_outcome r = {0};
   hg_status s = o->run_dir ? hg_experiment_make_dirs(o->run_dir) : HG_OK;
-  if (s == HG_OK) s = hg_fit(t, d->train, d->val, o, &r.fit);
+  if (s == HG_OK) s = hg_fit_skip_fixed(t, d->train, d->val, o, &r.fit);
   if (s == HG_OK && d->val) s = hg_evaluate(t->net, d->val, o->batch, &r.val);
   if (s == HG_OK) s = hg_evaluate(t->net, d->test, o->batch, &r.test);
   if (s == HG_OK && o->run_dir) {

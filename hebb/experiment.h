@@ -92,7 +92,7 @@ typedef struct hg_experiment_outcome {
   hg_eval val, test; /* of those weights (val zero when there is no validation set) */
 } hg_experiment_outcome;
 
-/* hg_fit(t, d->train, d->val, o), then evaluate the weights it leaves (the
+/* hg_fit_skip_fixed(t, d->train, d->val, o), then evaluate the weights it leaves (the
  * best validated ones) on d->val and d->test, then delete o->run_dir's
  * checkpoints (its per-epoch CSV/JSON lines stay). With o->resume an
  * interrupted run continues from its last epoch. */

@@ -234,3 +234,48 @@ hg_status hg_fit(hg_trainer *t, const hg_dataset *train, const hg_dataset *val, 
   if (result) *result = res;
   return s;
 }
+
+int hg_fit_fixed_prefix(const hg_net *net) {
+  int n = 0;
+  while (n < net->n && (net->layers[n]->mode == HG_TRAIN_F || net->layers[n]->mode == HG_TRAIN_R)) n++;
+  return n;
+}
+
+/* Does layers [0, upto)'s output keep the [N,C,H,W] layout that a data set
+ * stores? (A flattened [N,F] output would reach the next layer as
+ * [N,F,1,1].) Checked on one image of ds. */
+static bool keeps_layout(hg_net *net, int upto, const hg_dataset *ds) {
+  hg_tensor *one = hg_tensor_narrow0(ds->images, 0, 1);
+  bool grad = hg_set_grad_enabled(false);
+  hg_tensor *y = one ? hg_net_forward_range(net, one, 0, upto, false) : NULL;
+  hg_set_grad_enabled(grad);
+  bool keeps = y && y->ndim == 4;
+  hg_tensor_free(y);
+  hg_tensor_free(one);
+  hg_net_clear_outputs(net);
+  return keeps;
+}
+
+hg_status hg_fit_skip_fixed(hg_trainer *t, const hg_dataset *train, const hg_dataset *val, const hg_fit_opts *o,
+                            hg_fit_result *result) {
+  hg_net *net = t->net;
+  int prefix = net->first == 0 ? hg_fit_fixed_prefix(net) : 0;
+  if (prefix == net->n) prefix = 0; /* nothing would learn */
+  while (prefix > 0 && !keeps_layout(net, prefix, train)) prefix--;
+  if (prefix == 0) return hg_fit(t, train, val, o, result);
+  hg_dataset *ftrain = hg_net_features(net, prefix, train, o->batch);
+  hg_dataset *fval = ftrain && val ? hg_net_features(net, prefix, val, o->batch) : NULL;
+  hg_status s = HG_OK;
+  if (!ftrain || (val && !fval)) {
+    s = hg_last_status();
+    hg_dataset_free(ftrain);
+    hg_dataset_free(fval);
+    return s == HG_ERR_NOMEM ? hg_fit(t, train, val, o, result) : s; /* too large: as hg_fit */
+  }
+  net->first = prefix;
+  s = hg_fit(t, ftrain, fval, o, result);
+  net->first = 0;
+  hg_dataset_free(ftrain);
+  hg_dataset_free(fval);
+  return s;
+}

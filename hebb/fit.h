@@ -38,6 +38,17 @@ hg_fit_opts hg_fit_defaults(void);
 hg_status hg_fit(hg_trainer *t, const hg_dataset *train, const hg_dataset *val, const hg_fit_opts *o,
                  hg_fit_result *result);
 
+/* The number of leading layers of net that are fixed while it trains (modes
+ * F and R: weights kept, batch norms on their running statistics, dropout
+ * off): their outputs are the same in every epoch. */
+int hg_fit_fixed_prefix(const hg_net *net);
+/* hg_fit, with the fixed prefix of t's net run once over train and val
+ * (hg_net_features, held in memory) instead of in every epoch: the same
+ * training, without the prefix's forward passes. Plain hg_fit when there is
+ * no prefix or its outputs do not fit in memory. net->first is 0 again on
+ * return. */
+hg_status hg_fit_skip_fixed(hg_trainer *t, const hg_dataset *train, const hg_dataset *val, const hg_fit_opts *o,
+                            hg_fit_result *result);
 /* Save the net's parameters and statistics, both optimizers' states and
  * `epoch` to path (atomically). */
 hg_status hg_trainer_save(hg_trainer *t, const char *path, int epoch, double best_val, int best_epoch);

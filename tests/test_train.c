@@ -1,6 +1,7 @@
 /* The one training loop: hybrid networks keep the cross-entropy out of
  * Hebbian layers, frozen layers do not move, Hebbian layers cost no
- * backward-data work, and a resumed run takes exactly the same steps. */
+ * backward-data work, a resumed run takes exactly the same steps, and
+ * training above a frozen prefix computed once equals training through it. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -161,6 +162,50 @@ static void test_resume_gives_the_same_steps(void **state) {
   assert_int_equal(hgt_rmtree(b), 0);
 }
 
+/* The weights hg_fit (or hg_fit_skip_fixed) leaves after 3 epochs, the
+ * convolution forwards it ran and the net's fixed prefix. */
+static hg_tensor *fit_weights(const char *modes, bool skip, long *conv_forwards, int *prefix) {
+  hg_net *net = tiny_net(10);
+  hg_trainer *t = trainer(net, modes);
+  *prefix = hg_fit_fixed_prefix(net);
+  hg_dataset *train = synthetic(40), *val = synthetic(12);
+  hg_fit_opts o = hg_fit_defaults();
+  o.epochs = 3;
+  o.batch = BATCH;
+  o.log = NULL;
+  hgt_status(hg_schedule_parse("seeds:1:1", &o.schedule));
+  hg_fit_result res;
+  hg_kernel_stats_reset();
+  hgt_status(skip ? hg_fit_skip_fixed(t, train, val, &o, &res) : hg_fit(t, train, val, &o, &res));
+  *conv_forwards = hg_kstats.conv_forward;
+  assert_int_equal(net->first, 0);
+  hg_tensor *copy = hgt_ok(hg_tensor_clone(net->param_slab));
+  hg_dataset_free(train);
+  hg_dataset_free(val);
+  hg_trainer_free(t);
+  hg_net_free(net);
+  return copy;
+}
+
+/* Skipping the frozen prefix: the same weights as running it every epoch,
+ * with fewer convolutions; a prefix ending in flatten stops before it. */
+static void test_skipping_the_fixed_prefix(void **state) {
+  (void)state;
+  const char *modes[2] = {"FB-G", "FF-G"};
+  const int want_prefix[2] = {3, 6};
+  for (int m = 0; m < 2; m++) {
+    long plain_convs, skip_convs;
+    int prefix;
+    hg_tensor *plain = fit_weights(modes[m], false, &plain_convs, &prefix);
+    assert_int_equal(prefix, want_prefix[m]);
+    hg_tensor *skip = fit_weights(modes[m], true, &skip_convs, &prefix);
+    hgt_close(skip->data, plain->data, plain->numel, 1e-4f, 1e-6f);
+    assert_true(skip_convs < plain_convs);
+    hg_tensor_free(plain);
+    hg_tensor_free(skip);
+  }
+}
+
 static void test_bad_modes_are_reported(void **state) {
   (void)state;
   hg_net *net = tiny_net(9);
@@ -177,6 +222,7 @@ int main(void) {
       cmocka_unit_test(test_frozen_layers_do_not_move),
       cmocka_unit_test(test_hebbian_layers_run_no_backward_data),
       cmocka_unit_test(test_resume_gives_the_same_steps),
+      cmocka_unit_test(test_skipping_the_fixed_prefix),
       cmocka_unit_test(test_bad_modes_are_reported),
   };
   int failed = cmocka_run_group_tests(tests, NULL, NULL);
