@@ -122,29 +122,40 @@ static hg_dataset *synthetic(int n) {
   return ds;
 }
 
-static hg_tensor *fit_and_copy(const char *dir, int epochs, bool resume) {
-  hg_net *net = tiny_net(8);
-  hg_trainer *t = trainer(net, "BB-G");
-  hg_dataset *train = synthetic(40), *val = synthetic(12);
+/* A quiet fit of `epochs` on the synthetic data in batches of BATCH. */
+static hg_fit_opts quiet_fit(int epochs) {
   hg_fit_opts o = hg_fit_defaults();
   o.epochs = epochs;
   o.batch = BATCH;
-  o.run_dir = dir;
-  o.resume = resume;
   o.log = NULL;
   hgt_status(hg_schedule_parse("seeds:1:1", &o.schedule));
-  hg_fit_result res;
-  hgt_status(hg_fit(t, train, val, &o, &res));
-  assert_int_equal(res.epochs_run, epochs);
-  char path[256];
-  snprintf(path, sizeof path, "%s/last.safetensors", dir);
-  hgt_status(hg_trainer_load(t, path, NULL, NULL, NULL)); /* the last, not the best, weights */
+  return o;
+}
+
+/* A copy of the net's parameters; frees the run. */
+static hg_tensor *copy_and_free(hg_net *net, hg_trainer *t, hg_dataset *train, hg_dataset *val) {
   hg_tensor *copy = hgt_ok(hg_tensor_clone(net->param_slab));
   hg_dataset_free(train);
   hg_dataset_free(val);
   hg_trainer_free(t);
   hg_net_free(net);
   return copy;
+}
+
+static hg_tensor *fit_and_copy(const char *dir, int epochs, bool resume) {
+  hg_net *net = tiny_net(8);
+  hg_trainer *t = trainer(net, "BB-G");
+  hg_dataset *train = synthetic(40), *val = synthetic(12);
+  hg_fit_opts o = quiet_fit(epochs);
+  o.run_dir = dir;
+  o.resume = resume;
+  hg_fit_result res;
+  hgt_status(hg_fit(t, train, val, &o, &res));
+  assert_int_equal(res.epochs_run, epochs);
+  char path[256];
+  snprintf(path, sizeof path, "%s/last.safetensors", dir);
+  hgt_status(hg_trainer_load(t, path, NULL, NULL, NULL)); /* the last, not the best, weights */
+  return copy_and_free(net, t, train, val);
 }
 
 static void test_resume_gives_the_same_steps(void **state) {
@@ -169,22 +180,13 @@ static hg_tensor *fit_weights(const char *modes, bool skip, long *conv_forwards,
   hg_trainer *t = trainer(net, modes);
   *prefix = hg_fit_fixed_prefix(net);
   hg_dataset *train = synthetic(40), *val = synthetic(12);
-  hg_fit_opts o = hg_fit_defaults();
-  o.epochs = 3;
-  o.batch = BATCH;
-  o.log = NULL;
-  hgt_status(hg_schedule_parse("seeds:1:1", &o.schedule));
+  hg_fit_opts o = quiet_fit(3);
   hg_fit_result res;
   hg_kernel_stats_reset();
   hgt_status(skip ? hg_fit_skip_fixed(t, train, val, &o, &res) : hg_fit(t, train, val, &o, &res));
   *conv_forwards = hg_kstats.conv_forward;
   assert_int_equal(net->first, 0);
-  hg_tensor *copy = hgt_ok(hg_tensor_clone(net->param_slab));
-  hg_dataset_free(train);
-  hg_dataset_free(val);
-  hg_trainer_free(t);
-  hg_net_free(net);
-  return copy;
+  return copy_and_free(net, t, train, val);
 }
 
 /* Skipping the frozen prefix: the same weights as running it every epoch,
