@@ -96,6 +96,12 @@ static inline int cli_rate(const char *prog, const char *name, const char *v, fl
   return 1;
 }
 
+/* Whitening with a ZCA ε other than the default: then part of results' keys
+ * and caches' settings (the default keeps the keys of older runs). */
+static inline bool cli_custom_zca_eps(const cli_common *c) {
+  return c->data.zca && c->data.zca_eps != HG_ZCA_DEFAULT_EPS;
+}
+
 /* The training options of the experiment programs (their defaults differ). */
 typedef struct cli_training {
   int epochs, patience;
@@ -200,7 +206,7 @@ static inline hg_status cli_pretrain(const cli_common *c, const cli_training *t,
                                      const char *cache, const char *run_dir, bool *cached) {
   char setting[700], upto[32] = "", eps[32] = "";
   if (layers > 0) snprintf(upto, sizeof upto, " layers=%d", layers);
-  if (c->data.zca && c->data.zca_eps != HG_ZCA_DEFAULT_EPS) snprintf(eps, sizeof eps, " zca_eps=%g", c->data.zca_eps);
+  if (cli_custom_zca_eps(c)) snprintf(eps, sizeof eps, " zca_eps=%g", c->data.zca_eps);
   snprintf(setting, sizeof setting, "data=%s zca=%d%s train=%d hebb=%s epochs=%d%s lr=%g batch=%d seed=%d",
            c->data.name, c->data.zca, eps, train->count, hebb, epochs, upto, t->hebb_lr, c->batch, c->seed);
   hg_pretrain_opts p = hg_pretrain_defaults(hebb);
@@ -235,15 +241,53 @@ static inline hg_status cli_fit_opts(const cli_common *c, const cli_training *t,
   return hg_schedule_parse(schedule ? schedule : t->schedule, &f->schedule);
 }
 
-/* The result columns epochs_run, best_epoch, val_top1, test_top1, test_top5,
- * seconds of an outcome, as text. */
-static inline void cli_outcome_fields(const hg_experiment_outcome *r, char v[6][32]) {
+/* The columns that follow a result's key (and extra) columns. */
+#define CLI_OUTCOME_COLS 6
+static const char *const cli_outcome_cols[CLI_OUTCOME_COLS] = {"epochs_run", "best_epoch", "val_top1",
+                                                               "test_top1",  "test_top5",  "seconds"};
+#define CLI_MAX_COLS 32
+
+/* prefix.csv/.jsonl for rows of the key columns, the extra columns, then the
+ * outcome columns; NULL when the file has other columns (hg_results_open). */
+static inline hg_results *cli_results_open(const char *prefix, int nkeys, const char *const *key_cols, int nextra,
+                                           const char *const *extra_cols) {
+  const char *cols[CLI_MAX_COLS];
+  if (nkeys + nextra + CLI_OUTCOME_COLS > CLI_MAX_COLS) {
+    hg_fail(HG_ERR_ARG, "results: more than %d columns", CLI_MAX_COLS);
+    return NULL;
+  }
+  memcpy(cols, key_cols, (size_t)nkeys * sizeof *cols);
+  memcpy(cols + nkeys, extra_cols, (size_t)nextra * sizeof *cols);
+  memcpy(cols + nkeys + nextra, cli_outcome_cols, sizeof cli_outcome_cols);
+  return hg_results_open(prefix, nkeys + nextra + CLI_OUTCOME_COLS, cols);
+}
+
+/* One row of a file from cli_results_open: key values, extra values, r. */
+static inline hg_status cli_results_row(hg_results *res, int nkeys, const char *const *key, int nextra,
+                                        const char *const *extra, const hg_experiment_outcome *r) {
+  char v[CLI_OUTCOME_COLS][32];
   snprintf(v[0], 32, "%d", r->fit.epochs_run);
   snprintf(v[1], 32, "%d", r->fit.best_epoch);
   snprintf(v[2], 32, "%.6f", r->val.top1);
   snprintf(v[3], 32, "%.6f", r->test.top1);
   snprintf(v[4], 32, "%.6f", r->test.top5);
   snprintf(v[5], 32, "%.1f", r->fit.seconds);
+  const char *values[CLI_MAX_COLS];
+  memcpy(values, key, (size_t)nkeys * sizeof *values);
+  memcpy(values + nkeys, extra, (size_t)nextra * sizeof *values);
+  for (int i = 0; i < CLI_OUTCOME_COLS; i++) values[nkeys + nextra + i] = v[i];
+  return hg_results_row(res, values);
+}
+
+/* Open, append one row, close. */
+static inline hg_status cli_record(const char *prefix, int nkeys, const char *const *key_cols,
+                                   const char *const *key, int nextra, const char *const *extra_cols,
+                                   const char *const *extra, const hg_experiment_outcome *r) {
+  hg_results *res = cli_results_open(prefix, nkeys, key_cols, nextra, extra_cols);
+  if (!res) return hg_last_status();
+  hg_status s = cli_results_row(res, nkeys, key, nextra, extra, r);
+  hg_results_close(res);
+  return s;
 }
 
 /* Print table under its title and save it as prefix.csv and prefix.md. */
@@ -265,9 +309,8 @@ static inline int cli_exit(const char *prog, hg_status s) {
 /* The data part of a result's key: "NAME", "NAME+zca", or "NAME+zca:EPS"
  * when ZCA's ε is not the default. */
 static inline void cli_data_key(const cli_common *c, char *buf, size_t size) {
-  if (!c->data.zca) snprintf(buf, size, "%s", c->data.name);
-  else if (c->data.zca_eps == HG_ZCA_DEFAULT_EPS) snprintf(buf, size, "%s+zca", c->data.name);
-  else snprintf(buf, size, "%s+zca:%g", c->data.name, (double)c->data.zca_eps);
+  if (cli_custom_zca_eps(c)) snprintf(buf, size, "%s+zca:%g", c->data.name, (double)c->data.zca_eps);
+  else snprintf(buf, size, "%s%s", c->data.name, c->data.zca ? "+zca" : "");
 }
 
 /* The training part of a result's key: every setting of t and c that can

@@ -152,20 +152,11 @@ static bool cell_done(const options *o, const cell_key *k, const char *column, d
 }
 
 static hg_status record_cell(const options *o, const cell_key *k, const hg_experiment_outcome *r) {
-  static const char *const cols[] = {"source",   "data",       "train_images", "seed",     "layer",
-                                     "method",   "training",   "epochs_run",   "best_epoch", "val_top1",
-                                     "test_top1", "test_top5", "seconds"};
-  char prefix[600], v[6][32];
+  char prefix[600];
   snprintf(prefix, sizeof prefix, "%s/cells", o->c.out);
-  cli_outcome_fields(r, v);
-  const char *values[N_KEYS + 6];
-  key_values(k, values);
-  for (int i = 0; i < 6; i++) values[N_KEYS + i] = v[i];
-  hg_results *res = hg_results_open(prefix, N_KEYS + 6, cols);
-  if (!res) return hg_last_status();
-  hg_status s = hg_results_row(res, values);
-  hg_results_close(res);
-  return s;
+  const char *key[N_KEYS];
+  key_values(k, key);
+  return cli_record(prefix, N_KEYS, key_cols, key, 0, NULL, NULL, r);
 }
 
 /* A fresh seeds' net holding the trained weights. */

@@ -149,21 +149,12 @@ static bool row_done(const options *o, const row_key *k, const char *column, row
 }
 
 static hg_status record_row(const options *o, const row_key *k, int m, const hg_experiment_outcome *r) {
-  static const char *const cols[] = {"source",     "data",       "train_images", "seed",      "method",
-                                     "training",   "modes",      "epochs_run",   "best_epoch", "val_top1",
-                                     "test_top1", "test_top5", "seconds"};
-  char prefix[600], v[6][32];
+  static const char *const extra_cols[1] = {"modes"};
+  char prefix[600];
   snprintf(prefix, sizeof prefix, "%s/retrain", o->c.out);
-  cli_outcome_fields(r, v);
-  const char *values[N_KEYS + 7];
-  key_values(k, values);
-  values[N_KEYS] = seed_modes[m];
-  for (int i = 0; i < 6; i++) values[N_KEYS + 1 + i] = v[i];
-  hg_results *res = hg_results_open(prefix, N_KEYS + 7, cols);
-  if (!res) return hg_last_status();
-  hg_status s = hg_results_row(res, values);
-  hg_results_close(res);
-  return s;
+  const char *key[N_KEYS], *extra[1] = {seed_modes[m]};
+  key_values(k, key);
+  return cli_record(prefix, N_KEYS, key_cols, key, 1, extra_cols, extra, r);
 }
 
 static hg_status retrain(const options *o, const hg_data *d, const row_key *k, int m, hg_experiment_outcome *r) {

@@ -156,30 +156,22 @@ static void key_values(const options *o, const row_key *k, const char *v[N_KEYS]
   memcpy(v, all, sizeof all);
 }
 
-#define N_COLS (N_KEYS + 7)
-static const char *const outcome_cols[N_COLS - N_KEYS] = {"labelled", "epochs_run", "best_epoch", "val_top1",
-                                                          "test_top1", "test_top5",  "seconds"};
+static const char *const extra_cols[1] = {"labelled"};
 
 /* OUT/semisup.csv/.jsonl, opened before the work so that a file with other
  * columns is refused before hours of training. */
 static hg_results *open_results(const options *o) {
-  const char *cols[N_COLS];
-  memcpy(cols, key_cols, sizeof key_cols);
-  memcpy(cols + N_KEYS, outcome_cols, sizeof outcome_cols);
   char prefix[600];
   snprintf(prefix, sizeof prefix, "%s/semisup", o->c.out);
-  return hg_results_open(prefix, N_COLS, cols);
+  return cli_results_open(prefix, N_KEYS, key_cols, 1, extra_cols);
 }
 
 static hg_status record(hg_results *res, const char *const key[N_KEYS], int labelled,
                         const hg_experiment_outcome *r) {
-  char v[7][32];
-  snprintf(v[0], 32, "%d", labelled);
-  cli_outcome_fields(r, v + 1);
-  const char *values[N_COLS];
-  memcpy(values, key, N_KEYS * sizeof *key);
-  for (int i = 0; i < 7; i++) values[N_KEYS + i] = v[i];
-  return hg_results_row(res, values);
+  char count[32];
+  snprintf(count, sizeof count, "%d", labelled);
+  const char *extra[1] = {count};
+  return cli_results_row(res, N_KEYS, key, 1, extra, r);
 }
 
 /* Seed 001's batch norm at bn3..bn5 (--modified-bn). */

@@ -111,12 +111,8 @@ void hg_experiment_unit_rows(hg_net *net, int upto) {
 
 void hg_experiment_drop_bias(hg_net *net, int upto) {
   if (upto < 0 || upto > net->n) upto = net->n;
-  for (int i = 0; i < upto; i++) {
-    hg_layer *l = net->layers[i];
-    if (!l->bias || is_batch_norm(l)) continue;
-    hg_tensor_fill(l->bias, 0.0f);
-    hg_requires_grad(l->bias, false);
-  }
+  for (int i = 0; i < upto; i++)
+    if (!is_batch_norm(net->layers[i])) hg_layer_drop_bias(net->layers[i]);
 }
 
 hg_status hg_experiment_recalibrate_bn(hg_net *net, const hg_dataset *ds, int upto, int batch,

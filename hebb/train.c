@@ -101,10 +101,7 @@ hg_trainer *hg_trainer_new(hg_net *net, const hg_plasticity *hebb, const hg_trai
     t->any_backprop |= l->mode == HG_TRAIN_B && hg_layer_has_params(l);
     if (l->mode != HG_TRAIN_H || !l->weight) continue;
     t->last_hebb = i;
-    if (l->bias) { /* Hebbian neurons have no bias: u = w·x */
-      hg_tensor_fill(l->bias, 0.0f);
-      hg_requires_grad(l->bias, false);
-    }
+    hg_layer_drop_bias(l); /* Hebbian neurons have no bias: u = w·x */
     p[i] = *hebb;
     p[i].mask = NULL;
     if (is_classifier(net, i)) /* the supervised Hebbian classifier */

@@ -34,6 +34,12 @@ void hg_layer_set_mode(hg_layer *l, hg_train_mode mode) {
 
 bool hg_layer_has_params(const hg_layer *l) { return l->weight || l->bias; }
 
+void hg_layer_drop_bias(hg_layer *l) {
+  if (!l->bias) return;
+  hg_tensor_fill(l->bias, 0.0f);
+  hg_requires_grad(l->bias, false);
+}
+
 void hg_layer_free(hg_layer *l) {
   if (!l) return;
   hg_tensor_free(l->weight);

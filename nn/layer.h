@@ -65,6 +65,8 @@ hg_tensor *hg_layer_forward(hg_layer *l, hg_tensor *x, const hg_forward_ctx *ctx
  * H layers are cut off from their neighbours' gradients: sg(input), sg(output). */
 void hg_layer_set_mode(hg_layer *l, hg_train_mode mode);
 bool hg_layer_has_params(const hg_layer *l);
+/* b ← 0 and b stops learning (u = w·x), until the next hg_layer_set_mode. */
+void hg_layer_drop_bias(hg_layer *l);
 void hg_layer_free(hg_layer *l);
 
 /* For the layer files: a layer with no parameters yet. */
