@@ -193,10 +193,14 @@ hg_status hg_trainer_step(hg_trainer *t, hg_tensor *x, const int *labels, int co
   bool hebb = phase != HG_PHASE_BACKPROP && t->last_hebb >= 0;
   bool backprop = phase != HG_PHASE_HEBB && t->any_backprop;
   int upto = backprop || phase == HG_PHASE_JOINT ? net->n : t->last_hebb + 1;
-  hg_tensor *loss = NULL;
-  hg_tensor *out = hg_net_forward_range(net, x, net->first, upto, true);
-  hg_status s = out ? HG_OK : hg_last_status();
-  if (s == HG_OK && hebb) s = hebbian_losses(t, x, labels, t->last_hebb, &loss, &st.hebb_loss);
+  hg_tensor *loss = NULL, *out = NULL;
+  /* Rows past `count` (a short last batch's padding) must not reach batch
+   * statistics or Hebbian sums: the step sees only the first `count` rows. */
+  hg_tensor *rows = count == x->shape[0] ? hg_tensor_retain(x) : hg_tensor_narrow0(x, 0, count);
+  hg_status s = rows ? HG_OK : hg_last_status();
+  if (s == HG_OK) out = hg_net_forward_range(net, rows, net->first, upto, true);
+  if (s == HG_OK && !out) s = hg_last_status();
+  if (s == HG_OK && hebb) s = hebbian_losses(t, rows, labels, t->last_hebb, &loss, &st.hebb_loss);
   if (s == HG_OK && backprop) s = cross_entropy_term(out, labels, count, &loss, &st);
   if (s == HG_OK && loss && !isfinite(loss->data[0]))
     s = hg_fail(HG_ERR_NUMERIC, "training diverged: the loss is %g (cross-entropy %g, Hebbian %g)",
@@ -206,6 +210,7 @@ hg_status hg_trainer_step(hg_trainer *t, hg_tensor *x, const int *labels, int co
   if (s == HG_OK && learns) s = optimize(t, phase);
   hg_tensor_free(loss);
   hg_tensor_free(out);
+  hg_tensor_free(rows);
   hg_tape_clear();
   hg_net_zero_grad(net);
   if (stats) *stats = st;

@@ -1,7 +1,8 @@
 /* The one training loop: hybrid networks keep the cross-entropy out of
  * Hebbian layers, frozen layers do not move, Hebbian layers cost no
  * backward-data work, a resumed run takes exactly the same steps, and
- * training above a frozen prefix computed once equals training through it. */
+ * training above a frozen prefix computed once equals training through it,
+ * and a short last batch's padding rows take no part in a step. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -208,6 +209,41 @@ static void test_skipping_the_fixed_prefix(void **state) {
   }
 }
 
+/* A short last batch arrives padded to the batch size; the step must learn
+ * as from its `count` images alone: padding rows reach neither batch norm's
+ * statistics nor a Hebbian sum nor the cross-entropy. */
+static void test_padding_rows_do_not_train(void **state) {
+  (void)state;
+  enum { COUNT = 5 };
+  hg_net *padded = tiny_net(10), *exact = tiny_net(10);
+  hg_trainer *a = trainer(padded, "HB-G"), *b = trainer(exact, "HB-G");
+  hg_tensor *x = batch(7);
+  size_t per = x->numel / BATCH;
+  for (size_t i = COUNT * per; i < x->numel; i++) x->data[i] = 100.0f; /* padding */
+  hg_tensor *x5 = hgt_ok(hg_tensor_empty(HG_SHAPE(COUNT, 3, 7, 7)));
+  memcpy(x5->data, x->data, COUNT * per * sizeof(float));
+  hg_step_stats sa, sb;
+  for (int step = 0; step < 2; step++) {
+    hgt_status(hg_trainer_step(a, x, labels, COUNT, HG_PHASE_JOINT, &sa));
+    hgt_status(hg_trainer_step(b, x5, labels, COUNT, HG_PHASE_JOINT, &sb));
+    assert_float_equal(sa.ce_loss, sb.ce_loss, 0);
+    assert_float_equal(sa.hebb_loss, sb.hebb_loss, 0);
+  }
+  for (int i = 0; i < padded->n; i++) {
+    hg_layer *p = padded->layers[i], *e = exact->layers[i];
+    if (p->weight) hgt_close(p->weight->data, e->weight->data, p->weight->numel, 1e-6f, 1e-7f);
+    if (p->running_var) hgt_close(p->running_var->data, e->running_var->data, p->running_var->numel, 1e-6f, 1e-7f);
+    if (p->running_mean)
+      hgt_close(p->running_mean->data, e->running_mean->data, p->running_mean->numel, 1e-6f, 1e-7f);
+  }
+  hg_tensor_free(x);
+  hg_tensor_free(x5);
+  hg_trainer_free(a);
+  hg_trainer_free(b);
+  hg_net_free(padded);
+  hg_net_free(exact);
+}
+
 static void test_bad_modes_are_reported(void **state) {
   (void)state;
   hg_net *net = tiny_net(9);
@@ -225,6 +261,7 @@ int main(void) {
       cmocka_unit_test(test_hebbian_layers_run_no_backward_data),
       cmocka_unit_test(test_resume_gives_the_same_steps),
       cmocka_unit_test(test_skipping_the_fixed_prefix),
+      cmocka_unit_test(test_padding_rows_do_not_train),
       cmocka_unit_test(test_bad_modes_are_reported),
   };
   int failed = cmocka_run_group_tests(tests, NULL, NULL);
