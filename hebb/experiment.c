@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -101,11 +102,42 @@ hg_status hg_experiment_set_modes(hg_net *net, char layers, char classifier) {
   return set_modes_split(net, 0, layers, layers, classifier);
 }
 
+/* A positive factor per channel passes these unchanged but for the factor. */
+static bool keeps_channel_scale(const hg_layer *l) {
+  const char *k = l->ops->kind;
+  return !strcmp(k, "relu") || !strcmp(k, "max_pool2d") || !strcmp(k, "avg_pool2d") || !strcmp(k, "dropout");
+}
+
+/* The batch norm that normalises layer i's units, or NULL. */
+static hg_layer *norm_above(const hg_net *net, int i) {
+  for (int j = i + 1; j < net->n; j++) {
+    if (is_batch_norm(net->layers[j])) return net->layers[j];
+    if (!keeps_channel_scale(net->layers[j])) return NULL;
+  }
+  return NULL;
+}
+
+/* Unit k scaled by 1/n_k: its batch norm's running mean by 1/n_k, variance by 1/n_k². */
+static void unit_rows(const hg_layer *l, hg_layer *bn) {
+  int rows = l->weight->shape[0];
+  size_t fan = l->weight->numel / (size_t)rows;
+  if (bn && bn->running_mean->numel == (size_t)rows)
+    for (int k = 0; k < rows; k++) {
+      const float *wk = l->weight->data + (size_t)k * fan;
+      double sq = 0;
+      for (size_t d = 0; d < fan; d++) sq += (double)wk[d] * wk[d];
+      if (sq == 0) continue;
+      bn->running_mean->data[k] = (float)(bn->running_mean->data[k] / sqrt(sq));
+      bn->running_var->data[k] = (float)(bn->running_var->data[k] / sq);
+    }
+  hg_tensor_unit_rows(l->weight, l->bias);
+}
+
 void hg_experiment_unit_rows(hg_net *net, int upto) {
   if (upto < 0 || upto > net->n) upto = net->n;
   for (int i = 0; i < upto; i++) {
     hg_layer *l = net->layers[i];
-    if (l->weight && !is_batch_norm(l)) hg_tensor_unit_rows(l->weight, l->bias);
+    if (l->weight && !is_batch_norm(l)) unit_rows(l, norm_above(net, i));
   }
 }
 

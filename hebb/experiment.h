@@ -37,7 +37,9 @@ hg_status hg_experiment_set_modes(hg_net *net, char layers, char classifier);
 /* w_k ← w_k/‖w_k‖ and b_k ← b_k/‖w_k‖ for every output unit k of the linear
  * and convolution layers among [0, upto) (all when upto < 0). A positive
  * factor per unit passes through ReLU and max-pooling and is removed by the
- * batch norm after them, so the seeds' net computes the same function; only
+ * batch norm after them, so the seeds' net computes the same function (that
+ * batch norm's running mean and variance are scaled with the unit, so also
+ * in evaluation, up to its ε); only
  * the step size of SGD relative to the weights changes (a Hebbian instar row
  * grows to the norm of its inputs, ≈ 10× a fresh layer's). Seed 001's code
  * reads such layers out as the projection x·w/‖w‖. Rows of norm 0 are left

@@ -388,8 +388,9 @@ static void test_dropped_bias_stays_zero(void **state) {
   hg_net_free(net);
 }
 
-/* Unit rows below a batch norm: rows of norm 1, the same outputs (batch
- * statistics), the layers above untouched. */
+/* Unit rows below a batch norm: rows of norm 1, the same outputs in training
+ * (batch statistics) and in evaluation (running statistics scaled with the
+ * units), the layers above untouched. */
 static void test_unit_rows_keep_the_function(void **state) {
   (void)state;
   hg_net *net = tiny_net(3);
@@ -402,10 +403,15 @@ static void test_unit_rows_keep_the_function(void **state) {
   float fc2[32];
   memcpy(fc2, net->layers[4]->weight->data, sizeof fc2);
   bool grad = hg_set_grad_enabled(false);
-  hg_tensor *before = hg_net_forward(net, x, true);
+  hg_tensor *before = hg_net_forward(net, x, true); /* also moves the running statistics */
+  hg_tensor *before_eval = hg_net_forward(net, x, false);
   hg_experiment_unit_rows(net, hg_net_find(net, "bn1"));
+  hg_tensor *after_eval = hg_net_forward(net, x, false);
   hg_tensor *after = hg_net_forward(net, x, true);
   hg_set_grad_enabled(grad);
+  hgt_close(after_eval->data, before_eval->data, before_eval->numel, 1e-3f, 1e-4f);
+  hg_tensor_free(before_eval);
+  hg_tensor_free(after_eval);
   for (int k = 0; k < 2; k++) {
     double sq = 0;
     for (int d = 0; d < 9; d++) sq += (double)w->data[k * 9 + d] * w->data[k * 9 + d];
