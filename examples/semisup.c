@@ -42,6 +42,8 @@ static const char usage[] =
     "                       (instar rows grow to the norm of their input, ~10x a fresh one's);\n"
     "                       seed 001's code reads its WTA layers out as x·w/‖w‖. Kept in the hebb\n"
     "                       column (\"SPEC+unit-rows\"); no effect with --pretrain none\n"
+    "  --row-norm F         the same, to norm F > 0 (\"SPEC+rows=F\"): 0.58 is a fresh 3x3x96\n"
+    "                       layer's, whose rows turn (1/0.58)^2 = 3x faster per step than unit rows\n"
     "  --no-bias            the pre-trained L1..LK keep no bias while fine-tuning (u = w·x, as\n"
     "                       seed 001's Hebbian layers; ours start at 0 after pre-training and\n"
     "                       learn otherwise); net column \"seeds+no-bias\"; no effect with none\n"
@@ -67,12 +69,13 @@ typedef struct options {
   double labels;
   float dropout;
   int upto, hebb_epochs, hebb_layers;
-  bool unit_rows, modified_bn, no_bias;
+  float row_norm; /* 0: pre-trained rows as they are */
+  bool modified_bn, no_bias;
 } options;
 
 enum {
   O_PRETRAIN = 1, O_HEBB, O_HEBB_EPOCHS, O_HEBB_LAYERS, O_LABELS, O_UPTO,
-  O_UNIT_ROWS, O_MODIFIED_BN, O_NO_BIAS, O_DROPOUT, O_HELP
+  O_UNIT_ROWS, O_ROW_NORM, O_MODIFIED_BN, O_NO_BIAS, O_DROPOUT, O_HELP
 };
 
 /* 1: run, 0: bad arguments, -1: --help. */
@@ -80,6 +83,7 @@ static int parse_args(int argc, char **argv, options *o) {
   static const struct option longopts[] = {
       {"pretrain", 1, 0, O_PRETRAIN}, {"hebb", 1, 0, O_HEBB},  {"hebb-epochs", 1, 0, O_HEBB_EPOCHS},
       {"labels", 1, 0, O_LABELS},     {"upto", 1, 0, O_UPTO},  {"unit-rows", 0, 0, O_UNIT_ROWS},
+      {"row-norm", 1, 0, O_ROW_NORM},
       {"hebb-layers", 1, 0, O_HEBB_LAYERS}, {"dropout", 1, 0, O_DROPOUT}, {"modified-bn", 0, 0, O_MODIFIED_BN},
       {"no-bias", 0, 0, O_NO_BIAS},   {"help", 0, 0, O_HELP},
       CLI_COMMON_LONGOPTS,            CLI_TRAINING_LONGOPTS,   {0, 0, 0, 0}};
@@ -97,7 +101,11 @@ static int parse_args(int argc, char **argv, options *o) {
         if (ok && !(pct > 0 && pct <= 100)) ok = 0, fprintf(stderr, "%s: --labels %s: expected a percentage in (0, 100]\n", p, optarg);
         break;
       case O_UPTO: ok = cli_int(p, "upto", optarg, 1, 5, &o->upto); break;
-      case O_UNIT_ROWS: o->unit_rows = true; break;
+      case O_UNIT_ROWS: o->row_norm = 1; break;
+      case O_ROW_NORM:
+        ok = cli_float(p, "row-norm", optarg, &o->row_norm);
+        if (ok && !(o->row_norm > 0)) ok = 0, fprintf(stderr, "%s: --row-norm %s: expected a norm > 0\n", p, optarg);
+        break;
       case O_MODIFIED_BN: o->modified_bn = true; break;
       case O_NO_BIAS: o->no_bias = true; break;
       case O_DROPOUT: ok = cli_rate(p, "dropout", optarg, &o->dropout); break;
@@ -117,7 +125,7 @@ static int parse_args(int argc, char **argv, options *o) {
   } else if (!strcmp(o->pretrain, "none")) {
     return fprintf(stderr, "%s: --hebb makes no sense with --pretrain none\n", p), 0;
   }
-  if (!o->hebb) o->unit_rows = o->no_bias = false, o->hebb_epochs = 0; /* nothing pre-trained with none */
+  if (!o->hebb) o->row_norm = 0, o->no_bias = false, o->hebb_epochs = 0; /* nothing pre-trained with none */
   if (o->hebb && o->upto > o->hebb_layers)
     return fprintf(stderr, "%s: --upto %d: only L1..L%d are pre-trained (--hebb-layers)\n", p, o->upto, o->hebb_layers), 0;
   if (strchr(o->pretrain, '/') || strchr(o->pretrain, ','))
@@ -138,7 +146,10 @@ typedef struct row_key {
 
 static void make_key(const options *o, const hg_data *d, row_key *k) {
   cli_data_key(&o->c, k->data, sizeof k->data);
-  snprintf(k->hebb, sizeof k->hebb, "%s%s", o->hebb ? o->hebb : "-", o->unit_rows ? "+unit-rows" : "");
+  char rows[32] = "";
+  if (o->row_norm == 1) snprintf(rows, sizeof rows, "+unit-rows");
+  else if (o->row_norm > 0) snprintf(rows, sizeof rows, "+rows=%g", o->row_norm);
+  snprintf(k->hebb, sizeof k->hebb, "%s%s", o->hebb ? o->hebb : "-", rows);
   snprintf(k->train, sizeof k->train, "%d", d->train->count);
   snprintf(k->labels, sizeof k->labels, "%g", o->labels);
   snprintf(k->upto, sizeof k->upto, "%d", o->upto);
@@ -221,7 +232,7 @@ static hg_status fine_tune(const options *o, const hg_data *d, hg_net *net, cons
            o->labels, o->upto, o->c.seed, key_hash);
   snprintf(label, sizeof label, "s%g%% L%d", o->labels, o->upto);
   int after = hg_net_find(net, bn);
-  if (after >= 0 && o->unit_rows) hg_experiment_unit_rows(net, after);
+  if (after >= 0 && o->row_norm > 0) hg_experiment_scale_rows(net, after, o->row_norm);
   /* cut after bnK with a new classifier, then let every layer learn */
   hg_status s = after < 0 ? hg_fail(HG_ERR_ARG, "the net has no layer %s", bn)
                           : hg_net_attach_probe(net, after, labelled->images, labelled->num_classes, o->dropout);

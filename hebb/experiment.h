@@ -34,17 +34,17 @@ hg_status hg_experiment_save_net(hg_net *net, const char *path, int n_meta, cons
  * hg_net_set_modes: ('H', 'F') gives "HHHHH-F" on the seeds' net. */
 hg_status hg_experiment_set_modes(hg_net *net, char layers, char classifier);
 
-/* w_k ← w_k/‖w_k‖ and b_k ← b_k/‖w_k‖ for every output unit k of the linear
- * and convolution layers among [0, upto) (all when upto < 0). A positive
- * factor per unit passes through ReLU and max-pooling and is removed by the
- * batch norm after them, so the seeds' net computes the same function (that
- * batch norm's running mean and variance are scaled with the unit, so also
- * in evaluation, up to its ε); only
- * the step size of SGD relative to the weights changes (a Hebbian instar row
- * grows to the norm of its inputs, ≈ 10× a fresh layer's). Seed 001's code
- * reads such layers out as the projection x·w/‖w‖. Rows of norm 0 are left
- * as they are. */
-void hg_experiment_unit_rows(hg_net *net, int upto);
+/* w_k ← norm·w_k/‖w_k‖ and b_k ← norm·b_k/‖w_k‖ for every output unit k of
+ * the linear and convolution layers among [0, upto) (all when upto < 0). A
+ * positive factor per unit passes through ReLU and pooling and is removed by
+ * the batch norm after them, whose running mean and variance are scaled with
+ * the unit: the seeds' net computes the same function, in training and in
+ * evaluation (up to batch norm's ε). Only the step size of SGD relative to
+ * the weights changes: a row's turn per step goes as lr/‖w‖² (a Hebbian
+ * instar row grows to the norm of its inputs, ≈ 10× a fresh layer's 0.58).
+ * Seed 001's code reads such layers out as the projection x·w/‖w‖, i.e.
+ * norm 1. Rows of norm 0 are left as they are. */
+void hg_experiment_scale_rows(hg_net *net, int upto, float norm);
 
 /* b ← 0, kept there: the linear and convolution layers among [0, upto) (all
  * when upto < 0) compute u = w·x, as seed 001's Hebbian layers, also while

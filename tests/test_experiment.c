@@ -388,10 +388,10 @@ static void test_dropped_bias_stays_zero(void **state) {
   hg_net_free(net);
 }
 
-/* Unit rows below a batch norm: rows of norm 1, the same outputs in training
+/* Rows scaled below a batch norm: rows of the norm asked, the same outputs in training
  * (batch statistics) and in evaluation (running statistics scaled with the
  * units), the layers above untouched. */
-static void test_unit_rows_keep_the_function(void **state) {
+static void test_scaled_rows_keep_the_function(void **state) {
   (void)state;
   hg_net *net = tiny_net(3);
   hg_tensor *w = net->layers[0]->weight;
@@ -405,7 +405,7 @@ static void test_unit_rows_keep_the_function(void **state) {
   bool grad = hg_set_grad_enabled(false);
   hg_tensor *before = hg_net_forward(net, x, true); /* also moves the running statistics */
   hg_tensor *before_eval = hg_net_forward(net, x, false);
-  hg_experiment_unit_rows(net, hg_net_find(net, "bn1"));
+  hg_experiment_scale_rows(net, hg_net_find(net, "bn1"), 0.5f);
   hg_tensor *after_eval = hg_net_forward(net, x, false);
   hg_tensor *after = hg_net_forward(net, x, true);
   hg_set_grad_enabled(grad);
@@ -415,7 +415,7 @@ static void test_unit_rows_keep_the_function(void **state) {
   for (int k = 0; k < 2; k++) {
     double sq = 0;
     for (int d = 0; d < 9; d++) sq += (double)w->data[k * 9 + d] * w->data[k * 9 + d];
-    assert_true(fabs(sqrt(sq) - 1) < 1e-6);
+    assert_true(fabs(sqrt(sq) - 0.5) < 1e-6);
   }
   assert_memory_equal(fc2, net->layers[4]->weight->data, sizeof fc2);
   hgt_close(after->data, before->data, before->numel, 1e-4f, 1e-5f);
@@ -474,7 +474,7 @@ int main(void) {
       cmocka_unit_test(test_recalibrate_bn),
       cmocka_unit_test(test_probe_on_features),
       cmocka_unit_test(test_probe_with_dropout),
-      cmocka_unit_test(test_unit_rows_keep_the_function),
+      cmocka_unit_test(test_scaled_rows_keep_the_function),
       cmocka_unit_test(test_dropped_bias_stays_zero),
       cmocka_unit_test(test_pretrain_lower_layers_only),
   };
