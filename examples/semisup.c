@@ -232,10 +232,10 @@ static hg_status fine_tune(const options *o, const hg_data *d, hg_net *net, cons
            o->labels, o->upto, o->c.seed, key_hash);
   snprintf(label, sizeof label, "s%g%% L%d", o->labels, o->upto);
   int after = hg_net_find(net, bn);
-  if (after >= 0 && o->row_norm > 0) hg_experiment_scale_rows(net, after, o->row_norm);
+  hg_status s = after < 0 ? hg_fail(HG_ERR_ARG, "the net has no layer %s", bn) : HG_OK;
+  if (s == HG_OK && o->row_norm > 0) s = hg_experiment_scale_rows(net, after, o->row_norm);
   /* cut after bnK with a new classifier, then let every layer learn */
-  hg_status s = after < 0 ? hg_fail(HG_ERR_ARG, "the net has no layer %s", bn)
-                          : hg_net_attach_probe(net, after, labelled->images, labelled->num_classes, o->dropout);
+  if (s == HG_OK) s = hg_net_attach_probe(net, after, labelled->images, labelled->num_classes, o->dropout);
   if (s == HG_OK) s = hg_experiment_set_modes(net, 'B', 'G');
   if (s == HG_OK && o->no_bias) hg_experiment_drop_bias(net, after);
   hg_trainer_opts to = {.backprop = hg_sgd_opts(o->t.lr, o->t.momentum, o->t.weight_decay, o->t.momentum > 0)};

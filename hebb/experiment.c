@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <stdarg.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -117,31 +116,24 @@ static hg_layer *norm_above(const hg_net *net, int i) {
   return NULL;
 }
 
-/* Unit k scaled by a_k = norm/n_k: its batch norm's running mean by a_k, variance by a_k². */
-static void scale_rows(const hg_layer *l, hg_layer *bn, float norm) {
-  int rows = l->weight->shape[0];
-  size_t fan = l->weight->numel / (size_t)rows;
-  for (int k = 0; k < rows; k++) {
-    float *wk = l->weight->data + (size_t)k * fan;
-    double sq = 0;
-    for (size_t d = 0; d < fan; d++) sq += (double)wk[d] * wk[d];
-    if (sq == 0) continue;
-    double a = norm / sqrt(sq);
-    for (size_t d = 0; d < fan; d++) wk[d] = (float)(wk[d] * a);
-    if (l->bias) l->bias->data[k] = (float)(l->bias->data[k] * a);
-    if (bn && bn->running_mean->numel == (size_t)rows) {
-      bn->running_mean->data[k] = (float)(bn->running_mean->data[k] * a);
-      bn->running_var->data[k] = (float)(bn->running_var->data[k] * a * a);
-    }
-  }
-}
-
-void hg_experiment_scale_rows(hg_net *net, int upto, float norm) {
+hg_status hg_experiment_scale_rows(hg_net *net, int upto, float norm) {
   if (upto < 0 || upto > net->n) upto = net->n;
   for (int i = 0; i < upto; i++) {
     hg_layer *l = net->layers[i];
-    if (l->weight && !is_batch_norm(l)) scale_rows(l, norm_above(net, i), norm);
+    if (!l->weight || is_batch_norm(l)) continue;
+    int rows = l->weight->shape[0];
+    float *a = malloc((size_t)rows * sizeof *a);
+    if (!a) return hg_fail(HG_ERR_NOMEM, "scale rows of '%s': out of memory", l->name);
+    hg_tensor_scale_rows(l->weight, l->bias, norm, a);
+    hg_layer *bn = norm_above(net, i); /* unit k scaled by a_k: its mean by a_k, variance by a_k² */
+    if (bn && bn->running_mean->numel == (size_t)rows)
+      for (int k = 0; k < rows; k++) {
+        bn->running_mean->data[k] *= a[k];
+        bn->running_var->data[k] *= a[k] * a[k];
+      }
+    free(a);
   }
+  return HG_OK;
 }
 
 void hg_experiment_drop_bias(hg_net *net, int upto) {

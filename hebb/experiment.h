@@ -43,8 +43,9 @@ hg_status hg_experiment_set_modes(hg_net *net, char layers, char classifier);
  * the weights changes: a row's turn per step goes as lr/‖w‖² (a Hebbian
  * instar row grows to the norm of its inputs, ≈ 10× a fresh layer's 0.58).
  * Seed 001's code reads such layers out as the projection x·w/‖w‖, i.e.
- * norm 1. Rows of norm 0 are left as they are. */
-void hg_experiment_scale_rows(hg_net *net, int upto, float norm);
+ * norm 1. Rows of norm 0 are left as they are. NOMEM leaves the layers
+ * before the failing one scaled. */
+hg_status hg_experiment_scale_rows(hg_net *net, int upto, float norm);
 
 /* b ← 0, kept there: the linear and convolution layers among [0, upto) (all
  * when upto < 0) compute u = w·x, as seed 001's Hebbian layers, also while

@@ -86,5 +86,5 @@ void hg_plasticity_after_step(const hg_plasticity *p, hg_layer *l) {
   hg_tensor *w = l->weight;
   if (p->mask)
     for (size_t i = 0; i < w->numel; i++) w->data[i] *= p->mask->data[i];
-  if (p->unit_norm) hg_tensor_unit_rows(w, NULL);
+  if (p->unit_norm) hg_tensor_scale_rows(w, NULL, 1.0f, NULL);
 }

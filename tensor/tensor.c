@@ -197,7 +197,7 @@ void hg_tensor_fill(hg_tensor *t, float value) {
   for (size_t i = 0; i < n; i++) d[i] = value;
 }
 
-void hg_tensor_unit_rows(hg_tensor *w, hg_tensor *b) {
+void hg_tensor_scale_rows(hg_tensor *w, hg_tensor *b, float norm, float *factors) {
   int rows = w->shape[0];
   size_t fan = w->numel / (size_t)rows;
 #pragma omp parallel for if (w->numel > 32768)
@@ -205,8 +205,9 @@ void hg_tensor_unit_rows(hg_tensor *w, hg_tensor *b) {
     float *wk = w->data + (size_t)k * fan;
     double sq = 0;
     for (size_t d = 0; d < fan; d++) sq += (double)wk[d] * wk[d];
+    float scale = sq == 0 ? 1.0f : (float)(norm / sqrt(sq));
+    if (factors) factors[k] = scale;
     if (sq == 0) continue;
-    float scale = (float)(1 / sqrt(sq));
     for (size_t d = 0; d < fan; d++) wk[d] *= scale;
     if (b) b->data[k] *= scale;
   }

@@ -71,9 +71,10 @@ int hg_dim(const hg_tensor *t, int d);
 hg_status hg_tensor_copy(hg_tensor *dst, const hg_tensor *src);
 /* t[i] = value */
 void hg_tensor_fill(hg_tensor *t, float value);
-/* w_k ← w_k/‖w_k‖ for every row k of w seen as [shape[0], rest], and
- * b_k ← b_k/‖w_k‖ when b is given; rows of norm 0 stay as they are. */
-void hg_tensor_unit_rows(hg_tensor *w, hg_tensor *b);
+/* w_k ← norm·w_k/‖w_k‖ for every row k of w seen as [shape[0], rest], and
+ * b_k ← norm·b_k/‖w_k‖ when b is given; rows of norm 0 stay as they are.
+ * factors[k] (when given, shape[0] of them) gets the factor applied to row k. */
+void hg_tensor_scale_rows(hg_tensor *w, hg_tensor *b, float norm, float *factors);
 /* True when every element is finite. */
 bool hg_tensor_all_finite(const hg_tensor *t);
 

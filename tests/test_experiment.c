@@ -405,7 +405,7 @@ static void test_scaled_rows_keep_the_function(void **state) {
   bool grad = hg_set_grad_enabled(false);
   hg_tensor *before = hg_net_forward(net, x, true); /* also moves the running statistics */
   hg_tensor *before_eval = hg_net_forward(net, x, false);
-  hg_experiment_scale_rows(net, hg_net_find(net, "bn1"), 0.5f);
+  hgt_status(hg_experiment_scale_rows(net, hg_net_find(net, "bn1"), 0.5f));
   hg_tensor *after_eval = hg_net_forward(net, x, false);
   hg_tensor *after = hg_net_forward(net, x, true);
   hg_set_grad_enabled(grad);
