@@ -48,7 +48,8 @@ static const char usage[] =
     "  --preset paper       seed 002's protocol on --data: --model seeds, configs seed002,\n"
     "                       methods wta,5-wta,e-soft-wta,p-soft-wta, 5 seeds, 20 epochs with\n"
     "                       schedule seeds:10:2, 20 Hebbian epochs (its section 5), --zca,\n"
-    "                       weight decay 5e-2 (1e-2 for cifar100), top-5 accuracy for cifar100\n"
+    "                       weight decay 5e-2 (1e-2 for cifar100) and 5e-4 when SGD trains no\n"
+    "                       convolution, top-5 accuracy for cifar100\n"
     "  Without a preset: as paper, but 1 seed, 1 Hebbian epoch and no ZCA.\n"
     "Data\n"
     "  --data NAME          mnist, fashion-mnist, cifar10 or cifar100 (default fashion-mnist)\n"
@@ -89,6 +90,10 @@ static const char usage[] =
     "                       (default seeds:10:2)\n"
     "  --momentum F         Nesterov momentum of SGD (default 0.9)\n"
     "  --weight-decay F     L2 weight decay of the B layers (default 5e-2)\n"
+    "  --top-weight-decay F L2 weight decay of an SGD phase that trains no convolution,\n"
+    "                       only the fully connected layers on top (seed 002's code uses\n"
+    "                       its probes' 5e-4 there, e.g. for BBBBH-G and HHHHH-G; default\n"
+    "                       --weight-decay)\n"
     "  --patience N         stop a phase after N epochs without a better validation (default 0: never)\n"
     "  --steps N            at most N steps per epoch (default all; for quick checks)\n"
     "Run\n"
@@ -100,7 +105,7 @@ typedef struct options {
   hg_data_opts data;
   const char *preset, *model, *configs, *methods, *schedule, *out, *metric;
   int seeds, epochs, hebb_epochs, batch, patience, steps, threads;
-  float lr, hebb_lr, momentum, weight_decay;
+  float lr, hebb_lr, momentum, weight_decay, top_weight_decay; /* top: < 0 until set */
   bool weight_decay_set;
 } options;
 
@@ -113,18 +118,21 @@ static const struct option longopts[] = {
     {"batch", 1, 0, 'b'},       {"lr", 1, 0, 'l'},           {"hebb-lr", 1, 0, 'h'},
     {"schedule", 1, 0, 's'},    {"momentum", 1, 0, 'u'},     {"weight-decay", 1, 0, 'w'},
     {"patience", 1, 0, 'p'},    {"steps", 1, 0, 'S'},        {"out", 1, 0, 'o'},
-    {"threads", 1, 0, 't'},     {"help", 0, 0, 'y'},         {0, 0, 0, 0}};
+    {"threads", 1, 0, 't'},     {"help", 0, 0, 'y'},         {"top-weight-decay", 1, 0, 'W'},
+    {0, 0, 0, 0}};
 
 /* The defaults of a preset (NULL: none). */
 static int apply_preset(const char *preset, options *o) {
   *o = (options){.data = hg_data_defaults("fashion-mnist"), .model = "seeds", .configs = "seed002",
                  .methods = "wta,5-wta,e-soft-wta,p-soft-wta", .schedule = "seeds:10:2", .seeds = 1,
                  .epochs = 20, .hebb_epochs = 1, .batch = 64, .lr = 1e-3f, .hebb_lr = 1e-3f,
-                 .momentum = 0.9f, .weight_decay = 5e-2f, .threads = 2, .preset = preset};
+                 .momentum = 0.9f, .weight_decay = 5e-2f, .top_weight_decay = -1,
+                 .threads = 2, .preset = preset};
   if (!preset) return 1;
   if (!strcmp(preset, "paper")) {
     o->seeds = 5;
     o->hebb_epochs = 20;
+    o->top_weight_decay = 5e-4f;
     o->data.zca = true;
     return 1;
   }
@@ -173,6 +181,7 @@ static int parse_args(int argc, char **argv, options *o) {
       case 's': o->schedule = optarg; break;
       case 'u': ok = cli_float("hybrid_sweep", "momentum", optarg, &o->momentum); break;
       case 'w': ok = cli_float("hybrid_sweep", "weight-decay", optarg, &o->weight_decay), o->weight_decay_set = true; break;
+      case 'W': ok = cli_float("hybrid_sweep", "top-weight-decay", optarg, &o->top_weight_decay); break;
       case 'p': ok = cli_int("hybrid_sweep", "patience", optarg, 0, 1000000000, &o->patience); break;
       case 'S': ok = cli_int("hybrid_sweep", "steps", optarg, 1, 1000000000, &o->steps); break;
       case 'o': o->out = optarg; break;
@@ -187,6 +196,7 @@ static int parse_args(int argc, char **argv, options *o) {
   }
   bool cifar100 = !strcmp(o->data.name, "cifar100");
   if (preset && !strcmp(preset, "paper") && cifar100 && !o->weight_decay_set) o->weight_decay = 1e-2f;
+  if (o->top_weight_decay < 0) o->top_weight_decay = o->weight_decay;
   if (!o->metric) o->metric = cifar100 ? "top5" : "top1";
   if (ok && strcmp(o->metric, "top1") && strcmp(o->metric, "top5")) {
     fprintf(stderr, "hybrid_sweep: --metric %s: expected top1 or top5\n", o->metric);
@@ -249,11 +259,19 @@ static hg_status load_frozen(hg_net *net, const char *path) {
   return s;
 }
 
+/* Does the SGD phase train a convolution (else only fully connected layers on top)? */
+static bool sgd_trains_conv(const hg_net *net) {
+  for (int i = 0; i < net->n; i++)
+    if (net->layers[i]->mode == HG_TRAIN_B && !strcmp(net->layers[i]->ops->kind, "conv2d")) return true;
+  return false;
+}
+
 static hg_trainer *new_trainer(const sweep *w, hg_net *net, const char *method) {
   const options *o = w->o;
   hg_plasticity p;
   if (hg_plasticity_parse(hg_sweep_method_spec(strcmp(method, "-") ? method : "wta"), &p) != HG_OK) return NULL;
-  hg_trainer_opts to = {.backprop = hg_sgd_opts(o->lr, o->momentum, o->weight_decay, o->momentum > 0),
+  float decay = sgd_trains_conv(net) ? o->weight_decay : o->top_weight_decay;
+  hg_trainer_opts to = {.backprop = hg_sgd_opts(o->lr, o->momentum, decay, o->momentum > 0),
                         .hebb_lr = o->hebb_lr};
   return hg_trainer_new(net, &p, &to);
 }
@@ -444,17 +462,19 @@ static hg_status write_tables(sweep *w) {
                                            w->methods, o->seeds, top5);
   hg_sweep_cells_free(&cells);
   if (s != HG_OK) return s;
-  char title[256], caption[1024], path[700];
+  char title[256], caption[1024], path[700], top[64] = "";
   snprintf(title, sizeof title, "Hybrid networks on %s: test %s accuracy (%%)", o->data.name, top5 ? "top-5" : "top-1");
+  if (o->top_weight_decay != o->weight_decay)
+    snprintf(top, sizeof top, " (%g without a trained convolution)", (double)o->top_weight_decay);
   snprintf(caption, sizeof caption,
            "Mean ± 95%% confidence interval (Student's t) over %d seed%s. Model %s; a configuration gives "
            "each layer with weights (B backprop, H Hebbian, R random, F frozen), then the classifier (G "
            "gradient descent, H supervised Hebbian); the layers below the lowest H or R layer keep the "
            "baseline's weights (frozen), the others are trained afresh: %d Hebbian epoch%s (lr %g), then "
-           "%d SGD epoch%s (lr %g, schedule %s, weight decay %g, batch %d)%s.",
+           "%d SGD epoch%s (lr %g, schedule %s, weight decay %g%s, batch %d)%s.",
            o->seeds, o->seeds > 1 ? "s" : "", o->model, o->hebb_epochs, o->hebb_epochs == 1 ? "" : "s",
            (double)o->hebb_lr, o->epochs, o->epochs == 1 ? "" : "s", (double)o->lr, o->schedule,
-           (double)o->weight_decay, o->batch, o->data.zca ? ", ZCA-whitened input" : "");
+           (double)o->weight_decay, top, o->batch, o->data.zca ? ", ZCA-whitened input" : "");
   printf("\n%s\n", title);
   hg_sweep_table_print(&t, stdout);
   if (o->seeds == 1) printf("(one seed: n=1, no confidence interval)\n");
@@ -496,6 +516,8 @@ static hg_status check_settings(const sweep *w) {
   snprintf(v[9], 48, "%g %g", (double)o->lr, (double)o->hebb_lr);
   snprintf(v[10], 48, "%s", o->schedule);
   snprintf(v[11], 48, "%g %g", (double)o->momentum, (double)o->weight_decay);
+  if (o->top_weight_decay != o->weight_decay) /* folders of sweeps without it keep their value */
+    snprintf(v[11], 48, "%g %g top %g", (double)o->momentum, (double)o->weight_decay, (double)o->top_weight_decay);
   snprintf(v[12], 48, "%d", o->patience);
   snprintf(v[13], 48, "%d", o->steps);
   const char *keys[] = {"data", "model", "val", "limit-train", "limit-test", "zca", "epochs", "hebb-epochs",

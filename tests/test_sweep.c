@@ -2,7 +2,8 @@
  * trip, torn lines, skipping), configurations and the kill test: a sweep
  * killed with SIGKILL and run again recomputes none of its finished cells
  * and ends with the same table as an uninterrupted sweep; its frozen layers
- * hold the baseline's weights. */
+ * hold the baseline's weights. --top-weight-decay reaches only SGD phases
+ * without a convolution. */
 #define _XOPEN_SOURCE 700
 #include <fcntl.h>
 #include <math.h>
@@ -232,8 +233,10 @@ static void test_table_and_settings(void **state) {
 
 /* ---- the kill test ---- */
 
-/* Start bin with the sweep's arguments and --out dir, output to dir.log. */
-static pid_t start_sweep(const char *bin, const char *dir, const char *log) {
+/* Start bin with the sweep's arguments, the extra ones (up to 4) and --out dir,
+ * output to log. */
+static pid_t start_sweep_with(const char *bin, const char *dir, const char *log, const char *configs,
+                              const char *const *extra) {
   pid_t pid = fork();
   if (pid != 0) return pid;
   int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
@@ -241,10 +244,29 @@ static pid_t start_sweep(const char *bin, const char *dir, const char *log) {
     dup2(fd, 1);
     dup2(fd, 2);
   }
-  execl(bin, bin, "--data", "fashion-mnist", "--model", "small", "--limit-train", "512", "--limit-test", "256",
-        "--val", "256", "--configs", "H-G,B-H,F-F", "--methods", "wta,e-soft-wta", "--seeds", "1", "--epochs", "1",
-        "--hebb-epochs", "1", "--threads", "2", "--out", dir, (char *)NULL);
+  const char *args[40] = {bin, "--data", "fashion-mnist", "--model", "small", "--limit-train", "512",
+                          "--limit-test", "256", "--val", "256", "--configs", configs, "--methods",
+                          "wta,e-soft-wta", "--seeds", "1", "--epochs", "1", "--hebb-epochs", "1",
+                          "--threads", "2", "--out", dir};
+  int n = 0;
+  while (args[n]) n++;
+  for (int i = 0; extra && extra[i] && i < 4; i++) args[n++] = extra[i];
+  execv(bin, (char *const *)args);
   _exit(127);
+}
+
+static pid_t start_sweep(const char *bin, const char *dir, const char *log) {
+  return start_sweep_with(bin, dir, log, "H-G,B-H,F-F", NULL);
+}
+
+/* The hybrid_sweep program under test (the test is skipped without it). */
+static const char *sweep_bin(void) {
+  const char *bin = getenv("HG_SWEEP_BIN");
+  if (!bin || access(bin, X_OK) != 0) {
+    print_message("HG_SWEEP_BIN not set or not executable: test skipped\n");
+    skip();
+  }
+  return bin;
 }
 
 static int finish(pid_t pid) {
@@ -255,11 +277,7 @@ static int finish(pid_t pid) {
 
 static void test_killed_sweep_resumes_and_matches(void **state) {
   (void)state;
-  const char *bin = getenv("HG_SWEEP_BIN");
-  if (!bin || access(bin, X_OK) != 0) {
-    print_message("HG_SWEEP_BIN not set or not executable: kill test skipped\n");
-    skip();
-  }
+  const char *bin = sweep_bin();
   char base[] = "/tmp/hg_sweep_kill_XXXXXX", a[64], b[64], cells_a[96], log_a[96], log_b[96], path[96];
   assert_non_null(mkdtemp(base));
   snprintf(a, sizeof a, "%s/killed", base);
@@ -342,6 +360,45 @@ static void test_killed_sweep_resumes_and_matches(void **state) {
   hgt_rmtree(base);
 }
 
+/* --top-weight-decay reaches an SGD phase that trains only fully connected
+ * layers (H-G: conv1 Hebbian, fc2 by SGD) and no other (the baseline B-G). */
+static void test_top_weight_decay_only_without_conv(void **state) {
+  (void)state;
+  const char *bin = sweep_bin();
+  char base[] = "/tmp/hg_sweep_wd_XXXXXX", dir[2][64], log[2][64], path[160];
+  assert_non_null(mkdtemp(base));
+  const char *plain[] = {"--weight-decay", "0", NULL};
+  const char *heavy[] = {"--weight-decay", "0", "--top-weight-decay", "50", NULL};
+  hg_sweep_cells cells[2] = {{0}};
+  for (int i = 0; i < 2; i++) {
+    snprintf(dir[i], sizeof dir[i], "%s/run%d", base, i);
+    snprintf(log[i], sizeof log[i], "%s/run%d.log", base, i);
+    int rc = finish(start_sweep_with(bin, dir[i], log[i], "H-G", i ? heavy : plain));
+    if (rc != 0) {
+      char *text = read_all(log[i]);
+      fail_msg("sweep exited with %d:\n%s", rc, text ? text : "");
+    }
+    snprintf(path, sizeof path, "%s/cells.jsonl", dir[i]);
+    hgt_status(hg_sweep_cells_read(path, &cells[i]));
+  }
+  const hg_sweep_cell *b0 = hg_sweep_cells_find(&cells[0], "B-G", "-", 1), *b1 = hg_sweep_cells_find(&cells[1], "B-G", "-", 1);
+  const hg_sweep_cell *h0 = hg_sweep_cells_find(&cells[0], "H-G", "wta", 1), *h1 = hg_sweep_cells_find(&cells[1], "H-G", "wta", 1);
+  assert_non_null(b0);
+  assert_non_null(b1);
+  assert_non_null(h0);
+  assert_non_null(h1);
+  assert_true(b0->val_top1 == b1->val_top1 && b0->test_top1 == b1->test_top1); /* conv trained: untouched */
+  assert_true(h0->val_top1 != h1->val_top1 || h0->test_top1 != h1->test_top1 ||
+              h0->test_top5 != h1->test_top5); /* fc2 alone: decayed */
+  snprintf(path, sizeof path, "%s/settings.json", dir[1]);
+  char *settings = read_all(path);
+  assert_non_null(strstr(settings, "top 50")); /* a different sweep for the settings check */
+  free(settings);
+  hg_sweep_cells_free(&cells[0]);
+  hg_sweep_cells_free(&cells[1]);
+  hgt_rmtree(base);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_t_quantiles),
@@ -350,6 +407,7 @@ int main(void) {
       cmocka_unit_test(test_configurations),
       cmocka_unit_test(test_table_and_settings),
       cmocka_unit_test(test_killed_sweep_resumes_and_matches),
+      cmocka_unit_test(test_top_weight_decay_only_without_conv),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
