@@ -32,6 +32,9 @@ static const char usage[] =
     "  --recalibrate        re-estimate the batch-norm statistics of the --from net on the\n"
     "                       training images before probing (always done after --train-hebb,\n"
     "                       whose Hebbian phase never runs bn5)\n"
+    "  --modified-bn        the seeds' code's batch norm for Hebbian nets at bn3..bn5: each\n"
+    "                       channel keeps its relative variance (in the --train-hebb training\n"
+    "                       too); \"+modified-bn\" is added to the net's name in OUT/cells.csv\n"
     "  --label TEXT         name of the trained net in OUT/cells.csv (default the --from path,\n"
     "                       or hebb:SPEC:EPOCHS)\n"
     "Probes\n"
@@ -63,11 +66,11 @@ typedef struct options {
   int layers[5], n_layers, hebb_epochs;
   float shc_lr; /* < 0: --hebb-lr */
   float dropout; /* of the SGD probe */
-  bool shc, recalibrate;
+  bool shc, recalibrate, modified_bn;
 } options;
 
 enum { O_FROM = 1, O_TRAIN_HEBB, O_HEBB_EPOCHS, O_RECALIBRATE, O_LABEL, O_LAYERS, O_SHC, O_SHC_RULE, O_SHC_LR, O_METRIC,
-       O_DROPOUT, O_HELP };
+       O_DROPOUT, O_MODIFIED_BN, O_HELP };
 
 /* 1: run, 0: bad arguments, -1: --help. */
 static int parse_args(int argc, char **argv, options *o) {
@@ -75,7 +78,7 @@ static int parse_args(int argc, char **argv, options *o) {
       {"from", 1, 0, O_FROM},     {"train-hebb", 1, 0, O_TRAIN_HEBB}, {"hebb-epochs", 1, 0, O_HEBB_EPOCHS},
       {"recalibrate", 0, 0, O_RECALIBRATE}, {"label", 1, 0, O_LABEL}, {"layers", 1, 0, O_LAYERS},
       {"shc", 0, 0, O_SHC},       {"shc-rule", 1, 0, O_SHC_RULE},     {"shc-lr", 1, 0, O_SHC_LR}, {"dropout", 1, 0, O_DROPOUT},
-      {"metric", 1, 0, O_METRIC}, {"help", 0, 0, O_HELP},
+      {"metric", 1, 0, O_METRIC}, {"modified-bn", 0, 0, O_MODIFIED_BN}, {"help", 0, 0, O_HELP},
       CLI_COMMON_LONGOPTS,        CLI_TRAINING_LONGOPTS,              {0, 0, 0, 0}};
   const char *p = o->c.prog;
   int c, ok = 1;
@@ -85,6 +88,7 @@ static int parse_args(int argc, char **argv, options *o) {
       case O_TRAIN_HEBB: o->train_hebb = optarg; break;
       case O_HEBB_EPOCHS: ok = cli_int(p, "hebb-epochs", optarg, 0, 1000, &o->hebb_epochs); break;
       case O_RECALIBRATE: o->recalibrate = true; break;
+      case O_MODIFIED_BN: o->modified_bn = true; break;
       case O_LABEL: o->label = optarg; break;
       case O_LAYERS: ok = (o->n_layers = cli_int_list(p, "layers", optarg, 1, 5, o->layers, 5)) > 0; break;
       case O_SHC: o->shc = true; break;
@@ -120,9 +124,10 @@ typedef struct cell_key {
 static const char *const key_cols[N_KEYS] = {"source", "data", "train_images", "seed", "layer", "method", "training"};
 
 static void make_key(const options *o, const hg_data *d, int layer, int method, cell_key *k) {
-  if (o->label) snprintf(k->source, sizeof k->source, "%s", o->label);
-  else if (o->from) snprintf(k->source, sizeof k->source, "%s%s", o->from, o->recalibrate ? " (recalibrated)" : "");
-  else snprintf(k->source, sizeof k->source, "hebb:%s:%d", o->train_hebb, o->hebb_epochs);
+  const char *mbn = o->modified_bn ? "+modified-bn" : "";
+  if (o->label) snprintf(k->source, sizeof k->source, "%s%s", o->label, mbn);
+  else if (o->from) snprintf(k->source, sizeof k->source, "%s%s%s", o->from, o->recalibrate ? " (recalibrated)" : "", mbn);
+  else snprintf(k->source, sizeof k->source, "hebb:%s:%d%s", o->train_hebb, o->hebb_epochs, mbn);
   cli_data_key(&o->c, k->data, sizeof k->data);
   snprintf(k->train, sizeof k->train, "%d", d->train->count);
   snprintf(k->seed, sizeof k->seed, "%d", o->c.seed);
@@ -159,9 +164,19 @@ static hg_status record_cell(const options *o, const cell_key *k, const hg_exper
   return cli_record(prefix, N_KEYS, key_cols, key, 0, NULL, NULL, r);
 }
 
+/* A fresh seeds' net, with the modified batch norms if asked. */
+static hg_net *fresh_net(const options *o, const hg_data *d) {
+  hg_net *net = hg_net_seeds(d->train->images->shape[1], d->train->num_classes, (uint64_t)o->c.seed);
+  if (net && o->modified_bn && hg_experiment_modified_bn(net) != HG_OK) {
+    hg_net_free(net);
+    return NULL;
+  }
+  return net;
+}
+
 /* A fresh seeds' net holding the trained weights. */
 static hg_net *load_trained(const options *o, const hg_data *d, const char *path) {
-  hg_net *net = hg_net_seeds(d->train->images->shape[1], d->train->num_classes, (uint64_t)o->c.seed);
+  hg_net *net = fresh_net(o, d);
   if (net && hg_experiment_load_net(net, path, -1) != HG_OK) {
     hg_net_free(net);
     return NULL;
@@ -176,20 +191,20 @@ static hg_status source_checkpoint(const options *o, const hg_data *d, char *pat
     snprintf(path, size, "%s", o->from);
     return HG_OK;
   }
-  hg_net *net = o->from ? load_trained(o, d, o->from)
-                        : hg_net_seeds(d->train->images->shape[1], d->train->num_classes, (uint64_t)o->c.seed);
+  hg_net *net = o->from ? load_trained(o, d, o->from) : fresh_net(o, d);
   if (!net) return hg_last_status();
   hg_status s;
   if (o->from) {
-    snprintf(path, size, "%s/recalibrated-seed%d.safetensors", o->c.out, o->c.seed);
+    snprintf(path, size, "%s/recalibrated%s-seed%d.safetensors", o->c.out, o->modified_bn ? "-modified-bn" : "", o->c.seed);
     fprintf(stderr, "re-estimating the batch-norm statistics of %s\n", o->from);
     s = hg_experiment_recalibrate_bn(net, d->train, -1, o->c.batch, 10000, (uint64_t)o->c.seed);
     const char *keys[] = {"setting"}, *values[] = {o->from};
     if (s == HG_OK) s = hg_experiment_save_net(net, path, 1, keys, values);
   } else {
     char run_dir[600];
-    snprintf(path, size, "%s/hebb-net-seed%d.safetensors", o->c.out, o->c.seed);
-    snprintf(run_dir, sizeof run_dir, "%s/hebb-net-seed%d", o->c.out, o->c.seed);
+    const char *mbn = o->modified_bn ? "-modified-bn" : "";
+    snprintf(path, size, "%s/hebb-net%s-seed%d.safetensors", o->c.out, mbn, o->c.seed);
+    snprintf(run_dir, sizeof run_dir, "%s/hebb-net%s-seed%d", o->c.out, mbn, o->c.seed);
     bool cached;
     s = cli_pretrain(&o->c, &o->t, net, d->train, o->train_hebb, o->hebb_epochs, 0, path, run_dir, &cached);
     if (s == HG_OK) fprintf(stderr, "%s the Hebbian-trained net %s\n", cached ? "reusing" : "trained", path);

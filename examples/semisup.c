@@ -185,23 +185,10 @@ static hg_status record(hg_results *res, const char *const key[N_KEYS], int labe
   return cli_results_row(res, N_KEYS, key, 1, extra, r);
 }
 
-/* Seed 001's batch norm at bn3..bn5 (--modified-bn). */
-static hg_status modify_batch_norms(hg_net *net) {
-  hg_status s = HG_OK;
-  for (int i = 3; i <= 5 && s == HG_OK; i++) {
-    char bn[8];
-    snprintf(bn, sizeof bn, "bn%d", i);
-    int at = hg_net_find(net, bn);
-    s = at < 0 ? hg_fail(HG_ERR_ARG, "the net has no layer %s", bn)
-               : hg_layer_batch_norm_keep_variance(net->layers[at], true);
-  }
-  return s;
-}
-
 /* The seeds' net, Hebbian pre-trained on every training image (cached) or not. */
 static hg_net *initial_net(const options *o, const hg_data *d) {
   hg_net *net = hg_net_seeds(d->train->images->shape[1], d->train->num_classes, (uint64_t)o->c.seed);
-  if (net && o->modified_bn && modify_batch_norms(net) != HG_OK) hg_net_free(net), net = NULL;
+  if (net && o->modified_bn && hg_experiment_modified_bn(net) != HG_OK) hg_net_free(net), net = NULL;
   if (!net || !o->hebb) return net;
   char name[500], cache[700], run_dir[700], layers[16] = "";
   int all = o->hebb_layers >= 5;

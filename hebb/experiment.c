@@ -116,6 +116,18 @@ static hg_layer *norm_above(const hg_net *net, int i) {
   return NULL;
 }
 
+hg_status hg_experiment_modified_bn(hg_net *net) {
+  hg_status s = HG_OK;
+  for (int i = 3; i <= 5 && s == HG_OK; i++) {
+    char bn[8];
+    snprintf(bn, sizeof bn, "bn%d", i);
+    int at = hg_net_find(net, bn);
+    s = at < 0 ? hg_fail(HG_ERR_ARG, "the net has no layer %s", bn)
+               : hg_layer_batch_norm_keep_variance(net->layers[at], true);
+  }
+  return s;
+}
+
 hg_status hg_experiment_scale_rows(hg_net *net, int upto, float norm) {
   if (upto < 0 || upto > net->n) upto = net->n;
   for (int i = 0; i < upto; i++) {

@@ -47,6 +47,11 @@ hg_status hg_experiment_set_modes(hg_net *net, char layers, char classifier);
  * before the failing one scaled. */
 hg_status hg_experiment_scale_rows(hg_net *net, int upto, float norm);
 
+/* Seed 001/002's batch norm for their Hebbian nets at bn3, bn4 and bn5 of the
+ * seeds' net (hg_layer_batch_norm_keep_variance): each channel keeps its
+ * relative variance. HG_ERR_ARG, naming the layer, when net lacks one. */
+hg_status hg_experiment_modified_bn(hg_net *net);
+
 /* b ← 0, kept there: the linear and convolution layers among [0, upto) (all
  * when upto < 0) compute u = w·x, as seed 001's Hebbian layers, also while
  * the rest of the net learns. Call after the train modes are set (setting a

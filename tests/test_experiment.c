@@ -391,6 +391,26 @@ static void test_dropped_bias_stays_zero(void **state) {
 /* Rows scaled below a batch norm: rows of the norm asked, the same outputs in training
  * (batch statistics) and in evaluation (running statistics scaled with the
  * units), the layers above untouched. */
+/* bn3..bn5 of the seeds' net switch to keeping relative variance, nothing
+ * else; a net without them is refused, naming the layer. */
+static void test_modified_bn_on_the_seeds_net(void **state) {
+  (void)state;
+  hg_net *net = hg_net_seeds(3, 10, 1);
+  assert_non_null(net);
+  hgt_status(hg_experiment_modified_bn(net));
+  for (int i = 0; i < net->n; i++) {
+    const hg_layer *l = net->layers[i];
+    if (strcmp(l->ops->kind, "batch_norm")) continue;
+    bool upper = !strcmp(l->name, "bn3") || !strcmp(l->name, "bn4") || !strcmp(l->name, "bn5");
+    assert_int_equal(l->cfg[1], upper);
+  }
+  hg_net_free(net);
+  net = tiny_net(3);
+  assert_int_equal(hg_experiment_modified_bn(net), HG_ERR_ARG);
+  hgt_error_mentions("bn3", "no layer");
+  hg_net_free(net);
+}
+
 static void test_scaled_rows_keep_the_function(void **state) {
   (void)state;
   hg_net *net = tiny_net(3);
@@ -475,6 +495,7 @@ int main(void) {
       cmocka_unit_test(test_probe_on_features),
       cmocka_unit_test(test_probe_with_dropout),
       cmocka_unit_test(test_scaled_rows_keep_the_function),
+      cmocka_unit_test(test_modified_bn_on_the_seeds_net),
       cmocka_unit_test(test_dropped_bias_stays_zero),
       cmocka_unit_test(test_pretrain_lower_layers_only),
   };
