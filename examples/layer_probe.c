@@ -193,16 +193,16 @@ static hg_status source_checkpoint(const options *o, const hg_data *d, char *pat
   }
   hg_net *net = o->from ? load_trained(o, d, o->from) : fresh_net(o, d);
   if (!net) return hg_last_status();
+  const char *mbn = o->modified_bn ? "-modified-bn" : "";
   hg_status s;
   if (o->from) {
-    snprintf(path, size, "%s/recalibrated%s-seed%d.safetensors", o->c.out, o->modified_bn ? "-modified-bn" : "", o->c.seed);
+    snprintf(path, size, "%s/recalibrated%s-seed%d.safetensors", o->c.out, mbn, o->c.seed);
     fprintf(stderr, "re-estimating the batch-norm statistics of %s\n", o->from);
     s = hg_experiment_recalibrate_bn(net, d->train, -1, o->c.batch, 10000, (uint64_t)o->c.seed);
     const char *keys[] = {"setting"}, *values[] = {o->from};
     if (s == HG_OK) s = hg_experiment_save_net(net, path, 1, keys, values);
   } else {
     char run_dir[600];
-    const char *mbn = o->modified_bn ? "-modified-bn" : "";
     snprintf(path, size, "%s/hebb-net%s-seed%d.safetensors", o->c.out, mbn, o->c.seed);
     snprintf(run_dir, sizeof run_dir, "%s/hebb-net%s-seed%d", o->c.out, mbn, o->c.seed);
     bool cached;

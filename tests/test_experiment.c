@@ -388,9 +388,6 @@ static void test_dropped_bias_stays_zero(void **state) {
   hg_net_free(net);
 }
 
-/* Rows scaled below a batch norm: rows of the norm asked, the same outputs in training
- * (batch statistics) and in evaluation (running statistics scaled with the
- * units), the layers above untouched. */
 /* bn3..bn5 of the seeds' net switch to keeping relative variance, nothing
  * else; a net without them is refused, naming the layer. */
 static void test_modified_bn_on_the_seeds_net(void **state) {
@@ -411,6 +408,9 @@ static void test_modified_bn_on_the_seeds_net(void **state) {
   hg_net_free(net);
 }
 
+/* Rows scaled below a batch norm: rows of the norm asked, the same outputs in training
+ * (batch statistics) and in evaluation (running statistics scaled with the
+ * units), the layers above untouched. */
 static void test_scaled_rows_keep_the_function(void **state) {
   (void)state;
   hg_net *net = tiny_net(3);

@@ -392,6 +392,7 @@ static void test_top_weight_decay_only_without_conv(void **state) {
               h0->test_top5 != h1->test_top5); /* fc2 alone: decayed */
   snprintf(path, sizeof path, "%s/settings.json", dir[1]);
   char *settings = read_all(path);
+  assert_non_null(settings);
   assert_non_null(strstr(settings, "top 50")); /* a different sweep for the settings check */
   free(settings);
   hg_sweep_cells_free(&cells[0]);
