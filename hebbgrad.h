@@ -1,40 +1,48 @@
 /* hebbgrad: Hebbian learning, backpropagation, or any mix of the two.
- * One include for the whole public API. */
+ * One include for the whole public API. It pulls in no oneDNN or OpenBLAS
+ * header: the raw kernels (tensor/conv.h, pooling.h, kernel_cache.h) are
+ * private and not installed. */
 #ifndef HEBBGRAD_H
 #define HEBBGRAD_H
 
+/* tensor/: storage, errors, random numbers, GEMM backend, kernel counters */
 #include "tensor/error.h"
 #include "tensor/alloc.h"
 #include "tensor/rng.h"
 #include "tensor/tensor.h"
 #include "tensor/kstats.h"
 #include "tensor/gemm.h"
-#include "tensor/kernel_cache.h"
-#include "tensor/conv.h"
-#include "tensor/pooling.h"
+/* autograd/: the tape, the ops, gradient checking */
 #include "autograd/autograd.h"
 #include "autograd/ops.h"
 #include "autograd/op_table.h"
 #include "autograd/gradcheck.h"
+/* io/: checkpoints, results files, progress, pictures */
+#include "io/checkpoint.h"
+#include "io/progress.h"
+#include "io/results.h"
+#include "io/plot.h"
+/* data/: data sets, batching, normalisation, ZCA */
+#include "data/dataset.h"
+#include "data/batcher.h"
+#include "data/normalize.h"
+#include "data/zca_cache.h"
+#include "data/prepare.h"
+/* nn/: layers, nets, optimizers, schedules, evaluation */
 #include "nn/layer.h"
 #include "nn/net.h"
 #include "nn/optim.h"
 #include "nn/schedule.h"
-#include "nn/dataset.h"
-#include "nn/batcher.h"
-#include "nn/normalize.h"
-#include "nn/zca.h"
-#include "nn/checkpoint.h"
 #include "nn/evaluate.h"
-#include "nn/progress.h"
-#include "nn/results.h"
-#include "nn/plot.h"
+/* hebb/: competition, rules, plasticity, the trainer and hg_fit */
 #include "hebb/competition.h"
 #include "hebb/rules.h"
+#include "hebb/softhebb.h"
 #include "hebb/plasticity.h"
 #include "hebb/train.h"
 #include "hebb/fit.h"
-#include "hebb/sweep.h"
-#include "hebb/experiment.h"
+/* experiment/: sweeps, probes, semi-supervised runs, tables */
+#include "experiment/sweep.h"
+#include "experiment/experiment.h"
 
 #endif

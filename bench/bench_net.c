@@ -21,6 +21,8 @@
 #include <time.h>
 
 #include "hebbgrad.h"
+#include "tensor/conv.h"
+#include "tensor/pooling.h"
 
 #define N_CONV 4
 #define N_BN 5   /* after conv1..conv4 and fc5 */

@@ -17,6 +17,8 @@
 #include <time.h>
 
 #include "hebbgrad.h"
+#include "tensor/conv.h"
+#include "tensor/pooling.h"
 
 static double budget_s = 0.4;
 static int max_reps = 200;

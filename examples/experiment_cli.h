@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hebb/experiment.h"
+#include "experiment/experiment.h"
 #include "hebbgrad.h"
-#include "nn/prepare.h"
+#include "data/prepare.h"
 
 /* Options every experiment program has. */
 typedef struct cli_common {

@@ -16,10 +16,10 @@
 
 #include "examples/experiment_cli.h"
 #include "hebb/fit.h"
-#include "hebb/sweep.h"
+#include "experiment/sweep.h"
 #include "hebbgrad.h"
-#include "nn/plot.h"
-#include "nn/prepare.h"
+#include "io/plot.h"
+#include "data/prepare.h"
 
 static const char usage[] =
     "usage: hybrid_sweep [options]\n"

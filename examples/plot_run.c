@@ -11,7 +11,7 @@
 
 #include "examples/experiment_cli.h"
 #include "hebbgrad.h"
-#include "nn/plot.h"
+#include "io/plot.h"
 
 static const char usage[] =
     "usage: plot_run RUN_DIR [--out DIR] [--layer NAME] [--columns N] [--scale N]\n"

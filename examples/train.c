@@ -11,7 +11,7 @@
 #include "examples/experiment_cli.h"
 #include "hebb/fit.h"
 #include "hebbgrad.h"
-#include "nn/prepare.h"
+#include "data/prepare.h"
 
 static const char usage[] =
     "usage: train [options]\n"

@@ -5,11 +5,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "nn/batcher.h"
-#include "nn/checkpoint.h"
+#include "data/batcher.h"
+#include "io/checkpoint.h"
 #include "nn/evaluate.h"
-#include "nn/progress.h"
-#include "nn/results.h"
+#include "io/progress.h"
+#include "io/results.h"
 
 #define MAX_TENSORS 256
 

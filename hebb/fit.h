@@ -7,7 +7,7 @@
 #include <stdio.h>
 
 #include "hebb/train.h"
-#include "nn/dataset.h"
+#include "data/dataset.h"
 #include "nn/schedule.h"
 
 typedef struct hg_fit_opts {

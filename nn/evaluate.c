@@ -3,7 +3,7 @@
 #include "autograd/ops.h"
 #include <stdlib.h>
 
-#include "nn/batcher.h"
+#include "data/batcher.h"
 
 void hg_count_correct(const hg_tensor *logits, const int *labels, int n, int *top1, int *top5) {
   int classes = logits->shape[1];

@@ -3,7 +3,7 @@
 #ifndef HG_EVALUATE_H
 #define HG_EVALUATE_H
 
-#include "nn/dataset.h"
+#include "data/dataset.h"
 #include "nn/net.h"
 
 typedef struct hg_eval {

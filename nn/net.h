@@ -5,7 +5,7 @@
 #ifndef HG_NET_H
 #define HG_NET_H
 
-#include "nn/dataset.h"
+#include "data/dataset.h"
 #include "nn/layer.h"
 
 typedef struct hg_net {

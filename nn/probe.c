@@ -3,7 +3,7 @@
  * layers' outputs computed once for a whole data set. */
 #include <string.h>
 
-#include "nn/batcher.h"
+#include "data/batcher.h"
 #include "nn/net.h"
 
 hg_status hg_net_attach_probe(hg_net *net, int after, const hg_tensor *sample, int classes, float dropout) {

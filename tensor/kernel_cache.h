@@ -16,13 +16,9 @@
 
 #include "tensor/error.h"
 
-/* Free every cached primitive, the engine, the stream and the scratchpad
- * (e.g. before exit, so leak checkers stay quiet). Kernels rebuild on demand. */
-void hg_kernels_release(void);
-/* Number of primitives built so far (a repeated shape must not add one). */
-long hg_kernel_cache_builds(void);
+#include "tensor/kstats.h"
 
-/* --- for the kernel files (tensor/conv.c) --- */
+/* --- private: for the kernel files (tensor/conv.c); users see tensor/kstats.h --- */
 
 #define HG_KERNEL_KEY_INTS 16
 #define HG_KERNEL_MAX_ARGS 6

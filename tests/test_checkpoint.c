@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "nn/checkpoint.h"
+#include "io/checkpoint.h"
 #include "tests/helpers.h"
 
 static char tmpdir[64];

@@ -10,10 +10,10 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "nn/batcher.h"
-#include "nn/dataset.h"
-#include "nn/normalize.h"
-#include "nn/zca.h"
+#include "data/batcher.h"
+#include "data/dataset.h"
+#include "data/normalize.h"
+#include "data/zca_cache.h"
 #include "tests/helpers.h"
 
 static char tmpdir[64];

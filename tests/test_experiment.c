@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "hebb/experiment.h"
+#include "experiment/experiment.h"
 #include "tests/helpers.h"
 
 static char tmpdir[64];

@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include "tests/helpers.h"
+#include "tensor/conv.h"
 #include "tensor/kernel_cache.h"
+#include "tensor/pooling.h"
 
 /* ---------- buffers ---------- */
 

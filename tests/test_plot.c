@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "nn/plot.h"
+#include "io/plot.h"
 #include "tests/helpers.h"
 
 static char tmpdir[64];

@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "hebb/sweep.h"
+#include "experiment/sweep.h"
 #include "tests/helpers.h"
 
 /* ---- helpers ---- */

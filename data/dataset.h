@@ -1,0 +1,54 @@
+/* Labelled image data sets held in memory: images [N,C,H,W] with pixels
+ * scaled to [0, 1], one class index per image. Readers for MNIST-style IDX
+ * files (gzipped or not), CIFAR-10 and CIFAR-100 binaries; the seeded
+ * train/validation split and the 28x28 -> 3x32x32 conversion of the seeds.
+ * Normalisation is in data/normalize.h, mini-batches in data/batcher.h. */
+#ifndef HG_DATASET_H
+#define HG_DATASET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "tensor/tensor.h"
+
+typedef struct hg_dataset {
+  hg_tensor *images; /* [N,C,H,W] */
+  int *labels;       /* N class indices in [0, num_classes) */
+  int count;         /* N */
+  int num_classes;
+  char name[64];     /* e.g. "cifar10-train" */
+} hg_dataset;
+
+/* $HEBBGRAD_DATA when set and not empty, else "data". */
+const char *hg_default_data_dir(void);
+
+/* Data set of n images [c,h,w] (contents undefined, labels 0). */
+hg_dataset *hg_dataset_new(int n, int c, int h, int w, int num_classes, const char *name);
+/* Free the images, the labels and ds. NULL is allowed. */
+void hg_dataset_free(hg_dataset *ds);
+
+/* MNIST-format IDX pair (images magic 2051, labels magic 2049), gzipped or
+ * plain; pixels x/255, labels must be < 10. */
+hg_dataset *hg_dataset_load_idx(const char *images_path, const char *labels_path);
+/* CIFAR-10 binary: dir/data_batch_1..5.bin (train) or dir/test_batch.bin. */
+hg_dataset *hg_dataset_load_cifar10(const char *dir, bool train);
+/* CIFAR-100 binary: dir/train.bin or dir/test.bin, fine labels (100 classes). */
+hg_dataset *hg_dataset_load_cifar100(const char *dir, bool train);
+/* name is "mnist", "fashion-mnist", "cifar10" or "cifar100"; the files are
+ * looked up in data_dir/mnist, data_dir/fashion-mnist (then
+ * /usr/share/datasets/fashion-mnist), data_dir/cifar-10-batches-bin and
+ * data_dir/cifar-100-binary. data_dir NULL means hg_default_data_dir(). */
+hg_dataset *hg_dataset_load(const char *name, const char *data_dir, bool train);
+
+/* Copy of the images and labels at indices[0..n) in that order. */
+hg_dataset *hg_dataset_subset(const hg_dataset *ds, const int *indices, int n);
+/* Seeded split: n_val images drawn at random form *val, the rest *train;
+ * both keep the original order. The same seed gives the same split. */
+hg_status hg_dataset_split(const hg_dataset *ds, int n_val, uint64_t seed, hg_dataset **train,
+                           hg_dataset **val);
+/* The seeds' MNIST conversion: [N,1,H,W] (H, W <= 32) zero-padded to the
+ * centre of 32x32 and the grey channel copied to 3; a [N,3,32,32] set is
+ * copied unchanged. Use before normalising (the padding is 0). */
+hg_dataset *hg_dataset_to_rgb32(const hg_dataset *ds);
+
+#endif

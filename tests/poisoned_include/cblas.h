@@ -1,0 +1,1 @@
+#error "cblas.h reached from hebbgrad.h: a backend header leaked into the public API"

@@ -1,0 +1,1 @@
+#error "dnnl.h reached from hebbgrad.h: a backend header leaked into the public API"

@@ -1,0 +1,1 @@
+#error "oneapi/dnnl/dnnl_types.h reached from hebbgrad.h: a backend header leaked into the public API"
