@@ -43,8 +43,9 @@ static const char usage[] =
     "\n"
     "Presets (options given explicitly override them)\n"
     "  --preset demo        a few minutes on 2 cores: Fashion-MNIST, --model small,\n"
-    "                       configs B-G,H-G,R-G,B-H, methods wta,e-soft-wta, 1 seed,\n"
-    "                       1 epoch of each phase, 20000 training and 5000 validation images\n"
+    "                       configs B-G,H-G,R-G,B-H, methods wta,e-soft-wta, 3 seeds,\n"
+    "                       1 epoch of each phase, Hebbian lr 2e-2, 20000 training and 5000\n"
+    "                       validation images\n"
     "  --preset paper       seed 002's protocol on --data: --model seeds, configs seed002,\n"
     "                       methods wta,5-wta,e-soft-wta,p-soft-wta, 5 seeds, 20 epochs with\n"
     "                       schedule seeds:10:2, 20 Hebbian epochs (its section 5), --zca,\n"
@@ -76,8 +77,9 @@ static const char usage[] =
     "                       (instar/wta/mean), 5-wta (instar/5-wta/mean), e-soft-wta\n"
     "                       (instar/e-soft-wta:0.02/mean), p-soft-wta (instar/p-soft-wta:0.05/mean),\n"
     "                       hpca (hpca/none/relu/avg), or any rule spec RULE[/COMPETITION][/OPTION...]\n"
-    "                       (see train --help). Rows without an H layer are trained once per\n"
-    "                       seed and repeated in every column.\n"
+    "                       (see train --help). A row with no H layer below the classifier does\n"
+    "                       not use the method: it is trained once per seed, its number stands\n"
+    "                       in the first column and the others say n/a.\n"
     "  --seeds N            repeat over seeds 1..N (initialisation, batch order, dropout)\n"
     "  --metric M           top1 or top5 (default top5 for cifar100, else top1)\n"
     "Training\n"
@@ -140,6 +142,8 @@ static int apply_preset(const char *preset, options *o) {
     o->model = "small";
     o->configs = "B-G,H-G,R-G,B-H";
     o->methods = "wta,e-soft-wta";
+    o->seeds = 3;
+    o->hebb_lr = 2e-2f; /* measured: 1e-3 leaves the kernels near their random start */
     o->epochs = 1;
     o->data.limit_train = 20000;
     o->data.n_val = 5000;
@@ -471,13 +475,15 @@ static hg_status write_tables(sweep *w) {
            "each layer with weights (B backprop, H Hebbian, R random, F frozen), then the classifier (G "
            "gradient descent, H supervised Hebbian); the layers below the lowest H or R layer keep the "
            "baseline's weights (frozen), the others are trained afresh: %d Hebbian epoch%s (lr %g), then "
-           "%d SGD epoch%s (lr %g, schedule %s, weight decay %g%s, batch %d)%s.",
+           "%d SGD epoch%s (lr %g, schedule %s, weight decay %g%s, batch %d)%s. n/a: the row has no "
+           "Hebbian layer below the classifier, so the method does not apply (its number is in the "
+           "first column).",
            o->seeds, o->seeds > 1 ? "s" : "", o->model, o->hebb_epochs, o->hebb_epochs == 1 ? "" : "s",
            (double)o->hebb_lr, o->epochs, o->epochs == 1 ? "" : "s", (double)o->lr, o->schedule,
            (double)o->weight_decay, top, o->batch, o->data.zca ? ", ZCA-whitened input" : "");
   printf("\n%s\n", title);
   hg_sweep_table_print(&t, stdout);
-  if (o->seeds == 1) printf("(one seed: n=1, no confidence interval)\n");
+  printf("(mean ± 95%% CI over n seeds; n/a: no Hebbian layer below the classifier, the method does not apply)\n");
   snprintf(path, sizeof path, "%s/table.csv", o->out);
   s = hg_sweep_table_write_csv(&t, path);
   snprintf(path, sizeof path, "%s/table.md", o->out);

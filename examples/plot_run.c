@@ -88,20 +88,44 @@ static int make_out_dir(const options *o) {
   return 1;
 }
 
-/* Draw t (from file, called name) into out; 0 on success. */
+/* Tensor `name` of RUN_DIR/init.safetensors when it has t's shape, else NULL. */
+static hg_tensor *initial_kernels(const options *o, const char *name, const hg_tensor *t) {
+  char file[1024];
+  snprintf(file, sizeof file, "%s/init.safetensors", o->run_dir);
+  if (access(file, F_OK) != 0) return NULL;
+  hg_checkpoint *ck = hg_checkpoint_open(file);
+  hg_tensor *init = ck ? hg_checkpoint_tensor(ck, name) : NULL;
+  hg_checkpoint_close(ck);
+  if (init && init->numel == t->numel && init->ndim == 4) return init;
+  fprintf(stderr, "plot_run: %s has no %s of the learned shape; drawing the learned kernels alone\n", file, name);
+  hg_tensor_free(init);
+  return NULL;
+}
+
+/* Draw t (from file, called name) into out, beside its initial weights when
+ * the run kept them; 0 on success. */
 static int draw_kernels(const options *o, hg_tensor *t, const char *file, const char *name, const char *out) {
-  char shape[64];
+  char shape[64], after[300];
   if (t->ndim != 4) {
     fprintf(stderr, "plot_run: %s in %s is %s, not a 4-D convolution weight\n", name, file,
             hg_shape_str(t, shape, sizeof shape));
     return 1;
   }
   if (make_out_dir(o)) return 1;
-  if (hg_plot_kernels(out, t, o->columns, kernel_scale(o, t)) != HG_OK) {
+  hg_tensor *init = initial_kernels(o, name, t);
+  snprintf(after, sizeof after, "after training: %s", name);
+  const hg_tensor *panels[] = {init, t};
+  const char *titles[] = {"before: initial weights", after};
+  hg_status s = init ? hg_plot_kernel_panels(out, 2, panels, titles, o->columns, kernel_scale(o, t))
+                     : hg_plot_kernels(out, t, o->columns, kernel_scale(o, t));
+  bool beside = init != NULL;
+  hg_tensor_free(init);
+  if (s != HG_OK) {
     fprintf(stderr, "plot_run: %s\n", hg_last_error());
     return 1;
   }
-  printf("wrote %s: %s %s from %s\n", out, name, hg_shape_str(t, shape, sizeof shape), file);
+  printf("wrote %s: %s %s from %s%s\n", out, name, hg_shape_str(t, shape, sizeof shape), file,
+         beside ? ", beside its initial weights" : "");
   return 0;
 }
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "examples/experiment_cli.h"
 #include "hebb/fit.h"
@@ -62,7 +63,8 @@ static const char usage[] =
     "  --probe-shc          train the probe as a supervised Hebbian classifier (teacher\n"
     "                       neuron, --hebb-lr) instead of by SGD\n"
     "Run\n"
-    "  --run-dir DIR        output folder (default runs/DATA-MODES)\n"
+    "  --run-dir DIR        output folder (default runs/DATA-MODES); DIR/init.safetensors keeps\n"
+    "                       the weights before training (plot_run draws them beside the learned ones)\n"
     "  --resume             continue from DIR/last.safetensors\n"
     "  --seed N             seed of initialisation, split and batch order (default 1)\n"
     "  --threads N          worker threads (default 2)\n"
@@ -280,6 +282,12 @@ static hg_status train(options *o) {
   hg_trainer *t = s == HG_OK ? hg_trainer_new(net, &hebb, &to) : NULL;
   if (s == HG_OK && !t) s = hg_last_status();
   if (s == HG_OK && o->init) s = hg_trainer_load(t, o->init, NULL, NULL, NULL);
+  char init_path[600];
+  snprintf(init_path, sizeof init_path, "%s/init.safetensors", run_dir);
+  if (s == HG_OK && access(init_path, F_OK) != 0) { /* the weights before training, for plot_run */
+    const char *keys[] = {"setting"}, *values[] = {"initial weights, before training"};
+    s = hg_experiment_save_net(net, init_path, 1, keys, values);
+  }
   hg_fit_result res = {0};
   bool hebbian = has_letter(o->modes, 'H'), backprop = t && t->any_backprop;
   char dir[600];

@@ -307,7 +307,10 @@ hg_status hg_sweep_hybrid_modes(const char *config, char *modes, size_t size) {
   return HG_OK;
 }
 
-bool hg_sweep_uses_method(const char *config) { return strchr(config, 'H') != NULL; }
+bool hg_sweep_uses_method(const char *config) {
+  size_t layers = strcspn(config, "-"); /* the classifier's H is the teacher rule, whatever the method */
+  return memchr(config, 'H', layers) != NULL;
+}
 
 const char *hg_sweep_method_spec(const char *name) {
   static const char *const map[][2] = {{"wta", "instar/wta/mean"},

@@ -82,7 +82,8 @@ void hg_sweep_baseline(int layers, char *out, size_t size);
  * from that layer up every layer starts afresh. A configuration without H
  * and R keeps its letters (all B: the baseline itself). */
 hg_status hg_sweep_hybrid_modes(const char *config, char *modes, size_t size);
-/* Does the configuration have a Hebbian layer (does the method matter)? */
+/* Does the configuration have a Hebbian layer below the classifier (does the
+ * method matter)? A Hebbian classifier (…-H) learns by the teacher rule alone. */
 bool hg_sweep_uses_method(const char *config);
 /* The plasticity spec of a method name: wta → instar/wta/mean,
  * 5-wta → instar/5-wta/mean, e-soft-wta → instar/e-soft-wta:0.02/mean,
@@ -105,21 +106,25 @@ typedef struct hg_sweep_table {
   char (*row_labels)[32];  /* configurations */
   char (*col_labels)[64];  /* methods */
   hg_stats *stats;         /* rows × cols, row-major, in percent */
+  bool *shared;            /* per row: the method does not apply, one number in column 0 */
 } hg_sweep_table;
 
-/* The table of configs × methods over seeds 1..seeds: a row without an H
- * layer takes its cells from method "-" (the same numbers in every column);
+/* The table of configs × methods over seeds 1..seeds: a row that does not
+ * use the method (hg_sweep_uses_method) takes its cells from method "-" and
+ * holds them in its first column only (the others have n = 0 and `shared`);
  * top5 picks test top-5 instead of top-1. Free with hg_sweep_table_free. */
 hg_status hg_sweep_table_build(hg_sweep_table *t, const hg_sweep_cells *cells, int nconfigs,
                                const char (*configs)[32], int nmethods, const char *const *methods,
                                int seeds, bool top5);
 void hg_sweep_table_free(hg_sweep_table *t);
-/* "99.48 ± 0.03"; "99.48 (n=1)" for one seed; "" for an empty cell. */
+/* "99.48 ± 0.03 (n=3)"; "99.48 (n=1)" for one seed; "" for an empty cell. */
 const char *hg_sweep_format(const hg_stats *s, char *buf, size_t size);
+/* The cell's text: hg_sweep_format, or "n/a" in the other columns of a shared row. */
+const char *hg_sweep_cell_text(const hg_sweep_table *t, int row, int col, char *buf, size_t size);
 /* The table as aligned text. */
 void hg_sweep_table_print(const hg_sweep_table *t, FILE *f);
 /* CSV: config, then per method M the columns M, M_ci95, M_n (empty when
- * unknown); numbers with 4 decimals. Written atomically (path.tmp, rename). */
+ * unknown or not applicable, n = 0); numbers with 4 decimals. Written atomically (path.tmp, rename). */
 hg_status hg_sweep_table_write_csv(const hg_sweep_table *t, const char *path);
 /* Markdown: `title` as a heading, `caption` below it, then the table with
  * the best mean of each row in bold. Written atomically. */

@@ -15,8 +15,9 @@ hg_status hg_sweep_table_build(hg_sweep_table *t, const hg_sweep_cells *cells, i
   t->row_labels = calloc((size_t)nconfigs + 1, sizeof *t->row_labels);
   t->col_labels = calloc((size_t)nmethods + 1, sizeof *t->col_labels);
   t->stats = calloc((size_t)nconfigs * (size_t)nmethods + 1, sizeof *t->stats);
+  t->shared = calloc((size_t)nconfigs + 1, sizeof *t->shared);
   double *x = calloc((size_t)seeds + 1, sizeof *x);
-  if (!t->row_labels || !t->col_labels || !t->stats || !x) {
+  if (!t->row_labels || !t->col_labels || !t->stats || !t->shared || !x) {
     free(x);
     hg_sweep_table_free(t);
     return hg_fail(HG_ERR_NOMEM, "sweep: out of memory");
@@ -24,8 +25,8 @@ hg_status hg_sweep_table_build(hg_sweep_table *t, const hg_sweep_cells *cells, i
   for (int c = 0; c < nmethods; c++) snprintf(t->col_labels[c], sizeof t->col_labels[c], "%s", methods[c]);
   for (int r = 0; r < nconfigs; r++) {
     memcpy(t->row_labels[r], configs[r], sizeof t->row_labels[r]);
-    bool shared = !hg_sweep_uses_method(configs[r]);
-    for (int c = 0; c < nmethods; c++) {
+    bool shared = t->shared[r] = !hg_sweep_uses_method(configs[r]);
+    for (int c = 0; c < (shared ? 1 : nmethods); c++) {
       int n = 0;
       for (int seed = 1; seed <= seeds; seed++) {
         const hg_sweep_cell *cell = hg_sweep_cells_find(cells, configs[r], shared ? "-" : methods[c], seed);
@@ -42,14 +43,23 @@ void hg_sweep_table_free(hg_sweep_table *t) {
   free(t->row_labels);
   free(t->col_labels);
   free(t->stats);
+  free(t->shared);
   *t = (hg_sweep_table){0};
 }
 
 const char *hg_sweep_format(const hg_stats *s, char *buf, size_t size) {
   if (s->n < 1) snprintf(buf, size, "%s", "");
   else if (s->n < 2) snprintf(buf, size, "%.2f (n=1)", s->mean);
-  else snprintf(buf, size, "%.2f ± %.2f", s->mean, s->ci95);
+  else snprintf(buf, size, "%.2f ± %.2f (n=%d)", s->mean, s->ci95, s->n);
   return buf;
+}
+
+const char *hg_sweep_cell_text(const hg_sweep_table *t, int row, int col, char *buf, size_t size) {
+  if (t->shared[row] && col > 0) {
+    snprintf(buf, size, "n/a");
+    return buf;
+  }
+  return hg_sweep_format(&t->stats[row * t->cols + col], buf, size);
 }
 
 /* Display width of UTF-8 text (± counts once). */
@@ -70,7 +80,7 @@ void hg_sweep_table_print(const hg_sweep_table *t, FILE *f) {
   for (int c = 0; c < t->cols; c++) {
     wc[c] = (int)strlen(t->col_labels[c]);
     for (int r = 0; r < t->rows; r++) {
-      int w = width(hg_sweep_format(&t->stats[r * t->cols + c], buf, sizeof buf));
+      int w = width(hg_sweep_cell_text(t, r, c, buf, sizeof buf));
       if (w > wc[c]) wc[c] = w;
     }
     fprintf(f, "  %*s", wc[c], t->col_labels[c]);
@@ -79,7 +89,7 @@ void hg_sweep_table_print(const hg_sweep_table *t, FILE *f) {
   for (int r = 0; r < t->rows; r++) {
     fprintf(f, "%-*s", w0, t->row_labels[r]);
     for (int c = 0; c < t->cols; c++) {
-      const char *text = hg_sweep_format(&t->stats[r * t->cols + c], buf, sizeof buf);
+      const char *text = hg_sweep_cell_text(t, r, c, buf, sizeof buf);
       fprintf(f, "  %*s%s", wc[c] - width(text), "", text);
     }
     fputc('\n', f);
@@ -145,10 +155,10 @@ hg_status hg_sweep_table_write_markdown(const hg_sweep_table *t, const char *pat
         if (isnan(best) || row[c].mean > best) best = row[c].mean;
         if (isnan(worst) || row[c].mean < worst) worst = row[c].mean;
       }
-    bool bold = hg_sweep_uses_method(t->row_labels[r]) && best > worst; /* a best among different numbers */
+    bool bold = !t->shared[r] && best > worst; /* a best among different numbers */
     fprintf(f, "| %s |", t->row_labels[r]);
     for (int c = 0; c < t->cols; c++) {
-      const char *text = hg_sweep_format(&row[c], buf, sizeof buf);
+      const char *text = hg_sweep_cell_text(t, r, c, buf, sizeof buf);
       bool b = bold && row[c].n > 0 && row[c].mean == best;
       fprintf(f, " %s%s%s |", b ? "**" : "", text, b ? "**" : "");
     }

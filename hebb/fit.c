@@ -1,5 +1,7 @@
 #include "hebb/fit.h"
 
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -152,24 +154,79 @@ static void set_lr(hg_trainer *t, const hg_fit_opts *o, int epoch) {
   if (t->opt_b) hg_optim_set_lr(t->opt_b, -1, hg_schedule_lr(&o->schedule, epoch, o->base_lr));
 }
 
-static hg_status log_epoch(const run_state *r, const hg_fit_opts *o, int epoch, double loss, double acc,
-                           double val, double lr) {
-  if (o->log) fprintf(o->log, "epoch %d: loss %.4f  train %.2f%%  val %.2f%%  lr %.3g\n", epoch + 1, loss,
-                      100 * acc, 100 * val, lr);
+/* What an epoch measured; NAN where it measured nothing (a Hebbian phase has
+ * no training accuracy and validates only under a Hebbian classifier). */
+typedef struct epoch_log {
+  double loss, train, val, lr, images_per_s, moved;
+} epoch_log;
+
+static void format_value(char *out, size_t size, const char *fmt, double v) {
+  if (isnan(v)) out[0] = '\0';
+  else snprintf(out, size, fmt, v);
+}
+
+static void print_epoch(FILE *log, const hg_fit_opts *o, int epoch, const epoch_log *e) {
+  if (o->phase == HG_PHASE_HEBB)
+    fprintf(log, "epoch %d: hebbian loss %.4f  %.0f img/s  weights moved %.3g%%", epoch + 1, e->loss,
+            e->images_per_s, 100 * e->moved);
+  else
+    fprintf(log, "epoch %d: loss %.4f  train %.2f%%  lr %.3g", epoch + 1, e->loss, 100 * e->train, e->lr);
+  if (!isnan(e->val)) fprintf(log, "  val %.2f%%", 100 * e->val);
+  fputc('\n', log);
+}
+
+static hg_status log_epoch(const run_state *r, const hg_fit_opts *o, int epoch, const epoch_log *e) {
+  if (o->log) print_epoch(o->log, o, epoch, e);
   if (!o->run_dir) return HG_OK;
   const char *cols[] = {"epoch", "loss", "train_top1", "val_top1", "lr"};
   hg_results *res = hg_results_open(r->results, 5, cols);
   if (!res) return hg_last_status();
   char v[5][32];
   snprintf(v[0], 32, "%d", epoch + 1);
-  snprintf(v[1], 32, "%.6f", loss);
-  snprintf(v[2], 32, "%.6f", acc);
-  snprintf(v[3], 32, "%.6f", val);
-  snprintf(v[4], 32, "%.6g", lr);
+  snprintf(v[1], 32, "%.6f", e->loss);
+  format_value(v[2], 32, "%.6f", e->train);
+  format_value(v[3], 32, "%.6f", e->val);
+  format_value(v[4], 32, "%.6g", e->lr);
   const char *values[] = {v[0], v[1], v[2], v[3], v[4]};
   hg_status s = hg_results_row(res, values);
   hg_results_close(res);
   return s;
+}
+
+/* Copies of the Hebbian layers' weights (NULL elsewhere), to measure how far
+ * an epoch moves them; NULL when out of memory. */
+static hg_tensor **hebb_weights(const hg_net *net) {
+  hg_tensor **w = calloc((size_t)net->n, sizeof *w);
+  for (int i = 0; w && i < net->n; i++) {
+    const hg_layer *l = net->layers[i];
+    if (l->mode != HG_TRAIN_H || !l->weight || l->weight->ndim < 2) continue;
+    if (!(w[i] = hg_tensor_clone(l->weight))) {
+      for (int j = 0; j < i; j++) hg_tensor_free(w[j]);
+      free(w);
+      return NULL;
+    }
+  }
+  return w;
+}
+
+/* Mean over the Hebbian layers of ||W - W_before|| / ||W_before||; frees before. */
+static double weights_moved(const hg_net *net, hg_tensor **before) {
+  double sum = 0;
+  int n = 0;
+  for (int i = 0; before && i < net->n; i++) {
+    if (!before[i]) continue;
+    const float *a = net->layers[i]->weight->data, *b = before[i]->data;
+    double d2 = 0, b2 = 0;
+    for (size_t k = 0; k < before[i]->numel; k++) {
+      d2 += ((double)a[k] - b[k]) * ((double)a[k] - b[k]);
+      b2 += (double)b[k] * b[k];
+    }
+    sum += b2 > 0 ? sqrt(d2 / b2) : 0;
+    n++;
+    hg_tensor_free(before[i]);
+  }
+  free(before);
+  return n ? sum / n : NAN;
 }
 
 static hg_status setup(run_state *r, const hg_dataset *train, const hg_fit_opts *o) {
@@ -206,10 +263,14 @@ hg_status hg_fit(hg_trainer *t, const hg_dataset *train, const hg_dataset *val, 
   double t0 = hg_now();
   long images = 0;
   for (int epoch = start; s == HG_OK && epoch < o->epochs; epoch++) {
-    double loss = 0, acc = 0;
+    double loss = 0, acc = 0, e0 = hg_now();
+    long before_images = images;
     hg_eval ev = {0};
     set_lr(t, o, epoch);
-    s = run_epoch(t, &r, o, epoch, &loss, &acc, &images);
+    hg_tensor **before = o->phase == HG_PHASE_HEBB ? hebb_weights(t->net) : NULL;
+    if (o->phase == HG_PHASE_HEBB && !before) s = hg_fail(HG_ERR_NOMEM, "fit: out of memory");
+    if (s == HG_OK) s = run_epoch(t, &r, o, epoch, &loss, &acc, &images);
+    double secs = hg_now() - e0, moved = weights_moved(t->net, before);
     if (s == HG_OK && check) s = hg_evaluate(t->net, val, o->batch, &ev);
     if (s != HG_OK) break;
     res.epochs_run = epoch + 1;
@@ -218,7 +279,11 @@ hg_status hg_fit(hg_trainer *t, const hg_dataset *train, const hg_dataset *val, 
       res.best_val = ev.top1;
       res.best_epoch = epoch + 1;
     }
-    s = log_epoch(&r, o, epoch, loss, acc, ev.top1, t->opt_b ? hg_optim_lr(t->opt_b, 0) : 0);
+    bool hebb = o->phase == HG_PHASE_HEBB;
+    epoch_log e = {.loss = loss, .train = hebb ? NAN : acc, .val = check ? ev.top1 : NAN,
+                   .lr = hebb || !t->opt_b ? NAN : hg_optim_lr(t->opt_b, 0),
+                   .images_per_s = secs > 0 ? (images - before_images) / secs : 0, .moved = moved};
+    s = log_epoch(&r, o, epoch, &e);
     if (s == HG_OK && o->run_dir && better) s = hg_trainer_save(t, r.best, epoch + 1, res.best_val, res.best_epoch);
     if (s == HG_OK && o->run_dir) s = hg_trainer_save(t, r.last, epoch + 1, res.best_val, res.best_epoch);
     if (check && o->patience > 0 && epoch + 1 - res.best_epoch >= o->patience) {

@@ -69,27 +69,76 @@ static void draw_kernel(hg_canvas *c, const float *k, int C, int kh, int kw, int
   }
 }
 
-hg_status hg_plot_kernels(const char *path, const hg_tensor *weight, int columns, int scale) {
-  static const char who[] = "hg_plot_kernels";
+/* Columns and rows of the grid of K kernels. */
+static void grid_size(int K, int columns, int *n, int *rows) {
+  *n = columns > 0 ? (columns < K ? columns : K) : (int)ceil(sqrt((double)K));
+  *rows = (K + *n - 1) / *n;
+}
+
+static hg_status check_kernels(const hg_tensor *weight, const char *who) {
   char buf[64];
-  if (!path || !weight) return hg_fail(HG_ERR_ARG, "%s: %s is NULL", who, path ? "weight" : "path");
+  if (!weight) return hg_fail(HG_ERR_ARG, "%s: weight is NULL", who);
   if (weight->ndim != 4 || weight->numel == 0)
     return hg_fail(HG_ERR_ARG, "%s: weight must be a non-empty 4-D [K,C,kh,kw] tensor, got %s", who,
                    hg_shape_str(weight, buf, sizeof buf));
+  return HG_OK;
+}
+
+/* The grid of weight's kernels with its top-left corner at (x, y). */
+static void draw_grid(hg_canvas *c, const hg_tensor *weight, int columns, int scale, int x, int y) {
+  int K = weight->shape[0], C = weight->shape[1], kh = weight->shape[2], kw = weight->shape[3], n, rows;
+  grid_size(K, columns, &n, &rows);
+  hg_canvas_rect(c, x, y, 1 + n * (kw * scale + 1), 1 + rows * (kh * scale + 1), gap);
+  for (int k = 0; k < K; k++)
+    draw_kernel(c, weight->data + (size_t)k * C * kh * kw, C, kh, kw, x + 1 + (k % n) * (kw * scale + 1),
+                y + 1 + (k / n) * (kh * scale + 1), scale);
+}
+
+#define TS 2     /* text scale */
+#define PAD 16   /* outer margin */
+
+static hg_status kernel_panels(const char *who, const char *path, int panels, const hg_tensor *const *weights,
+                               const char *const *titles, int columns, int scale) {
+  if (!path || !weights || panels < 1) return hg_fail(HG_ERR_ARG, "%s: no path or no panel", who);
   if (scale < 1 || scale > 64) return hg_fail(HG_ERR_ARG, "%s: scale %d is not in 1..64", who, scale);
-  int K = weight->shape[0], C = weight->shape[1], kh = weight->shape[2], kw = weight->shape[3];
-  int n = columns > 0 ? (columns < K ? columns : K) : (int)ceil(sqrt((double)K));
-  int rows = (K + n - 1) / n;
-  long w = 1 + (long)n * ((long)kw * scale + 1), h = 1 + (long)rows * ((long)kh * scale + 1);
+  long w = titles ? PAD : 0, h = 0;
+  int top = titles ? PAD + hg_text_height(TS) + PAD / 2 : 0;
+  for (int i = 0; i < panels; i++) {
+    hg_status s = check_kernels(weights[i], who);
+    if (s != HG_OK) return s;
+    int n, rows;
+    grid_size(weights[i]->shape[0], columns, &n, &rows);
+    long pw = 1 + (long)n * ((long)weights[i]->shape[3] * scale + 1);
+    long ph = 1 + (long)rows * ((long)weights[i]->shape[2] * scale + 1);
+    if (titles && hg_text_width(titles[i], TS) > pw) pw = hg_text_width(titles[i], TS);
+    w += pw + (titles ? PAD : 0);
+    if (ph > h) h = ph;
+  }
+  h += top + (titles ? PAD : 0);
   if (w > 1 << 20 || h > 1 << 20) return hg_fail(HG_ERR_ARG, "%s: a %ld x %ld image is too large", who, w, h);
   hg_canvas c;
-  hg_status s = hg_canvas_init(&c, (int)w, (int)h, gap, who);
-  for (int k = 0; s == HG_OK && k < K; k++)
-    draw_kernel(&c, weight->data + (size_t)k * C * kh * kw, C, kh, kw, 1 + (k % n) * (kw * scale + 1),
-                1 + (k / n) * (kh * scale + 1), scale);
+  hg_status s = hg_canvas_init(&c, (int)w, (int)h, titles ? white : gap, who);
+  for (int i = 0, x = titles ? PAD : 0; s == HG_OK && i < panels; i++) {
+    int n, rows;
+    grid_size(weights[i]->shape[0], columns, &n, &rows);
+    int pw = 1 + n * (weights[i]->shape[3] * scale + 1);
+    if (titles) hg_canvas_text(&c, x, PAD, titles[i], TS, black);
+    draw_grid(&c, weights[i], columns, scale, x, top);
+    if (titles && hg_text_width(titles[i], TS) > pw) pw = hg_text_width(titles[i], TS);
+    x += pw + (titles ? PAD : 0);
+  }
   if (s == HG_OK) s = hg_canvas_write_png(&c, path, who);
   hg_canvas_release(&c);
   return s;
+}
+
+hg_status hg_plot_kernel_panels(const char *path, int panels, const hg_tensor *const *weights,
+                                const char *const *titles, int columns, int scale) {
+  return kernel_panels("hg_plot_kernel_panels", path, panels, weights, titles, columns, scale);
+}
+
+hg_status hg_plot_kernels(const char *path, const hg_tensor *weight, int columns, int scale) {
+  return kernel_panels("hg_plot_kernels", path, 1, &weight, NULL, columns, scale);
 }
 
 /* Colour of t in [0, 1]: blue through near-white to red. */
@@ -104,8 +153,6 @@ static hg_rgb diverging(float t) {
 
 static hg_rgb ink_on(hg_rgb bg) { return 0.299f * bg.r + 0.587f * bg.g + 0.114f * bg.b < 140 ? white : black; }
 
-#define TS 2     /* text scale */
-#define PAD 16   /* outer margin */
 #define BAR_W 240
 #define BAR_H 14
 

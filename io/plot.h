@@ -17,6 +17,10 @@
  * around the grid and in unused tiles) dark blue, unlike any grey. A
  * constant kernel is mid grey (128); non-finite values are black. */
 hg_status hg_plot_kernels(const char *path, const hg_tensor *weight, int columns, int scale);
+/* Several kernel grids side by side on white, each under its title (e.g. a
+ * layer before and after learning); titles NULL: the grids alone, no margin. */
+hg_status hg_plot_kernel_panels(const char *path, int panels, const hg_tensor *const *weights,
+                                const char *const *titles, int columns, int scale);
 
 typedef struct hg_series {
   const char *name; /* legend entry (NULL: "series N") */

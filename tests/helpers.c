@@ -60,3 +60,16 @@ void hgt_error_mentions(const char *a, const char *b) {
   if (!strstr(msg, a) || (b && !strstr(msg, b)))
     fail_msg("error \"%s\" does not mention \"%s\" and \"%s\"", msg, a, b ? b : "");
 }
+
+char *hgt_read_all(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  char *buf = n >= 0 ? malloc((size_t)n + 1) : NULL;
+  size_t got = buf ? fread(buf, 1, (size_t)n, f) : 0;
+  fclose(f);
+  if (buf) buf[got] = '\0';
+  return buf;
+}

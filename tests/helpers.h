@@ -23,6 +23,8 @@ void hgt_close(const float *a, const float *b, size_t n, float rtol, float atol)
 int hgt_tmpdir(char *buf, size_t size, const char *prefix);
 /* Remove path and everything below it; 0 on success. */
 int hgt_rmtree(const char *path);
+/* The whole file as a NUL-terminated string (free it), or NULL. */
+char *hgt_read_all(const char *path);
 /* "dir/name" in buf. */
 const char *hgt_path(const char *dir, const char *name, char *buf, size_t size);
 /* Fails unless hg_last_error() mentions a (and b, when not NULL). */

@@ -117,6 +117,30 @@ static void test_kernel_grey_pixels(void **state) {
   hg_tensor_free(w);
 }
 
+/* Panels side by side on white under their titles: a 16-pixel margin around
+ * and between grids as wide as hg_plot_kernels draws them alone. */
+static void test_kernel_panels_side_by_side(void **state) {
+  (void)state;
+  float flat[24], ramp[24];
+  for (int i = 0; i < 24; i++) flat[i] = 0.25f, ramp[i] = (float)(i % 12);
+  hg_tensor *a = hgt_ok(hg_tensor_from(HG_SHAPE(2, 1, 3, 4), flat));
+  hg_tensor *b = hgt_ok(hg_tensor_from(HG_SHAPE(2, 1, 3, 4), ramp));
+  const hg_tensor *panels[] = {a, b};
+  const char *titles[] = {"a", "b"};
+  char path[128];
+  hgt_status(hg_plot_kernel_panels(tmp_path("panels.png", path, sizeof path), 2, panels, titles, 2, 8));
+  image im = read_png(path);
+  int grid_w = 1 + 2 * (4 * 8 + 1), grid_h = 1 + 3 * 8 + 1, y0 = im.h - 16 - grid_h;
+  assert_int_equal(im.w, 16 + grid_w + 16 + grid_w + 16);
+  assert_rgb(&im, 0, 0, 255, 255, 255);
+  assert_rgb(&im, 16 + 1, y0 + 1, 128, 128, 128);               /* a constant kernel */
+  assert_rgb(&im, 16 + grid_w + 16 + 1, y0 + 1, 0, 0, 0);       /* the ramp's minimum */
+  assert_rgb(&im, 16 + grid_w + 16 + 1 + 3 * 8, y0 + 1, 70, 70, 70); /* 3/11 of the way */
+  free(im.px);
+  hg_tensor_free(a);
+  hg_tensor_free(b);
+}
+
 /* C == 3 is RGB scaled over the whole kernel; C == 2 is the grey channel mean. */
 static void test_kernel_rgb_and_mean(void **state) {
   (void)state;
@@ -265,6 +289,9 @@ static void test_bad_arguments(void **state) {
   expect_arg_error(hg_plot_kernels(path, w2, 0, 1), "hg_plot_kernels");
   assert_error_mentions("[4,9]");
   expect_arg_error(hg_plot_kernels(path, w4, 0, 0), "hg_plot_kernels");
+  const hg_tensor *panels[] = {w4, w2};
+  expect_arg_error(hg_plot_kernel_panels(path, 0, panels, NULL, 0, 1), "hg_plot_kernel_panels");
+  expect_arg_error(hg_plot_kernel_panels(path, 2, panels, NULL, 0, 1), "hg_plot_kernel_panels");
   float y[3] = {1, 2, 3};
   hg_series ok = {"ok", y, 3}, empty = {"empty", y, 0}, null_y = {"null", NULL, 3};
   expect_arg_error(hg_plot_curves(NULL, "t", "y", 1, &ok), "hg_plot_curves");
@@ -311,6 +338,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_kernel_grid_size, setup, teardown),
       cmocka_unit_test_setup_teardown(test_kernel_grey_pixels, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_kernel_panels_side_by_side, setup, teardown),
       cmocka_unit_test_setup_teardown(test_kernel_rgb_and_mean, setup, teardown),
       cmocka_unit_test_setup_teardown(test_heatmap_colours, setup, teardown),
       cmocka_unit_test_setup_teardown(test_heatmap_nan_grey, setup, teardown),

@@ -20,21 +20,8 @@
 
 /* ---- helpers ---- */
 
-static char *read_all(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *buf = malloc((size_t)n + 1);
-  size_t got = buf ? fread(buf, 1, (size_t)n, f) : 0;
-  fclose(f);
-  if (buf) buf[got] = '\0';
-  return buf;
-}
-
 static int count_lines(const char *path) {
-  char *text = read_all(path);
+  char *text = hgt_read_all(path);
   int n = 0;
   for (char *p = text; p && *p; p++) n += *p == '\n';
   free(text);
@@ -87,7 +74,7 @@ static void test_mean_ci95(void **state) {
   assert_true(s.n == 0 && isnan(s.mean));
   char buf[64];
   hg_stats f = {.n = 5, .mean = 99.4812, .ci95 = 0.0312};
-  assert_string_equal(hg_sweep_format(&f, buf, sizeof buf), "99.48 ± 0.03");
+  assert_string_equal(hg_sweep_format(&f, buf, sizeof buf), "99.48 ± 0.03 (n=5)");
   f.n = 1;
   assert_string_equal(hg_sweep_format(&f, buf, sizeof buf), "99.48 (n=1)");
   f.n = 0;
@@ -118,7 +105,7 @@ static void test_cells_round_trip_and_torn_lines(void **state) {
   hg_sweep_cells_free(&cells);
   hgt_status(hg_sweep_cell_append(path, &c)); /* and cut before the next line */
   assert_int_equal(count_lines(path), 3);
-  char *text = read_all(path);
+  char *text = hgt_read_all(path);
   assert_null(strstr(text, "{\"config\":\"HB{"));
   free(text);
   hgt_status(hg_sweep_cells_read(path, &cells));
@@ -181,7 +168,9 @@ static void test_configurations(void **state) {
     hgt_status(hg_sweep_hybrid_modes(cases[i][0], modes, sizeof modes));
     assert_string_equal(modes, cases[i][1]);
   }
-  assert_true(hg_sweep_uses_method("BBBBB-H") && !hg_sweep_uses_method("RRBBB-G"));
+  assert_true(hg_sweep_uses_method("BBBBH-H") && hg_sweep_uses_method("H-G"));
+  /* a Hebbian classifier learns by the teacher rule, whatever the method */
+  assert_true(!hg_sweep_uses_method("BBBBB-H") && !hg_sweep_uses_method("B-H") && !hg_sweep_uses_method("RRBBB-G"));
   assert_string_equal(hg_sweep_method_spec("e-soft-wta"), "instar/e-soft-wta:0.02/mean");
   assert_string_equal(hg_sweep_method_spec("p-soft-wta"), "instar/p-soft-wta:0.05/mean");
   assert_string_equal(hg_sweep_method_spec("hpca"), "hpca/none/relu/avg");
@@ -202,23 +191,31 @@ static void test_table_and_settings(void **state) {
   const char *methods[] = {"wta", "e-soft-wta"};
   hg_sweep_table t;
   hgt_status(hg_sweep_table_build(&t, &cells, 2, configs, 2, methods, 2, false));
-  assert_true(t.stats[0].n == 2 && fabs(t.stats[0].mean - 91) < 1e-9); /* the baseline in every column */
-  assert_true(t.stats[1].n == 2 && fabs(t.stats[1].mean - 91) < 1e-9);
+  assert_true(t.stats[0].n == 2 && fabs(t.stats[0].mean - 91) < 1e-9); /* the baseline once */
+  assert_true(t.shared[0] && !t.shared[1] && t.stats[1].n == 0);
   assert_true(fabs(t.stats[0].ci95 - 12.7062 * sqrt(2.0) / sqrt(2.0)) < 1e-6);
   assert_true(t.stats[3].n == 1 && fabs(t.stats[3].mean - 85) < 1e-9); /* seed 2 not done yet */
   snprintf(path, sizeof path, "%s/table.csv", dir);
   hgt_status(hg_sweep_table_write_csv(&t, path));
-  char *csv = read_all(path);
+  char *csv = hgt_read_all(path);
   assert_string_equal(csv, "config,wta,wta_ci95,wta_n,e-soft-wta,e-soft-wta_ci95,e-soft-wta_n\n"
-                           "B-G,91.0000,12.7062,2,91.0000,12.7062,2\n"
+                           "B-G,91.0000,12.7062,2,,,0\n"
                            "H-G,82.0000,25.4124,2,85.0000,,1\n");
   free(csv);
   snprintf(path, sizeof path, "%s/table.md", dir);
   hgt_status(hg_sweep_table_write_markdown(&t, path, "Title", "Caption."));
-  char *md = read_all(path);
-  assert_non_null(strstr(md, "| H-G | 82.00 ± 25.41 | **85.00 (n=1)** |"));
-  assert_non_null(strstr(md, "| B-G | 91.00 ± 12.71 | 91.00 ± 12.71 |"));
+  char *md = hgt_read_all(path);
+  assert_non_null(strstr(md, "| H-G | 82.00 ± 25.41 (n=2) | **85.00 (n=1)** |"));
+  assert_non_null(strstr(md, "| B-G | 91.00 ± 12.71 (n=2) | n/a |"));
   free(md);
+  snprintf(path, sizeof path, "%s/table.txt", dir);
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  hg_sweep_table_print(&t, f);
+  fclose(f);
+  char *text = hgt_read_all(path);
+  assert_non_null(strstr(text, "B-G            91.00 ± 12.71 (n=2)          n/a\n"));
+  free(text);
   hg_sweep_table_free(&t);
   hg_sweep_cells_free(&cells);
 
@@ -310,7 +307,7 @@ static void test_killed_sweep_resumes_and_matches(void **state) {
   /* run again: the finished cells are skipped, the others computed once */
   pid = start_sweep(bin, a, log_a);
   int rc = finish(pid);
-  char *log = read_all(log_a);
+  char *log = hgt_read_all(log_a);
   if (rc != 0) fail_msg("resumed sweep exited with %d:\n%s", rc, log ? log : "");
   assert_int_equal(count_matches(log, "skipped"), before);
   if (in_cell) assert_non_null(strstr(log, "resumed")); /* the unfinished cell went on from its checkpoint */
@@ -330,7 +327,7 @@ static void test_killed_sweep_resumes_and_matches(void **state) {
   pid = start_sweep(bin, b, log_b);
   rc = finish(pid);
   if (rc != 0) {
-    log = read_all(log_b);
+    log = hgt_read_all(log_b);
     fail_msg("sweep exited with %d:\n%s", rc, log ? log : "");
   }
   hg_sweep_cells whole = {0};
@@ -347,9 +344,9 @@ static void test_killed_sweep_resumes_and_matches(void **state) {
   }
   char *ta, *tb;
   snprintf(path, sizeof path, "%s/table.csv", a);
-  ta = read_all(path);
+  ta = hgt_read_all(path);
   snprintf(path, sizeof path, "%s/table.csv", b);
-  tb = read_all(path);
+  tb = hgt_read_all(path);
   assert_non_null(ta);
   assert_non_null(tb);
   assert_string_equal(ta, tb);
@@ -375,7 +372,7 @@ static void test_top_weight_decay_only_without_conv(void **state) {
     snprintf(log[i], sizeof log[i], "%s/run%d.log", base, i);
     int rc = finish(start_sweep_with(bin, dir[i], log[i], "H-G", i ? heavy : plain));
     if (rc != 0) {
-      char *text = read_all(log[i]);
+      char *text = hgt_read_all(log[i]);
       fail_msg("sweep exited with %d:\n%s", rc, text ? text : "");
     }
     snprintf(path, sizeof path, "%s/cells.jsonl", dir[i]);
@@ -391,7 +388,7 @@ static void test_top_weight_decay_only_without_conv(void **state) {
   assert_true(h0->val_top1 != h1->val_top1 || h0->test_top1 != h1->test_top1 ||
               h0->test_top5 != h1->test_top5); /* fc2 alone: decayed */
   snprintf(path, sizeof path, "%s/settings.json", dir[1]);
-  char *settings = read_all(path);
+  char *settings = hgt_read_all(path);
   assert_non_null(settings);
   assert_non_null(strstr(settings, "top 50")); /* a different sweep for the settings check */
   free(settings);

@@ -159,6 +159,66 @@ static hg_tensor *fit_and_copy(const char *dir, int epochs, bool resume) {
   return copy_and_free(net, t, train, val);
 }
 
+/* The first line of log that starts with "epoch ", into line. */
+static void epoch_line(FILE *log, char *line, int size) {
+  rewind(log);
+  while (fgets(line, size, log))
+    if (!strncmp(line, "epoch ", 6)) return;
+  fail_msg("no epoch line in the log");
+}
+
+/* A Hebbian epoch's line says what it measured (loss, throughput, how far
+ * the weights moved: ||W - W0|| / ||W0||) and no accuracy, since nothing was
+ * validated under an SGD classifier; its epochs.csv row leaves them empty. An
+ * SGD epoch prints its training and validation accuracy and learning rate. */
+static void test_epoch_lines_print_only_what_was_measured(void **state) {
+  (void)state;
+  char dir[] = "/tmp/hg_epoch_log_XXXXXX", path[96], line[512];
+  assert_non_null(mkdtemp(dir));
+  hg_net *net = tiny_net(8);
+  hg_trainer *t = trainer(net, "HB-G");
+  hg_dataset *train = synthetic(40), *val = synthetic(12);
+  hg_tensor *w0 = hgt_ok(hg_tensor_clone(net->layers[0]->weight));
+  FILE *log = tmpfile();
+  assert_non_null(log);
+  hg_fit_opts o = quiet_fit(1);
+  o.log = log;
+  o.phase = HG_PHASE_HEBB;
+  o.run_dir = dir;
+  hgt_status(hg_fit(t, train, val, &o, NULL));
+  double d2 = 0, b2 = 0;
+  for (size_t i = 0; i < w0->numel; i++) {
+    double d = net->layers[0]->weight->data[i] - w0->data[i];
+    d2 += d * d;
+    b2 += (double)w0->data[i] * w0->data[i];
+  }
+  epoch_line(log, line, sizeof line);
+  double loss, rate, moved;
+  assert_int_equal(sscanf(line, "epoch 1: hebbian loss %lf %lf img/s weights moved %lf%%", &loss, &rate, &moved), 3);
+  assert_true(moved > 0 && fabs(moved - 100 * sqrt(d2 / b2)) <= 1e-3 * moved + 1e-9);
+  assert_null(strstr(line, "train"));
+  assert_null(strstr(line, "val"));
+  snprintf(path, sizeof path, "%s/epochs.csv", dir);
+  char *csv = hgt_read_all(path);
+  assert_non_null(strstr(csv, "\n1,"));
+  assert_non_null(strstr(csv, ",,,\n")); /* train_top1, val_top1, lr: not measured */
+  free(csv);
+  fclose(log);
+  log = tmpfile();
+  assert_non_null(log);
+  o.log = log;
+  o.phase = HG_PHASE_BACKPROP;
+  o.run_dir = NULL;
+  hgt_status(hg_fit(t, train, val, &o, NULL));
+  epoch_line(log, line, sizeof line);
+  double train_acc, lr, val_acc;
+  assert_int_equal(sscanf(line, "epoch 1: loss %lf train %lf%% lr %lf val %lf%%", &loss, &train_acc, &lr, &val_acc), 4);
+  fclose(log);
+  hg_tensor_free(w0);
+  hg_tensor_free(copy_and_free(net, t, train, val));
+  assert_int_equal(hgt_rmtree(dir), 0);
+}
+
 static void test_resume_gives_the_same_steps(void **state) {
   (void)state;
   char a[] = "/tmp/hg_resume_a_XXXXXX", b[] = "/tmp/hg_resume_b_XXXXXX";
@@ -259,6 +319,7 @@ int main(void) {
       cmocka_unit_test(test_cross_entropy_never_reaches_hebbian_layers),
       cmocka_unit_test(test_frozen_layers_do_not_move),
       cmocka_unit_test(test_hebbian_layers_run_no_backward_data),
+      cmocka_unit_test(test_epoch_lines_print_only_what_was_measured),
       cmocka_unit_test(test_resume_gives_the_same_steps),
       cmocka_unit_test(test_skipping_the_fixed_prefix),
       cmocka_unit_test(test_padding_rows_do_not_train),
