@@ -254,6 +254,7 @@ hg_status hg_fit(hg_trainer *t, const hg_dataset *train, const hg_dataset *val, 
   run_state r = {0};
   hg_fit_result res = {0};
   int start = 0;
+  hg_clear_error(); /* no earlier failure is taken for one of this run */
   hg_status s = setup(&r, train, o);
   if (s == HG_OK && o->run_dir && o->resume && access(r.last, R_OK) == 0) {
     s = hg_trainer_load(t, r.last, &start, &res.best_val, &res.best_epoch);
@@ -297,6 +298,7 @@ hg_status hg_fit(hg_trainer *t, const hg_dataset *train, const hg_dataset *val, 
     s = hg_trainer_load(t, r.best, NULL, NULL, NULL);
   teardown(&r);
   if (result) *result = res;
+  if (s == HG_OK) hg_clear_error(); /* a run that succeeded leaves no message behind */
   return s;
 }
 

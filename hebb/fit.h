@@ -34,7 +34,8 @@ typedef struct hg_fit_result {
 } hg_fit_result;
 
 hg_fit_opts hg_fit_defaults(void);
-/* Train; on return the net holds the best validated weights (or the last). */
+/* Train; on return the net holds the best validated weights (or the last).
+ * On success hg_last_error() is "" (an earlier failure is forgotten). */
 hg_status hg_fit(hg_trainer *t, const hg_dataset *train, const hg_dataset *val, const hg_fit_opts *o,
                  hg_fit_result *result);
 

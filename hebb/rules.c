@@ -20,8 +20,8 @@ hg_status hg_rule_parse(const char *text, hg_rule *out) {
 }
 
 const char *hg_rule_name(hg_rule rule) {
-  static const char *const names[] = {"hebb", "instar", "oja", "hpca"};
-  return names[rule];
+  static const char *const names[HG_RULE_COUNT] = {"hebb", "instar", "oja", "hpca"};
+  return (int)rule >= 0 && rule < HG_RULE_COUNT ? names[rule] : NULL;
 }
 
 /* Sizes of u seen as [N, K, P] around the neuron axis. */

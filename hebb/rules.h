@@ -22,13 +22,14 @@
 
 #include "autograd/autograd.h"
 
-typedef enum hg_rule { HG_RULE_HEBB, HG_RULE_INSTAR, HG_RULE_OJA, HG_RULE_HPCA } hg_rule;
+typedef enum hg_rule { HG_RULE_HEBB, HG_RULE_INSTAR, HG_RULE_OJA, HG_RULE_HPCA, HG_RULE_COUNT } hg_rule;
 typedef enum hg_aggregation { HG_AGG_SUM, HG_AGG_MEAN, HG_AGG_AVG } hg_aggregation;
 
 #define HG_AGG_EPS 1e-8f
 
 /* Parse "hebb", "instar" (or "competitive"), "oja", "hpca" (or "sanger"). */
 hg_status hg_rule_parse(const char *text, hg_rule *out);
+/* The rule's name ("hebb", …); NULL for a value outside [0, HG_RULE_COUNT). */
 const char *hg_rule_name(hg_rule rule);
 
 /* The rule's surrogate loss (a scalar) for weights w [K,D] or [K,C,kh,kw]. */

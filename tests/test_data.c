@@ -548,14 +548,14 @@ static bool shared_file(const char *rel, char *dir, size_t size) {
   snprintf(dir, size, "%s/data", hgt_shared_dir());
   snprintf(path, sizeof path, "%s/%s", dir, rel);
   if (access(path, R_OK) == 0) return true;
-  print_message("note: %s not found; the real-data checks for it are not run\n", path);
+  print_message("skipped: %s not found\n", path);
   return false;
 }
 
 static void test_real_mnist(void **state) {
   (void)state;
   char dir[256];
-  if (!shared_file("mnist/t10k-images-idx3-ubyte.gz", dir, sizeof dir)) return;
+  if (!shared_file("mnist/t10k-images-idx3-ubyte.gz", dir, sizeof dir)) skip(); /* reported as skipped */
   hg_dataset *ds = hg_dataset_load("mnist", dir, false);
   if (!ds) fail_msg("%s", hg_last_error());
   assert_int_equal(ds->count, 10000);
@@ -573,7 +573,7 @@ static void test_real_mnist(void **state) {
 static void test_real_cifar10(void **state) {
   (void)state;
   char dir[256];
-  if (!shared_file("cifar-10-batches-bin/test_batch.bin", dir, sizeof dir)) return;
+  if (!shared_file("cifar-10-batches-bin/test_batch.bin", dir, sizeof dir)) skip();
   hg_dataset *ds = hg_dataset_load("cifar10", dir, false);
   if (!ds) fail_msg("%s", hg_last_error());
   assert_int_equal(ds->count, 10000);
@@ -586,8 +586,8 @@ static void test_real_cifar10(void **state) {
 static void test_real_fashion(void **state) {
   (void)state;
   if (access("/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz", R_OK) != 0) {
-    print_message("note: /usr/share/datasets/fashion-mnist not installed; not checked\n");
-    return;
+    print_message("skipped: /usr/share/datasets/fashion-mnist not installed\n");
+    skip();
   }
   hg_dataset *ds = hg_dataset_load("fashion-mnist", tmpdir, false); /* falls back to the system copy */
   if (!ds) fail_msg("%s", hg_last_error());

@@ -159,6 +159,21 @@ static hg_tensor *fit_and_copy(const char *dir, int epochs, bool resume) {
   return copy_and_free(net, t, train, val);
 }
 
+/* A failure before a run is not reported after it: a successful hg_fit
+ * leaves hg_last_status() HG_OK and hg_last_error() empty. */
+static void test_success_clears_a_stale_error(void **state) {
+  (void)state;
+  hg_net *net = tiny_net(8);
+  hg_trainer *t = trainer(net, "BB-G");
+  hg_dataset *train = synthetic(16), *val = synthetic(8);
+  hg_fit_opts o = quiet_fit(1);
+  hg_fail(HG_ERR_IO, "an earlier failure");
+  hgt_status(hg_fit(t, train, val, &o, NULL));
+  assert_int_equal(hg_last_status(), HG_OK);
+  assert_string_equal(hg_last_error(), "");
+  hg_tensor_free(copy_and_free(net, t, train, val));
+}
+
 /* The first line of log that starts with "epoch ", into line. */
 static void epoch_line(FILE *log, char *line, int size) {
   rewind(log);
@@ -319,6 +334,7 @@ int main(void) {
       cmocka_unit_test(test_cross_entropy_never_reaches_hebbian_layers),
       cmocka_unit_test(test_frozen_layers_do_not_move),
       cmocka_unit_test(test_hebbian_layers_run_no_backward_data),
+      cmocka_unit_test(test_success_clears_a_stale_error),
       cmocka_unit_test(test_epoch_lines_print_only_what_was_measured),
       cmocka_unit_test(test_resume_gives_the_same_steps),
       cmocka_unit_test(test_skipping_the_fixed_prefix),
