@@ -10,7 +10,7 @@
 
 const char *hg_default_data_dir(void) {
   const char *dir = getenv("HEBBGRAD_DATA");
-  return dir && dir[0] ? dir : "data";
+  return dir && dir[0] ? dir : "datasets";
 }
 
 hg_dataset *hg_dataset_new(int n, int c, int h, int w, int num_classes, const char *name) {

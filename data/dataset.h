@@ -19,7 +19,7 @@ typedef struct hg_dataset {
   char name[64];     /* e.g. "cifar10-train" */
 } hg_dataset;
 
-/* $HEBBGRAD_DATA when set and not empty, else "data". */
+/* $HEBBGRAD_DATA when set and not empty, else "datasets". */
 const char *hg_default_data_dir(void);
 
 /* Data set of n images [c,h,w] (contents undefined, labels 0). */

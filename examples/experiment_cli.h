@@ -26,7 +26,7 @@ typedef struct cli_common {
   "Data\n"                                                                                        \
   "  --data NAME          mnist, fashion-mnist, cifar10 or cifar100 (default fashion-mnist);\n" \
   "                       28x28 images are made 3x32x32 for the seeds' net\n"                    \
-  "  --data-dir DIR       where the data sets are (default $HEBBGRAD_DATA, else ./data;\n"       \
+  "  --data-dir DIR       where the data sets are (default $HEBBGRAD_DATA, else ./datasets;\n"       \
   "                       see scripts/get_data.sh)\n"                                            \
   "  --val N              validation images split off the training set (default 10000)\n"       \
   "  --limit-train N      use only N training images (default all)\n"                            \

@@ -54,7 +54,7 @@ static const char usage[] =
     "  Without a preset: as paper, but 1 seed, 1 Hebbian epoch and no ZCA.\n"
     "Data\n"
     "  --data NAME          mnist, fashion-mnist, cifar10 or cifar100 (default fashion-mnist)\n"
-    "  --data-dir DIR       where the data sets are (default $HEBBGRAD_DATA, else ./data)\n"
+    "  --data-dir DIR       where the data sets are (default $HEBBGRAD_DATA, else ./datasets)\n"
     "  --val N              validation images split off the training set (default 10000);\n"
     "                       each phase keeps its weights of the best validation epoch\n"
     "  --limit-train N      use only N training images (default all)\n"

@@ -12,7 +12,7 @@ usage() {
   cat <<'EOF'
 usage: scripts/get_data.sh [--from DIR] [--link] [--only LIST] [DEST]
 
-  DEST         where to put the data (default: $HEBBGRAD_DATA, else ./data)
+  DEST         where to put the data (default: $HEBBGRAD_DATA, else ./datasets)
   --from DIR   copy from a local folder holding mnist/, cifar-10-batches-bin/,
                cifar-100-binary/ (or the official .tar.gz archives) instead of
                downloading; DIR/SHA256SUMS is used when present
@@ -61,7 +61,7 @@ while [ $# -gt 0 ]; do
     *) [ -z "$DEST" ] || { echo "get_data.sh: more than one DEST given" >&2; exit 2; }; DEST="$1"; shift ;;
   esac
 done
-DEST="${DEST:-${HEBBGRAD_DATA:-data}}"
+DEST="${DEST:-${HEBBGRAD_DATA:-datasets}}"
 if [ -n "$FROM" ]; then
   [ -d "$FROM" ] || { echo "get_data.sh: --from $FROM is not a folder" >&2; exit 1; }
   FROM="$(cd "$FROM" && pwd)"

@@ -270,7 +270,7 @@ static void test_load_by_name(void **state) {
   assert_non_null(ds);
   hg_dataset_free(ds);
   unsetenv("HEBBGRAD_DATA");
-  assert_string_equal(hg_default_data_dir(), "data");
+  assert_string_equal(hg_default_data_dir(), "datasets");
 }
 
 /* n images [c,h,w]; every value of image i is i, label i % classes. */
