@@ -154,6 +154,40 @@ void hg_experiment_drop_bias(hg_net *net, int upto) {
     if (!is_batch_norm(net->layers[i])) hg_layer_drop_bias(net->layers[i]);
 }
 
+/* What recalibration changes in a layer, to put back afterwards. */
+typedef struct bn_saved {
+  hg_train_mode mode;
+  float momentum;
+} bn_saved;
+
+/* Batch norms up to `last` learn their statistics as a cumulative average
+ * (momentum 1/(k+1) at batch k), in training mode; no gradients. */
+static hg_status average_statistics(hg_net *net, int last, const hg_dataset *ds, int batch,
+                                    int limit, uint64_t seed) {
+  const hg_tensor *im = ds->images;
+  hg_tensor *x = hg_tensor_empty(HG_SHAPE(batch, im->shape[1], im->shape[2], im->shape[3]));
+  hg_batcher *b = x ? hg_batcher_new(ds, batch, true, seed) : NULL;
+  hg_status s = b ? HG_OK : hg_last_status();
+  for (int i = 0; i <= last; i++)
+    if (is_batch_norm(net->layers[i])) net->layers[i]->mode = HG_TRAIN_B; /* mode only, no grads */
+  bool grad = hg_set_grad_enabled(false);
+  for (int k = 0, seen = 0; s == HG_OK && seen + batch <= limit; k++, seen += batch) {
+    int count;
+    s = hg_batcher_next(b, x, NULL, &count);
+    if (s != HG_OK || count < batch) break;
+    for (int i = 0; i <= last; i++)
+      if (is_batch_norm(net->layers[i])) net->layers[i]->fcfg[0] = 1.0f / (float)(k + 1);
+    hg_tensor *y = hg_net_forward_range(net, x, 0, last + 1, true);
+    if (!y) s = hg_last_status();
+    hg_tensor_free(y);
+    hg_net_clear_outputs(net);
+  }
+  hg_set_grad_enabled(grad);
+  hg_batcher_free(b);
+  hg_tensor_free(x);
+  return s;
+}
+
 hg_status hg_experiment_recalibrate_bn(hg_net *net, const hg_dataset *ds, int upto, int batch,
                                        int max_images, uint64_t seed) {
   if (upto < 0 || upto > net->n) upto = net->n;
@@ -163,42 +197,16 @@ hg_status hg_experiment_recalibrate_bn(hg_net *net, const hg_dataset *ds, int up
   if (last < 0) return HG_OK;
   if (batch < 2 || batch > ds->count)
     return hg_fail(HG_ERR_ARG, "recalibrate_bn: batch %d needs 2..%d images", batch, ds->count);
-  /* Layers that learn run in training mode; frozen ones would not update. */
-  hg_train_mode *modes = malloc((size_t)net->n * sizeof *modes);
-  float *momentum = malloc((size_t)net->n * sizeof *momentum);
-  const hg_tensor *im = ds->images;
-  hg_tensor *x = hg_tensor_empty(HG_SHAPE(batch, im->shape[1], im->shape[2], im->shape[3]));
-  hg_batcher *b = x ? hg_batcher_new(ds, batch, true, seed) : NULL;
-  hg_status s = modes && momentum && b ? HG_OK : hg_fail(HG_ERR_NOMEM, "recalibrate_bn: out of memory");
-  if (s == HG_OK)
-    for (int i = 0; i <= last; i++) {
-      modes[i] = net->layers[i]->mode;
-      momentum[i] = net->layers[i]->fcfg[0];
-      if (is_batch_norm(net->layers[i])) net->layers[i]->mode = HG_TRAIN_B; /* mode only, no grads */
-    }
-  bool grad = hg_set_grad_enabled(false);
+  bn_saved *saved = malloc((size_t)(last + 1) * sizeof *saved);
+  if (!saved) return hg_fail(HG_ERR_NOMEM, "recalibrate_bn: out of memory");
+  for (int i = 0; i <= last; i++) saved[i] = (bn_saved){net->layers[i]->mode, net->layers[i]->fcfg[0]};
   int limit = max_images > 0 && max_images < ds->count ? max_images : ds->count;
-  for (int k = 0, seen = 0; s == HG_OK && seen + batch <= limit; k++, seen += batch) {
-    int count;
-    s = hg_batcher_next(b, x, NULL, &count);
-    if (s != HG_OK || count < batch) break;
-    for (int i = 0; i <= last; i++) /* cumulative average: m = 1/(k+1) */
-      if (is_batch_norm(net->layers[i])) net->layers[i]->fcfg[0] = 1.0f / (float)(k + 1);
-    hg_tensor *y = hg_net_forward_range(net, x, 0, last + 1, true);
-    if (!y) s = hg_last_status();
-    hg_tensor_free(y);
-    hg_net_clear_outputs(net);
+  hg_status s = average_statistics(net, last, ds, batch, limit, seed);
+  for (int i = 0; i <= last; i++) {
+    net->layers[i]->mode = saved[i].mode;
+    net->layers[i]->fcfg[0] = saved[i].momentum;
   }
-  hg_set_grad_enabled(grad);
-  if (modes && momentum)
-    for (int i = 0; i <= last; i++) {
-      net->layers[i]->mode = modes[i];
-      net->layers[i]->fcfg[0] = momentum[i];
-    }
-  hg_batcher_free(b);
-  hg_tensor_free(x);
-  free(modes);
-  free(momentum);
+  free(saved);
   return s;
 }
 

@@ -293,6 +293,41 @@ static void test_recalibrate_bn(void **state) {
   hg_dataset_free(ds);
 }
 
+/* Linked with -Wl,--wrap=hg_batcher_new (CMakeLists.txt): fails on request,
+ * as an allocation inside the batcher would. */
+hg_batcher *__real_hg_batcher_new(const hg_dataset *ds, int batch_size, bool shuffle, uint64_t seed);
+hg_batcher *__wrap_hg_batcher_new(const hg_dataset *ds, int batch_size, bool shuffle, uint64_t seed);
+static bool batcher_fails;
+hg_batcher *__wrap_hg_batcher_new(const hg_dataset *ds, int batch_size, bool shuffle, uint64_t seed) {
+  if (!batcher_fails) return __real_hg_batcher_new(ds, batch_size, shuffle, seed);
+  hg_fail(HG_ERR_NOMEM, "batcher: out of memory (injected)");
+  return NULL;
+}
+
+/* An allocation failing part-way leaves every layer's mode, momentum and
+ * statistics as they were, and reports the failure. */
+static void test_recalibrate_bn_allocation_failure(void **state) {
+  (void)state;
+  hg_net *net = tiny_net(5);
+  hgt_status(hg_experiment_set_modes(net, 'F', 'F'));
+  hg_dataset *ds = hg_dataset_new(16, 1, 4, 4, 3, "toy");
+  hg_tensor_fill(ds->images, 1.0f);
+  hg_layer *bn = net->layers[2];
+  hg_tensor *mean0 = hg_tensor_clone(bn->running_mean);
+  hg_train_mode modes[8];
+  for (int i = 0; i < net->n; i++) modes[i] = net->layers[i]->mode;
+  batcher_fails = true;
+  assert_int_equal(hg_experiment_recalibrate_bn(net, ds, -1, 8, 0, 1), HG_ERR_NOMEM);
+  batcher_fails = false;
+  hgt_error_mentions("out of memory", NULL);
+  for (int i = 0; i < net->n; i++) assert_int_equal(net->layers[i]->mode, modes[i]);
+  assert_true(bn->fcfg[0] == 0.1f);
+  assert_memory_equal(mean0->data, bn->running_mean->data, mean0->numel * sizeof(float));
+  hg_tensor_free(mean0);
+  hg_net_free(net);
+  hg_dataset_free(ds);
+}
+
 /* A probe run on features computed once (net->first) gives the logits of
  * the whole net run on the images, for a 4-D (bn1) and a 2-D (fc2) layer. */
 static void test_probe_on_features(void **state) {
@@ -492,6 +527,7 @@ int main(void) {
       cmocka_unit_test(test_load_net_by_layer),
       cmocka_unit_test(test_set_modes),
       cmocka_unit_test(test_recalibrate_bn),
+      cmocka_unit_test(test_recalibrate_bn_allocation_failure),
       cmocka_unit_test(test_probe_on_features),
       cmocka_unit_test(test_probe_with_dropout),
       cmocka_unit_test(test_scaled_rows_keep_the_function),
