@@ -1,7 +1,8 @@
 /* hebbgrad: Hebbian learning, backpropagation, or any mix of the two.
  * One include for the whole public API. It pulls in no oneDNN or OpenBLAS
  * header: the raw kernels (tensor/conv.h, pooling.h, kernel_cache.h) are
- * private and not installed. */
+ * private and not installed. Threads: each thread its own tensors and nets;
+ * the pool and kernel cache are shared and locked (docs/architecture.md). */
 #ifndef HEBBGRAD_H
 #define HEBBGRAD_H
 

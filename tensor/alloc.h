@@ -1,6 +1,7 @@
 /* Caching allocator for tensor buffers: a freed buffer goes onto a free list
  * keyed by its exact size and is handed out again, so a training loop whose
- * shapes repeat allocates nothing after its first step. 64-byte aligned. */
+ * shapes repeat allocates nothing after its first step. 64-byte aligned.
+ * Thread-safe: one mutex guards the free lists and the counters. */
 #ifndef HG_ALLOC_H
 #define HG_ALLOC_H
 

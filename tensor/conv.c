@@ -133,8 +133,8 @@ static hg_kernel *conv_kernel(int kind, const hg_conv_shape *s, bool bias) {
   return conv_build(key, kind, s, bias);
 }
 
-hg_status hg_conv2d_forward(const hg_conv_shape *s, const float *x, const float *w,
-                            const float *b, float *y) {
+static hg_status forward(const hg_conv_shape *s, const float *x, const float *w, const float *b,
+                         float *y) {
   hg_kernel *k = conv_kernel(CONV_FORWARD, s, b != NULL);
   if (!k) return hg_last_status();
   hg_kstats.conv_forward++;
@@ -154,8 +154,8 @@ static void result_finish(float *dst, float *tmp, size_t n) {
   hg_pool_free(tmp, n * sizeof(float));
 }
 
-hg_status hg_conv2d_backward_data(const hg_conv_shape *s, const float *dy, const float *w,
-                                  float *dx, bool accumulate) {
+static hg_status backward_data(const hg_conv_shape *s, const float *dy, const float *w, float *dx,
+                               bool accumulate) {
   hg_kernel *k = conv_kernel(CONV_BACKWARD_DATA, s, false);
   if (!k) return hg_last_status();
   size_t n = (size_t)s->n * s->c * s->h * s->w;
@@ -169,8 +169,8 @@ hg_status hg_conv2d_backward_data(const hg_conv_shape *s, const float *dy, const
   return st;
 }
 
-hg_status hg_conv2d_backward_weights(const hg_conv_shape *s, const float *x, const float *dy,
-                                     float *dw, float *db, bool accumulate) {
+static hg_status backward_weights(const hg_conv_shape *s, const float *x, const float *dy, float *dw,
+                                  float *db, bool accumulate) {
   hg_kernel *k = conv_kernel(CONV_BACKWARD_WEIGHTS, s, db != NULL);
   if (!k) return hg_last_status();
   size_t nw = (size_t)s->k * s->c * s->kh * s->kw, nb = (size_t)s->k;
@@ -189,5 +189,30 @@ hg_status hg_conv2d_backward_weights(const hg_conv_shape *s, const float *x, con
     if (ow && ow != dw) hg_pool_free(ow, nw * sizeof(float));
     if (ob && ob != db) hg_pool_free(ob, nb * sizeof(float));
   }
+  return st;
+}
+
+/* The public calls hold the kernel cache for the whole call. */
+hg_status hg_conv2d_forward(const hg_conv_shape *s, const float *x, const float *w,
+                            const float *b, float *y) {
+  hg_kernel_lock();
+  hg_status st = forward(s, x, w, b, y);
+  hg_kernel_unlock();
+  return st;
+}
+
+hg_status hg_conv2d_backward_data(const hg_conv_shape *s, const float *dy, const float *w,
+                                  float *dx, bool accumulate) {
+  hg_kernel_lock();
+  hg_status st = backward_data(s, dy, w, dx, accumulate);
+  hg_kernel_unlock();
+  return st;
+}
+
+hg_status hg_conv2d_backward_weights(const hg_conv_shape *s, const float *x, const float *dy,
+                                     float *dw, float *db, bool accumulate) {
+  hg_kernel_lock();
+  hg_status st = backward_weights(s, x, dy, dw, db, accumulate);
+  hg_kernel_unlock();
   return st;
 }

@@ -1,5 +1,6 @@
 #include "tensor/kernel_cache.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,10 @@ static dnnl_stream_t stream;
 static void *scratch;
 static size_t scratch_size;
 static long builds, clock_ticks;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER; /* one kernel user at a time */
+
+void hg_kernel_lock(void) { pthread_mutex_lock(&lock); }
+void hg_kernel_unlock(void) { pthread_mutex_unlock(&lock); }
 
 hg_status hg_kernel_fail(dnnl_status_t status, const char *op, const char *what) {
   return hg_fail(HG_ERR_BACKEND, "%s: oneDNN %s failed (status %d)", op, what, (int)status);
@@ -177,6 +182,7 @@ hg_status hg_kernel_run(hg_kernel *k, void *const *data, const char *op) {
 }
 
 void hg_kernels_release(void) {
+  hg_kernel_lock();
   for (int i = 0; i < CACHE_SLOTS; i++) kernel_destroy(&cache[i]);
   hg_pool_free(scratch, scratch_size);
   scratch = NULL;
@@ -185,6 +191,12 @@ void hg_kernels_release(void) {
   if (engine) dnnl_engine_destroy(engine);
   stream = NULL;
   engine = NULL;
+  hg_kernel_unlock();
 }
 
-long hg_kernel_cache_builds(void) { return builds; }
+long hg_kernel_cache_builds(void) {
+  hg_kernel_lock();
+  long n = builds;
+  hg_kernel_unlock();
+  return n;
+}

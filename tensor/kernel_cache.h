@@ -2,8 +2,9 @@
  * engine and stream (created on first use), one scratchpad buffer that grows
  * to the largest need, and a small table of primitives keyed by
  * (kind, shape), each with its memory objects created once. A kernel call
- * only swaps data pointers and executes. Not thread-safe: kernels are meant
- * to be called from one thread (oneDNN parallelises inside with OpenMP).
+ * only swaps data pointers and executes. The cache, stream and scratchpad
+ * are shared by all threads: a kernel file holds hg_kernel_lock() from
+ * hg_kernel_find until hg_kernel_run returns (oneDNN parallelises inside).
  *
  * Set HG_VERBOSE in the environment to print each primitive's oneDNN
  * implementation (e.g. "jit:avx512_core") to stderr when it is built. */
@@ -33,6 +34,9 @@ typedef struct hg_kernel {
   long last_use;
 } hg_kernel;
 
+/* Take and give back the cache (and its scratchpad) for one kernel call. */
+void hg_kernel_lock(void);
+void hg_kernel_unlock(void);
 /* The cached kernel for this key, or NULL. */
 hg_kernel *hg_kernel_find(const int key[HG_KERNEL_KEY_INTS]);
 /* Build a primitive from pd (the caller still owns pd) with one memory object

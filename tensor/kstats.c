@@ -2,6 +2,6 @@
 
 #include <string.h>
 
-hg_kernel_stats hg_kstats;
+_Thread_local hg_kernel_stats hg_kstats;
 
 void hg_kernel_stats_reset(void) { memset(&hg_kstats, 0, sizeof hg_kstats); }

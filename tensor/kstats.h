@@ -10,8 +10,8 @@ typedef struct hg_kernel_stats {
   long gemm;
 } hg_kernel_stats;
 
-/* The live counters (incremented by the kernels). */
-extern hg_kernel_stats hg_kstats;
+/* The live counters of this thread (incremented by the kernels it launched). */
+extern _Thread_local hg_kernel_stats hg_kstats;
 void hg_kernel_stats_reset(void);
 
 /* Free every cached primitive, the engine, the stream and the scratchpad
