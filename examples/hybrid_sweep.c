@@ -238,8 +238,6 @@ static hg_net *build_net(const sweep *w, uint64_t seed) {
   return NULL;
 }
 
-static bool is_leader(const hg_layer *l) { return l->weight && strcmp(l->ops->kind, "batch_norm") != 0; }
-
 /* Fill the layers of the frozen (F) blocks of net from the baseline file. */
 static hg_status load_frozen(hg_net *net, const char *path) {
   enum { MAX = 256 };
@@ -251,7 +249,7 @@ static hg_status load_frozen(hg_net *net, const char *path) {
   hg_train_mode block = HG_TRAIN_B;
   for (int i = 0; s == HG_OK && i < net->n; i++) {
     const hg_layer *l = net->layers[i];
-    if (is_leader(l)) block = l->mode;
+    if (hg_layer_is_affine(l)) block = l->mode;
     if (block != HG_TRAIN_F) continue;
     size_t len = strlen(l->name);
     for (int j = 0; j < n && j < MAX && s == HG_OK; j++)
@@ -266,7 +264,7 @@ static hg_status load_frozen(hg_net *net, const char *path) {
 /* Does the SGD phase train a convolution (else only fully connected layers on top)? */
 static bool sgd_trains_conv(const hg_net *net) {
   for (int i = 0; i < net->n; i++)
-    if (net->layers[i]->mode == HG_TRAIN_B && !strcmp(net->layers[i]->ops->kind, "conv2d")) return true;
+    if (net->layers[i]->mode == HG_TRAIN_B && net->layers[i]->ops->kind == HG_LAYER_CONV2D) return true;
   return false;
 }
 
@@ -565,7 +563,7 @@ static hg_status setup(sweep *w) {
   if ((s = hg_data_prepare(&data, &w->d)) != HG_OK) return s;
   hg_net *net = build_net(w, 1);
   if (!net) return hg_last_status();
-  for (int i = 0; i < net->n; i++) w->layers += is_leader(net->layers[i]);
+  for (int i = 0; i < net->n; i++) w->layers += hg_layer_is_affine(net->layers[i]);
   hg_net_free(net);
   hg_sweep_baseline(w->layers, w->baseline, sizeof w->baseline);
   char list[4096];

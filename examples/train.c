@@ -265,7 +265,7 @@ static hg_status train(options *o) {
   char run_dir[512], default_modes[64];
   if (!o->modes) {
     int weighted = 0;
-    for (int i = 0; i < net->n; i++) weighted += net->layers[i]->weight && strcmp(net->layers[i]->ops->kind, "batch_norm");
+    for (int i = 0; i < net->n; i++) weighted += hg_layer_is_affine(net->layers[i]);
     memset(default_modes, 'B', (size_t)weighted - 1);
     snprintf(default_modes + weighted - 1, 3, "-G");
     o->modes = default_modes;

@@ -79,12 +79,12 @@ hg_status hg_experiment_save_net(hg_net *net, const char *path, int n_meta, cons
   return s;
 }
 
-static bool is_batch_norm(const hg_layer *l) { return !strcmp(l->ops->kind, "batch_norm"); }
+static bool is_batch_norm(const hg_layer *l) { return l->ops->kind == HG_LAYER_BATCH_NORM; }
 
 /* modes[0..lower) = low, the other hidden layers high, then "-classifier". */
 static hg_status set_modes_split(hg_net *net, int lower, char low, char high, char classifier) {
   int weighted = 0;
-  for (int i = 0; i < net->n; i++) weighted += net->layers[i]->weight && !is_batch_norm(net->layers[i]);
+  for (int i = 0; i < net->n; i++) weighted += hg_layer_is_affine(net->layers[i]);
   if (weighted < 1 || weighted > 62) return hg_fail(HG_ERR_ARG, "modes: the net has %d layers with weights", weighted);
   if (lower < 0 || lower > weighted - 1)
     return hg_fail(HG_ERR_ARG, "modes: %d lower layers asked, the net has %d below its classifier", lower, weighted - 1);
@@ -103,8 +103,8 @@ hg_status hg_experiment_set_modes(hg_net *net, char layers, char classifier) {
 
 /* A positive factor per channel passes these unchanged but for the factor. */
 static bool keeps_channel_scale(const hg_layer *l) {
-  const char *k = l->ops->kind;
-  return !strcmp(k, "relu") || !strcmp(k, "max_pool2d") || !strcmp(k, "avg_pool2d") || !strcmp(k, "dropout");
+  hg_layer_kind k = l->ops->kind;
+  return k == HG_LAYER_RELU || k == HG_LAYER_MAX_POOL2D || k == HG_LAYER_AVG_POOL2D || k == HG_LAYER_DROPOUT;
 }
 
 /* The batch norm that normalises layer i's units, or NULL. */
@@ -176,7 +176,7 @@ static hg_status average_statistics(hg_net *net, int last, const hg_dataset *ds,
     s = hg_batcher_next(b, x, NULL, &count);
     if (s != HG_OK || count < batch) break;
     for (int i = 0; i <= last; i++)
-      if (is_batch_norm(net->layers[i])) net->layers[i]->fcfg[0] = 1.0f / (float)(k + 1);
+      if (is_batch_norm(net->layers[i])) net->layers[i]->cfg.norm.momentum = 1.0f / (float)(k + 1);
     hg_tensor *y = hg_net_forward_range(net, x, 0, last + 1, true);
     if (!y) s = hg_last_status();
     hg_tensor_free(y);
@@ -199,12 +199,12 @@ hg_status hg_experiment_recalibrate_bn(hg_net *net, const hg_dataset *ds, int up
     return hg_fail(HG_ERR_ARG, "recalibrate_bn: batch %d needs 2..%d images", batch, ds->count);
   bn_saved *saved = malloc((size_t)(last + 1) * sizeof *saved);
   if (!saved) return hg_fail(HG_ERR_NOMEM, "recalibrate_bn: out of memory");
-  for (int i = 0; i <= last; i++) saved[i] = (bn_saved){net->layers[i]->mode, net->layers[i]->fcfg[0]};
+  for (int i = 0; i <= last; i++) saved[i] = (bn_saved){net->layers[i]->mode, net->layers[i]->cfg.norm.momentum};
   int limit = max_images > 0 && max_images < ds->count ? max_images : ds->count;
   hg_status s = average_statistics(net, last, ds, batch, limit, seed);
   for (int i = 0; i <= last; i++) {
     net->layers[i]->mode = saved[i].mode;
-    net->layers[i]->fcfg[0] = saved[i].momentum;
+    net->layers[i]->cfg.norm.momentum = saved[i].momentum;
   }
   free(saved);
   return s;

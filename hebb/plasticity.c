@@ -56,8 +56,7 @@ void hg_plasticity_release(hg_plasticity *p) {
 
 hg_tensor *hg_plasticity_coefficients(const hg_plasticity *p, const hg_layer *l, hg_tensor *u,
                                       const hg_tensor *x, const int *labels) {
-  bool conv = u->ndim == 4;
-  hg_tensor *s = p->cosine ? hg_cosine_similarity(u, l->weight, x, conv ? l->cfg[2] : 1, conv ? l->cfg[3] : 0)
+  hg_tensor *s = p->cosine ? hg_cosine_similarity(u, l->weight, x, l->cfg.affine.stride, l->cfg.affine.pad)
                            : hg_tensor_clone(u);
   if (!s) return NULL;
   if (p->comp.kind == HG_COMP_NONE) {
@@ -73,7 +72,7 @@ hg_tensor *hg_plasticity_coefficients(const hg_plasticity *p, const hg_layer *l,
 hg_tensor *hg_plasticity_loss(const hg_plasticity *p, hg_layer *l, hg_tensor *u, const hg_tensor *x,
                               const int *labels) {
   if (!l->weight) {
-    hg_fail(HG_ERR_ARG, "plasticity: layer '%s' (%s) has no weights to learn", l->name, l->ops->kind);
+    hg_fail(HG_ERR_ARG, "plasticity: layer '%s' (%s) has no weights to learn", l->name, l->ops->name);
     return NULL;
   }
   hg_tensor *y = hg_plasticity_coefficients(p, l, u, x, labels);

@@ -31,8 +31,7 @@ static void follow_block_modes(hg_net *net) {
   hg_train_mode block = HG_TRAIN_B;
   for (int i = 0; i < net->n; i++) {
     hg_layer *l = net->layers[i];
-    bool leader = l->weight && strcmp(l->ops->kind, "batch_norm") != 0;
-    if (leader) block = l->mode;
+    if (hg_layer_is_affine(l)) block = l->mode;
     else hg_layer_set_mode(l, block == HG_TRAIN_F || block == HG_TRAIN_R ? HG_TRAIN_F : HG_TRAIN_B);
   }
 }
@@ -40,7 +39,7 @@ static void follow_block_modes(hg_net *net) {
 hg_status hg_net_set_modes(hg_net *net, const char *modes) {
   int weighted[64], count = 0;
   for (int i = 0; i < net->n && count < 64; i++)
-    if (net->layers[i]->weight && strcmp(net->layers[i]->ops->kind, "batch_norm") != 0) weighted[count++] = i;
+    if (hg_layer_is_affine(net->layers[i])) weighted[count++] = i;
   const char *dash = strchr(modes, '-');
   int body = dash ? (int)(dash - modes) : (int)strlen(modes);
   int expected = dash ? count - 1 : count;

@@ -6,7 +6,7 @@
 hg_layer *hg_layer_alloc(const hg_layer_ops *ops, const char *name) {
   hg_layer *l = calloc(1, sizeof *l);
   if (!l) {
-    hg_fail(HG_ERR_NOMEM, "%s: out of memory creating layer '%s'", ops->kind, name);
+    hg_fail(HG_ERR_NOMEM, "%s: out of memory creating layer '%s'", ops->name, name);
     return NULL;
   }
   l->ops = ops;
@@ -33,6 +33,10 @@ void hg_layer_set_mode(hg_layer *l, hg_train_mode mode) {
 }
 
 bool hg_layer_has_params(const hg_layer *l) { return l->weight || l->bias; }
+
+bool hg_layer_is_affine(const hg_layer *l) {
+  return l->ops->kind == HG_LAYER_LINEAR || l->ops->kind == HG_LAYER_CONV2D;
+}
 
 void hg_layer_drop_bias(hg_layer *l) {
   if (!l->bias) return;

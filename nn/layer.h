@@ -13,10 +13,32 @@ typedef struct hg_forward_ctx {
   hg_rng *rng;   /* dropout masks */
 } hg_forward_ctx;
 
+typedef enum hg_layer_kind {
+  HG_LAYER_LINEAR, HG_LAYER_CONV2D, HG_LAYER_MAX_POOL2D, HG_LAYER_AVG_POOL2D, HG_LAYER_BATCH_NORM,
+  HG_LAYER_RELU, HG_LAYER_TRIANGLE, HG_LAYER_DROPOUT, HG_LAYER_FLATTEN
+} hg_layer_kind;
+
 typedef struct hg_layer_ops {
-  const char *kind; /* "linear", "conv2d", ... */
+  hg_layer_kind kind;
+  const char *name; /* "linear", "conv2d", ... */
   hg_tensor *(*forward)(hg_layer *l, hg_tensor *x, const hg_forward_ctx *ctx);
 } hg_layer_ops;
+
+/* The settings of a layer, by kind. */
+typedef struct hg_affine_cfg { int in, out, stride, pad; } hg_affine_cfg; /* linear: stride 1, pad 0 */
+typedef struct hg_pool_cfg { int kernel, stride, pad; } hg_pool_cfg;
+typedef struct hg_norm_cfg {
+  int channels;
+  bool keep_variance; /* hg_layer_batch_norm_keep_variance */
+  float momentum, eps;
+} hg_norm_cfg;
+typedef union hg_layer_cfg {
+  hg_affine_cfg affine; /* linear, conv2d */
+  hg_pool_cfg pool;     /* max_pool2d, avg_pool2d */
+  hg_norm_cfg norm;     /* batch_norm */
+  float threshold;      /* triangle */
+  float p;              /* dropout */
+} hg_layer_cfg;
 
 /* How a layer is trained (seed notation): B backprop, H Hebbian, F frozen
  * (e.g. loaded), R random and fixed. */
@@ -25,8 +47,7 @@ typedef enum hg_train_mode { HG_TRAIN_B = 'B', HG_TRAIN_H = 'H', HG_TRAIN_F = 'F
 struct hg_layer {
   const hg_layer_ops *ops;
   char name[32];
-  int cfg[4];          /* per kind: in/out features, channels, kernel, stride, pad; BN keeps variance */
-  float fcfg[2];       /* per kind: dropout p; batch norm momentum, eps */
+  hg_layer_cfg cfg;    /* the field of ops->kind */
   hg_tensor *weight;   /* NULL when the kind has no parameters (BN: γ) */
   hg_tensor *bias;     /* (BN: β) */
   hg_tensor *running_mean, *running_var; /* batch norm buffers */
@@ -65,6 +86,8 @@ hg_tensor *hg_layer_forward(hg_layer *l, hg_tensor *x, const hg_forward_ctx *ctx
  * H layers are cut off from their neighbours' gradients: sg(input), sg(output). */
 void hg_layer_set_mode(hg_layer *l, hg_train_mode mode);
 bool hg_layer_has_params(const hg_layer *l);
+/* Linear or conv2d: the layers that the seed notation's modes (B, H, F, R) name. */
+bool hg_layer_is_affine(const hg_layer *l);
 /* b ← 0 and b stops learning (u = w·x), until the next hg_layer_set_mode. */
 void hg_layer_drop_bias(hg_layer *l);
 void hg_layer_free(hg_layer *l);

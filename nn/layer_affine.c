@@ -11,11 +11,11 @@ static hg_tensor *linear_forward(hg_layer *l, hg_tensor *x, const hg_forward_ctx
 
 static hg_tensor *conv2d_forward(hg_layer *l, hg_tensor *x, const hg_forward_ctx *ctx) {
   (void)ctx;
-  return hg_conv2d(x, l->weight, l->bias, l->cfg[2], l->cfg[3]);
+  return hg_conv2d(x, l->weight, l->bias, l->cfg.affine.stride, l->cfg.affine.pad);
 }
 
-static const hg_layer_ops linear_ops = {"linear", linear_forward};
-static const hg_layer_ops conv2d_ops = {"conv2d", conv2d_forward};
+static const hg_layer_ops linear_ops = {HG_LAYER_LINEAR, "linear", linear_forward};
+static const hg_layer_ops conv2d_ops = {HG_LAYER_CONV2D, "conv2d", conv2d_forward};
 
 /* Weight [w_shape] and bias [out] ~ U(±1/√fan_in): kaiming-uniform with a = √5. */
 static hg_layer *with_params(hg_layer *l, int ndim, const int *w_shape, int fan_in, bool bias,
@@ -38,10 +38,7 @@ hg_layer *hg_layer_linear(const char *name, int in, int out, bool bias, hg_rng *
     return NULL;
   }
   hg_layer *l = hg_layer_alloc(&linear_ops, name);
-  if (l) {
-    l->cfg[0] = in;
-    l->cfg[1] = out;
-  }
+  if (l) l->cfg.affine = (hg_affine_cfg){.in = in, .out = out, .stride = 1, .pad = 0};
   return with_params(l, HG_SHAPE(out, in), in, bias, rng);
 }
 
@@ -53,11 +50,6 @@ hg_layer *hg_layer_conv2d(const char *name, int in, int out, int kernel, int str
     return NULL;
   }
   hg_layer *l = hg_layer_alloc(&conv2d_ops, name);
-  if (l) {
-    l->cfg[0] = in;
-    l->cfg[1] = out;
-    l->cfg[2] = stride;
-    l->cfg[3] = pad;
-  }
+  if (l) l->cfg.affine = (hg_affine_cfg){.in = in, .out = out, .stride = stride, .pad = pad};
   return with_params(l, HG_SHAPE(out, in, kernel, kernel), in * kernel * kernel, bias, rng);
 }

@@ -6,12 +6,12 @@
 
 static hg_tensor *max_pool_forward(hg_layer *l, hg_tensor *x, const hg_forward_ctx *ctx) {
   (void)ctx;
-  return hg_max_pool2d(x, l->cfg[0], l->cfg[1], l->cfg[2]);
+  return hg_max_pool2d(x, l->cfg.pool.kernel, l->cfg.pool.stride, l->cfg.pool.pad);
 }
 
 static hg_tensor *avg_pool_forward(hg_layer *l, hg_tensor *x, const hg_forward_ctx *ctx) {
   (void)ctx;
-  return hg_avg_pool2d(x, l->cfg[0], l->cfg[1], l->cfg[2]);
+  return hg_avg_pool2d(x, l->cfg.pool.kernel, l->cfg.pool.stride, l->cfg.pool.pad);
 }
 
 static hg_tensor *relu_forward(hg_layer *l, hg_tensor *x, const hg_forward_ctx *ctx) {
@@ -25,7 +25,7 @@ static hg_tensor *triangle_forward(hg_layer *l, hg_tensor *x, const hg_forward_c
   (void)ctx;
   hg_tensor *mean = hg_mean(x, 1, (int[]){1}, true);
   hg_tensor *centred = mean ? hg_sub(x, mean) : NULL;
-  hg_tensor *shifted = centred ? hg_tensor_full(0, NULL, -l->fcfg[0]) : NULL;
+  hg_tensor *shifted = centred ? hg_tensor_full(0, NULL, -l->cfg.threshold) : NULL;
   hg_tensor *z = shifted ? hg_add(centred, shifted) : NULL;
   hg_tensor *y = z ? hg_relu(z) : NULL;
   hg_tensor_free(mean);
@@ -36,7 +36,7 @@ static hg_tensor *triangle_forward(hg_layer *l, hg_tensor *x, const hg_forward_c
 }
 
 static hg_tensor *dropout_forward(hg_layer *l, hg_tensor *x, const hg_forward_ctx *ctx) {
-  return hg_dropout(x, l->fcfg[0], ctx->training, ctx->rng);
+  return hg_dropout(x, l->cfg.p, ctx->training, ctx->rng);
 }
 
 static hg_tensor *flatten_forward(hg_layer *l, hg_tensor *x, const hg_forward_ctx *ctx) {
@@ -48,10 +48,10 @@ static hg_tensor *flatten_forward(hg_layer *l, hg_tensor *x, const hg_forward_ct
 /* s_c = √((v_c + ε) / (mean_c v + ε)) over the running variances v, shaped to
  * broadcast over y's channels (dim 1); a constant, no gradient. */
 static hg_tensor *relative_std(const hg_layer *l, const hg_tensor *y) {
-  int c = l->cfg[0], shape[4] = {1, c, 1, 1};
+  int c = l->cfg.norm.channels, shape[4] = {1, c, 1, 1};
   hg_tensor *s = hg_tensor_empty(y->ndim, shape);
   if (!s) return NULL;
-  const float *v = l->running_var->data, eps = l->fcfg[1];
+  const float *v = l->running_var->data, eps = l->cfg.norm.eps;
   double mean = 0;
   for (int i = 0; i < c; i++) mean += v[i];
   mean /= c;
@@ -61,8 +61,8 @@ static hg_tensor *relative_std(const hg_layer *l, const hg_tensor *y) {
 
 static hg_tensor *batch_norm_forward(hg_layer *l, hg_tensor *x, const hg_forward_ctx *ctx) {
   hg_tensor *y = hg_batch_norm(x, l->weight, l->bias, l->running_mean, l->running_var, ctx->training,
-                               l->fcfg[0], l->fcfg[1]);
-  if (!y || !l->cfg[1]) return y;
+                               l->cfg.norm.momentum, l->cfg.norm.eps);
+  if (!y || !l->cfg.norm.keep_variance) return y;
   hg_tensor *s = relative_std(l, y); /* after the running variances took this batch */
   hg_tensor *z = s ? hg_mul(y, s) : NULL;
   hg_tensor_free(s);
@@ -70,26 +70,22 @@ static hg_tensor *batch_norm_forward(hg_layer *l, hg_tensor *x, const hg_forward
   return z;
 }
 
-static const hg_layer_ops max_pool_ops = {"max_pool2d", max_pool_forward};
-static const hg_layer_ops avg_pool_ops = {"avg_pool2d", avg_pool_forward};
-static const hg_layer_ops relu_ops = {"relu", relu_forward};
-static const hg_layer_ops triangle_ops = {"triangle", triangle_forward};
-static const hg_layer_ops dropout_ops = {"dropout", dropout_forward};
-static const hg_layer_ops flatten_ops = {"flatten", flatten_forward};
-static const hg_layer_ops batch_norm_ops = {"batch_norm", batch_norm_forward};
+static const hg_layer_ops max_pool_ops = {HG_LAYER_MAX_POOL2D, "max_pool2d", max_pool_forward};
+static const hg_layer_ops avg_pool_ops = {HG_LAYER_AVG_POOL2D, "avg_pool2d", avg_pool_forward};
+static const hg_layer_ops relu_ops = {HG_LAYER_RELU, "relu", relu_forward};
+static const hg_layer_ops triangle_ops = {HG_LAYER_TRIANGLE, "triangle", triangle_forward};
+static const hg_layer_ops dropout_ops = {HG_LAYER_DROPOUT, "dropout", dropout_forward};
+static const hg_layer_ops flatten_ops = {HG_LAYER_FLATTEN, "flatten", flatten_forward};
+static const hg_layer_ops batch_norm_ops = {HG_LAYER_BATCH_NORM, "batch_norm", batch_norm_forward};
 
 static hg_layer *pool(const hg_layer_ops *ops, const char *name, int kernel, int stride, int pad) {
   if (kernel <= 0 || stride <= 0 || pad < 0 || pad > kernel / 2) {
-    hg_fail(HG_ERR_ARG, "%s '%s': kernel %d, stride %d, pad %d are not valid", ops->kind, name,
+    hg_fail(HG_ERR_ARG, "%s '%s': kernel %d, stride %d, pad %d are not valid", ops->name, name,
             kernel, stride, pad);
     return NULL;
   }
   hg_layer *l = hg_layer_alloc(ops, name);
-  if (l) {
-    l->cfg[0] = kernel;
-    l->cfg[1] = stride;
-    l->cfg[2] = pad;
-  }
+  if (l) l->cfg.pool = (hg_pool_cfg){.kernel = kernel, .stride = stride, .pad = pad};
   return l;
 }
 
@@ -104,7 +100,7 @@ hg_layer *hg_layer_avg_pool2d(const char *name, int kernel, int stride, int pad)
 hg_layer *hg_layer_relu(const char *name) { return hg_layer_alloc(&relu_ops, name); }
 hg_layer *hg_layer_triangle(const char *name, float threshold) {
   hg_layer *l = hg_layer_alloc(&triangle_ops, name);
-  if (l) l->fcfg[0] = threshold;
+  if (l) l->cfg.threshold = threshold;
   return l;
 }
 
@@ -116,7 +112,7 @@ hg_layer *hg_layer_dropout(const char *name, float p) {
     return NULL;
   }
   hg_layer *l = hg_layer_alloc(&dropout_ops, name);
-  if (l) l->fcfg[0] = p;
+  if (l) l->cfg.p = p;
   return l;
 }
 
@@ -128,9 +124,7 @@ hg_layer *hg_layer_batch_norm(const char *name, int channels, bool affine, float
   }
   hg_layer *l = hg_layer_alloc(&batch_norm_ops, name);
   if (!l) return NULL;
-  l->cfg[0] = channels;
-  l->fcfg[0] = momentum;
-  l->fcfg[1] = eps;
+  l->cfg.norm = (hg_norm_cfg){.channels = channels, .momentum = momentum, .eps = eps};
   l->running_mean = hg_tensor_zeros(HG_SHAPE(channels));
   l->running_var = hg_tensor_ones(HG_SHAPE(channels));
   if (affine) {
@@ -146,7 +140,8 @@ hg_layer *hg_layer_batch_norm(const char *name, int channels, bool affine, float
 }
 
 hg_status hg_layer_batch_norm_keep_variance(hg_layer *l, bool keep) {
-  if (l->ops != &batch_norm_ops) return hg_fail(HG_ERR_ARG, "layer '%s' is a %s, not a batch_norm", l->name, l->ops->kind);
-  l->cfg[1] = keep;
+  if (l->ops->kind != HG_LAYER_BATCH_NORM)
+    return hg_fail(HG_ERR_ARG, "layer '%s' is a %s, not a batch_norm", l->name, l->ops->name);
+  l->cfg.norm.keep_variance = keep;
   return HG_OK;
 }

@@ -283,7 +283,7 @@ static void test_recalibrate_bn(void **state) {
   }
   assert_true(net->layers[2]->running_var->data[0] != 1.0f);
   assert_int_equal(net->layers[2]->mode, HG_TRAIN_F);            /* modes restored */
-  assert_true(net->layers[2]->fcfg[0] == 0.1f);                  /* and the momentum */
+  assert_true(net->layers[2]->cfg.norm.momentum == 0.1f);                  /* and the momentum */
   assert_memory_equal(w0->data, net->layers[0]->weight->data, w0->numel * sizeof(float));
   assert_int_equal(hg_experiment_recalibrate_bn(net, ds, -1, N + 1, 0, 1), HG_ERR_ARG);
   hg_tensor_free(y);
@@ -321,7 +321,7 @@ static void test_recalibrate_bn_allocation_failure(void **state) {
   batcher_fails = false;
   hgt_error_mentions("out of memory", NULL);
   for (int i = 0; i < net->n; i++) assert_int_equal(net->layers[i]->mode, modes[i]);
-  assert_true(bn->fcfg[0] == 0.1f);
+  assert_true(bn->cfg.norm.momentum == 0.1f);
   assert_memory_equal(mean0->data, bn->running_mean->data, mean0->numel * sizeof(float));
   hg_tensor_free(mean0);
   hg_net_free(net);
@@ -432,9 +432,9 @@ static void test_modified_bn_on_the_seeds_net(void **state) {
   hgt_status(hg_experiment_modified_bn(net));
   for (int i = 0; i < net->n; i++) {
     const hg_layer *l = net->layers[i];
-    if (strcmp(l->ops->kind, "batch_norm")) continue;
+    if (l->ops->kind != HG_LAYER_BATCH_NORM) continue;
     bool upper = !strcmp(l->name, "bn3") || !strcmp(l->name, "bn4") || !strcmp(l->name, "bn5");
-    assert_int_equal(l->cfg[1], upper);
+    assert_int_equal(l->cfg.norm.keep_variance, upper);
   }
   hg_net_free(net);
   net = tiny_net(3);

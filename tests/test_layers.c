@@ -159,9 +159,45 @@ static void test_batch_norm_keeping_variance(void **state) {
   hg_layer_free(plain);
 }
 
+/* Each constructor sets its kind and its named settings; only linear and
+ * conv2d take a mode letter. */
+static void test_kinds_and_settings(void **state) {
+  (void)state;
+  hg_rng rng;
+  hg_rng_seed(&rng, 1, 1);
+  hg_layer *conv = hg_layer_conv2d("c", 3, 8, 5, 2, 1, true, &rng);
+  assert_non_null(conv);
+  assert_int_equal(conv->ops->kind, HG_LAYER_CONV2D);
+  assert_int_equal(conv->cfg.affine.stride, 2);
+  assert_int_equal(conv->cfg.affine.pad, 1);
+  hg_layer *fc = hg_layer_linear("f", 4, 2, false, &rng);
+  assert_non_null(fc);
+  assert_int_equal(fc->cfg.affine.in, 4);
+  assert_int_equal(fc->cfg.affine.stride, 1);
+  hg_layer *pool = hg_layer_avg_pool2d("p", 3, 2, 1);
+  assert_non_null(pool);
+  assert_int_equal(pool->ops->kind, HG_LAYER_AVG_POOL2D);
+  assert_int_equal(pool->cfg.pool.kernel, 3);
+  hg_layer *bn = hg_layer_batch_norm("b", 8, false, 0.2f, 1e-3f);
+  assert_non_null(bn);
+  assert_true(bn->cfg.norm.momentum == 0.2f && bn->cfg.norm.eps == 1e-3f);
+  hgt_status(hg_layer_batch_norm_keep_variance(bn, true));
+  assert_true(bn->cfg.norm.keep_variance);
+  assert_int_equal(hg_layer_batch_norm_keep_variance(pool, true), HG_ERR_ARG);
+  hgt_error_mentions("avg_pool2d", "not a batch_norm");
+  hg_layer *drop = hg_layer_dropout("d", 0.25f);
+  assert_non_null(drop);
+  assert_true(drop->cfg.p == 0.25f);
+  assert_true(hg_layer_is_affine(conv) && hg_layer_is_affine(fc));
+  assert_false(hg_layer_is_affine(bn) || hg_layer_is_affine(pool) || hg_layer_is_affine(drop));
+  hg_layer *all[] = {conv, fc, pool, bn, drop};
+  for (int i = 0; i < 5; i++) hg_layer_free(all[i]);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_linear_layer_by_hand),
+      cmocka_unit_test(test_kinds_and_settings),
       cmocka_unit_test(test_init_bounds),
       cmocka_unit_test(test_seeds_network),
       cmocka_unit_test(test_pruning_and_unit_norm_hold_after_steps),
