@@ -20,6 +20,7 @@
 #include "autograd/gradcheck.h"
 /* io/: checkpoints, results files, progress, pictures */
 #include "io/checkpoint.h"
+#include "io/files.h"
 #include "io/progress.h"
 #include "io/results.h"
 #include "io/plot.h"

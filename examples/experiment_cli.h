@@ -333,7 +333,7 @@ static inline unsigned cli_key_hash(int n, const char *const *v) {
 
 /* Make OUT, load and prepare the data (the ZCA cache defaults to OUT/zca-DATA). */
 static inline hg_status cli_prepare(cli_common *c, hg_data *d, char *zca_cache, size_t size) {
-  hg_status s = hg_experiment_make_dirs(c->out);
+  hg_status s = hg_make_dirs(c->out);
   c->data.seed = (uint64_t)c->seed;
   if (c->data.zca && !c->data.zca_cache) {
     snprintf(zca_cache, size, "%s/zca-%s.safetensors", c->out, c->data.name);

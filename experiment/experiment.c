@@ -10,24 +10,9 @@
 #include "hebb/fit.h"
 #include "data/batcher.h"
 #include "io/checkpoint.h"
+#include "io/files.h"
 
 #define MAX_TENSORS 256
-
-hg_status hg_experiment_make_dirs(const char *path) {
-  char buf[1024];
-  if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
-    return hg_fail(HG_ERR_ARG, "make_dirs: path too long: %s", path);
-  for (char *p = buf + 1; *p; p++)
-    if (*p == '/') {
-      *p = '\0';
-      if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-        return hg_fail(HG_ERR_IO, "cannot create directory %s: %s", buf, strerror(errno));
-      *p = '/';
-    }
-  if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-    return hg_fail(HG_ERR_IO, "cannot create directory %s: %s", buf, strerror(errno));
-  return HG_OK;
-}
 
 /* Names and tensors of layers [0, upto). */
 typedef struct net_tensors {
@@ -243,7 +228,7 @@ hg_status hg_experiment_pretrain(hg_net *net, const hg_dataset *train, const hg_
   hg_trainer_opts to = {.backprop = hg_sgd_opts(0, 0, 0, false), .hebb_lr = o->lr};
   hg_trainer *t = s == HG_OK ? hg_trainer_new(net, &rule, &to) : NULL;
   if (s == HG_OK && !t) s = hg_last_status();
-  if (s == HG_OK && o->run_dir) s = hg_experiment_make_dirs(o->run_dir);
+  if (s == HG_OK && o->run_dir) s = hg_make_dirs(o->run_dir);
   hg_fit_opts f = hg_fit_defaults();
   f.epochs = o->epochs;
   f.batch = o->batch;
@@ -528,7 +513,7 @@ hg_status hg_table_save(const hg_table *t, const char *prefix, const char *title
 hg_status hg_experiment_fit_evaluate(hg_trainer *t, const hg_data *d, const hg_fit_opts *o,
                                      hg_experiment_outcome *out) {
   hg_experiment_outcome r = {0};
-  hg_status s = o->run_dir ? hg_experiment_make_dirs(o->run_dir) : HG_OK;
+  hg_status s = o->run_dir ? hg_make_dirs(o->run_dir) : HG_OK;
   if (s == HG_OK) s = hg_fit_skip_fixed(t, d->train, d->val, o, &r.fit);
   if (s == HG_OK && d->val) s = hg_evaluate(t->net, d->val, o->batch, &r.val);
   if (s == HG_OK) s = hg_evaluate(t->net, d->test, o->batch, &r.test);

@@ -15,9 +15,6 @@
 #include "nn/evaluate.h"
 #include "data/prepare.h"
 
-/* mkdir -p path. */
-hg_status hg_experiment_make_dirs(const char *path);
-
 /* Copy the parameters and batch-norm statistics of layers [0, upto) of net
  * (every layer when upto < 0) from the checkpoint at path, matched by name
  * ("conv1.weight", "bn1.running_mean", ...). Files written by

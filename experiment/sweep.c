@@ -1,6 +1,7 @@
 /* Hybrid sweeps: statistics, the cells file, configurations, settings.
  * The tables are in experiment/sweep_table.c. */
 #include "experiment/sweep.h"
+#include "io/files.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -331,12 +332,14 @@ hg_status hg_sweep_settings_check(const char *path, int n, const char *const *ke
     json_object *obj = json_object_new_object();
     if (!obj) return hg_fail(HG_ERR_NOMEM, "sweep: out of memory");
     for (int i = 0; i < n; i++) json_object_object_add(obj, keys[i], json_object_new_string(values[i]));
-    char tmp[1100];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    int rc = json_object_to_file_ext(tmp, obj, JSON_C_TO_STRING_PRETTY);
+    hg_atomic_file a;
+    hg_status s = hg_atomic_open(&a, path, "sweep");
+    if (s == HG_OK) {
+      bool ok = fprintf(a.f, "%s\n", json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PRETTY)) > 0;
+      s = hg_atomic_commit(&a, ok ? HG_OK : hg_fail(HG_ERR_IO, "sweep: cannot write %s", path), "sweep");
+    }
     json_object_put(obj);
-    if (rc != 0 || rename(tmp, path) != 0) return hg_fail(HG_ERR_IO, "sweep: cannot write %s", path);
-    return HG_OK;
+    return s;
   }
   json_object *obj = json_object_from_file(path);
   if (!obj) return hg_fail(HG_ERR_IO, "sweep: %s is not a JSON object", path);

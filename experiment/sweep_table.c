@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "experiment/sweep.h"
+#include "io/files.h"
 
 hg_status hg_sweep_table_build(hg_sweep_table *t, const hg_sweep_cells *cells, int nconfigs,
                                const char (*configs)[32], int nmethods, const char *const *methods,
@@ -97,28 +98,10 @@ void hg_sweep_table_print(const hg_sweep_table *t, FILE *f) {
   free(wc);
 }
 
-/* Open path.tmp for an atomic write; finish with close_atomic. */
-static FILE *open_atomic(const char *path, char *tmp, size_t size) {
-  snprintf(tmp, size, "%s.tmp", path);
-  FILE *f = fopen(tmp, "w");
-  if (!f) hg_fail(HG_ERR_IO, "sweep: cannot write %s: %s", tmp, strerror(errno));
-  return f;
-}
-
-static hg_status close_atomic(FILE *f, const char *tmp, const char *path) {
-  bool ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
-  ok = fclose(f) == 0 && ok;
-  if (!ok || rename(tmp, path) != 0) {
-    unlink(tmp);
-    return hg_fail(HG_ERR_IO, "sweep: cannot write %s", path);
-  }
-  return HG_OK;
-}
-
 hg_status hg_sweep_table_write_csv(const hg_sweep_table *t, const char *path) {
-  char tmp[1100];
-  FILE *f = open_atomic(path, tmp, sizeof tmp);
-  if (!f) return hg_last_status();
+  hg_atomic_file a;
+  if (hg_atomic_open(&a, path, "sweep") != HG_OK) return hg_last_status();
+  FILE *f = a.f;
   fputs("config", f);
   for (int c = 0; c < t->cols; c++) fprintf(f, ",%s,%s_ci95,%s_n", t->col_labels[c], t->col_labels[c], t->col_labels[c]);
   fputc('\n', f);
@@ -134,14 +117,15 @@ hg_status hg_sweep_table_write_csv(const hg_sweep_table *t, const char *path) {
     }
     fputc('\n', f);
   }
-  return close_atomic(f, tmp, path);
+  return hg_atomic_commit(&a, HG_OK, "sweep");
 }
 
 hg_status hg_sweep_table_write_markdown(const hg_sweep_table *t, const char *path, const char *title,
                                         const char *caption) {
-  char tmp[1100], buf[64];
-  FILE *f = open_atomic(path, tmp, sizeof tmp);
-  if (!f) return hg_last_status();
+  char buf[64];
+  hg_atomic_file a;
+  if (hg_atomic_open(&a, path, "sweep") != HG_OK) return hg_last_status();
+  FILE *f = a.f;
   fprintf(f, "# %s\n\n%s\n\n| configuration |", title, caption);
   for (int c = 0; c < t->cols; c++) fprintf(f, " %s |", t->col_labels[c]);
   fputs("\n|---|", f);
@@ -164,5 +148,5 @@ hg_status hg_sweep_table_write_markdown(const hg_sweep_table *t, const char *pat
     }
     fputc('\n', f);
   }
-  return close_atomic(f, tmp, path);
+  return hg_atomic_commit(&a, HG_OK, "sweep");
 }

@@ -4,11 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "data/batcher.h"
 #include "io/checkpoint.h"
+#include "io/files.h"
 #include "nn/evaluate.h"
 #include "io/progress.h"
 #include "io/results.h"
@@ -236,8 +236,7 @@ static hg_status setup(run_state *r, const hg_dataset *train, const hg_fit_opts 
   r->labels = r->x ? calloc((size_t)o->batch, sizeof(int)) : NULL;
   if (!r->labels) return hg_last_status() ? hg_last_status() : hg_fail(HG_ERR_NOMEM, "fit: out of memory");
   if (!o->run_dir) return HG_OK;
-  if (mkdir(o->run_dir, 0755) != 0 && access(o->run_dir, W_OK) != 0)
-    return hg_fail(HG_ERR_IO, "fit: cannot create run directory %s", o->run_dir);
+  if (hg_make_dirs(o->run_dir) != HG_OK) return hg_last_status();
   snprintf(r->last, sizeof r->last, "%s/last.safetensors", o->run_dir);
   snprintf(r->best, sizeof r->best, "%s/best.safetensors", o->run_dir);
   snprintf(r->results, sizeof r->results, "%s/epochs", o->run_dir);

@@ -1,10 +1,10 @@
-/* Writing safetensors checkpoints: header built with json-c, data written to
- * path.tmp, fsynced, then renamed over path. */
+/* Writing safetensors checkpoints: header built with json-c, the file
+ * written atomically (io/files.h). */
 #define _POSIX_C_SOURCE 200809L
 #include "io/checkpoint.h"
+#include "io/files.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <json-c/json.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -108,43 +108,15 @@ static int write_all(FILE *f, const void *data, size_t bytes) {
   return fwrite(data, 1, bytes, f) == bytes;
 }
 
-static hg_status write_file(FILE *f, const char *tmp, const char *header, size_t hlen, int n,
+/* The safetensors layout: header length (u64 little-endian), header, data. */
+static hg_status write_file(FILE *f, const char *path, const char *header, size_t hlen, int n,
                             hg_tensor *const *tensors) {
   unsigned char len8[8];
   for (int i = 0; i < 8; i++) len8[i] = (unsigned char)((uint64_t)hlen >> (8 * i));
   int ok = write_all(f, len8, 8) && write_all(f, header, hlen);
   for (int i = 0; i < n && ok; i++) ok = write_all(f, tensors[i]->data, tensors[i]->numel * sizeof(float));
-  ok = ok && fflush(f) == 0 && fsync(fileno(f)) == 0;
-  if (!ok) return hg_fail(HG_ERR_IO, "checkpoint: cannot write %s: %s", tmp, strerror(errno));
+  if (!ok) return hg_fail(HG_ERR_IO, "checkpoint: cannot write %s: %s", path, strerror(errno));
   return HG_OK;
-}
-
-/* Best effort: make the rename durable by syncing the containing folder. */
-static void sync_parent(const char *path) {
-  const char *slash = strrchr(path, '/');
-  char dir[4096];
-  if (!slash) snprintf(dir, sizeof dir, ".");
-  else if (slash == path) snprintf(dir, sizeof dir, "/");
-  else snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-  int fd = open(dir, O_RDONLY);
-  if (fd >= 0) {
-    (void)fsync(fd);
-    close(fd);
-  }
-}
-
-static hg_status save_to(const char *path, const char *tmp, const char *header, size_t hlen, int n,
-                         hg_tensor *const *tensors) {
-  FILE *f = fopen(tmp, "wb");
-  if (!f) return hg_fail(HG_ERR_IO, "checkpoint: cannot create %s: %s", tmp, strerror(errno));
-  hg_status st = write_file(f, tmp, header, hlen, n, tensors);
-  if (fclose(f) != 0 && st == HG_OK)
-    st = hg_fail(HG_ERR_IO, "checkpoint: cannot close %s: %s", tmp, strerror(errno));
-  if (st == HG_OK && rename(tmp, path) != 0)
-    st = hg_fail(HG_ERR_IO, "checkpoint: cannot rename %s to %s: %s", tmp, path, strerror(errno));
-  if (st != HG_OK) remove(tmp);
-  else sync_parent(path);
-  return st;
 }
 
 hg_status hg_checkpoint_save(const char *path, int n, const char *const *names,
@@ -154,16 +126,10 @@ hg_status hg_checkpoint_save(const char *path, int n, const char *const *names,
   if (st != HG_OK) return st;
   size_t hlen = 0;
   char *header = build_header(path, n, names, tensors, n_meta, meta_keys, meta_values, &hlen);
-  size_t plen = strlen(path);
-  char *tmp = header ? malloc(plen + 5) : NULL;
-  if (!tmp) {
-    free(header);
-    return hg_fail(HG_ERR_NOMEM, "checkpoint %s: out of memory", path);
-  }
-  memcpy(tmp, path, plen);
-  memcpy(tmp + plen, ".tmp", 5);
-  st = save_to(path, tmp, header, hlen, n, tensors);
-  free(tmp);
+  if (!header) return hg_last_status();
+  hg_atomic_file a;
+  st = hg_atomic_open(&a, path, "checkpoint");
+  if (st == HG_OK) st = hg_atomic_commit(&a, write_file(a.f, path, header, hlen, n, tensors), "checkpoint");
   free(header);
   return st;
 }

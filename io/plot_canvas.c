@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io/files.h"
 #include "io/plot_font.h"
 
 /* Largest canvas accepted: 2^26 pixels (192 MiB of RGB). */
@@ -125,21 +126,11 @@ static hg_status encode(const hg_canvas *c, FILE *f, char *err) {
 }
 
 hg_status hg_canvas_write_png(const hg_canvas *c, const char *path, const char *who) {
-  char tmp[4096], err[128] = "";
-  if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
-    return hg_fail(HG_ERR_ARG, "%s: path too long: %s", who, path);
-  FILE *f = fopen(tmp, "wb");
-  if (!f) return hg_fail(HG_ERR_IO, "%s: cannot create %s: %s", who, tmp, strerror(errno));
-  hg_status s = encode(c, f, err);
-  if (fclose(f) != 0 && s == HG_OK) {
-    s = HG_ERR_IO;
-    snprintf(err, sizeof err, "%s", strerror(errno));
-  }
-  if (s == HG_OK && rename(tmp, path) != 0) {
-    s = HG_ERR_IO;
-    snprintf(err, sizeof err, "rename from .tmp failed: %s", strerror(errno));
-  }
-  if (s == HG_OK) return HG_OK;
-  remove(tmp);
-  return hg_fail(s, "%s: cannot write %s: %s", who, path, err);
+  char err[128] = "";
+  hg_atomic_file a;
+  hg_status s = hg_atomic_open(&a, path, who);
+  if (s != HG_OK) return s;
+  s = encode(c, a.f, err);
+  if (s != HG_OK) s = hg_fail(s, "%s: cannot write %s: %s", who, path, err);
+  return hg_atomic_commit(&a, s, who);
 }
