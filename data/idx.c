@@ -1,9 +1,11 @@
 /* MNIST-format IDX reader (yann.lecun.com/exdb/mnist): big-endian headers,
  * unsigned byte pixels and labels. zlib reads gzipped and plain files alike. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <zlib.h>
 
 #include "data/dataset.h"
@@ -13,6 +15,7 @@
 #define IDX_CLASSES 10
 #define IDX_MAX_SIDE 4096u
 #define IDX_CHUNK (1u << 20)
+#define GZIP_MAX_RATIO 1032u /* deflate expands at most ~1032:1 */
 
 static const char *base_name(const char *path) {
   const char *slash = strrchr(path, '/');
@@ -51,8 +54,42 @@ static unsigned be32(const unsigned char *p) {
   return (unsigned)p[0] << 24 | (unsigned)p[1] << 16 | (unsigned)p[2] << 8 | (unsigned)p[3];
 }
 
+/* The most bytes path can hold once uncompressed, or 0 with an error set
+ * (missing, a directory). */
+static unsigned long long capacity(const char *path) {
+  struct stat st;
+  if (stat(path, &st) != 0) {
+    hg_fail(HG_ERR_IO, "idx: cannot open %s: %s", path, strerror(errno));
+    return 0;
+  }
+  if (S_ISDIR(st.st_mode)) {
+    hg_fail(HG_ERR_IO, "idx: %s is a directory, not an IDX file", path);
+    return 0;
+  }
+  unsigned char magic[2] = {0, 0};
+  FILE *f = fopen(path, "rb");
+  size_t got = f ? fread(magic, 1, 2, f) : 0;
+  if (f) fclose(f);
+  bool gzip = got == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+  return (unsigned long long)st.st_size * (gzip ? GZIP_MAX_RATIO : 1u) + 1;
+}
+
+/* After the expected data: the end of the file, and for gzip its CRC. */
+static hg_status expect_end(gzFile f, const char *path) {
+  unsigned char extra;
+  int r = gzread(f, &extra, 1);
+  if (r > 0) return hg_fail(HG_ERR_IO, "idx %s: data after the last record (a larger or damaged file)", path);
+  if (r < 0) {
+    int code;
+    return hg_fail(HG_ERR_IO, "idx %s: corrupt at its end (%s)", path, gzerror(f, &code));
+  }
+  return HG_OK;
+}
+
 /* Open path and read its header of `words` big-endian 32-bit words. */
-static gzFile open_header(const char *path, unsigned *header, int words) {
+static gzFile open_header(const char *path, unsigned *header, int words, unsigned long long *cap) {
+  *cap = capacity(path);
+  if (*cap == 0) return NULL;
   gzFile f = gzopen(path, "rb");
   if (!f) {
     hg_fail(HG_ERR_IO, "idx: cannot open %s: %s", path, errno ? strerror(errno) : "out of memory");
@@ -67,8 +104,8 @@ static gzFile open_header(const char *path, unsigned *header, int words) {
   return f;
 }
 
-static hg_status check_headers(const char *ipath, const unsigned *ih, const char *lpath,
-                               const unsigned *lh) {
+static hg_status check_headers(const char *ipath, const unsigned *ih, unsigned long long icap,
+                               const char *lpath, const unsigned *lh, unsigned long long lcap) {
   if (ih[0] != IDX_IMAGES_MAGIC)
     return hg_fail(HG_ERR_IO, "idx %s: magic %u, expected %u for an image file", ipath, ih[0],
                    IDX_IMAGES_MAGIC);
@@ -81,6 +118,12 @@ static hg_status check_headers(const char *ipath, const unsigned *ih, const char
   if (ih[1] != lh[1])
     return hg_fail(HG_ERR_IO, "idx: %s holds %u images but %s holds %u labels", ipath, ih[1], lpath,
                    lh[1]);
+  unsigned long long pixels = (unsigned long long)ih[1] * ih[2] * ih[3];
+  if (16 + pixels > icap)
+    return hg_fail(HG_ERR_IO, "idx %s: the header claims %u images of %ux%u (%llu bytes), more than the file holds",
+                   ipath, ih[1], ih[2], ih[3], pixels);
+  if (8ull + lh[1] > lcap)
+    return hg_fail(HG_ERR_IO, "idx %s: the header claims %u labels, more than the file holds", lpath, lh[1]);
   return HG_OK;
 }
 
@@ -122,8 +165,8 @@ static hg_dataset *read_data(gzFile fi, const char *ipath, const unsigned *ih, g
                              const char *lpath) {
   hg_dataset *ds = hg_dataset_new((int)ih[1], 1, (int)ih[2], (int)ih[3], IDX_CLASSES, base_name(ipath));
   if (!ds) return NULL;
-  if (read_pixels(fi, ipath, ds->images->data, ds->images->numel) != HG_OK ||
-      read_labels(fl, lpath, ds->labels, ds->count) != HG_OK) {
+  if (read_pixels(fi, ipath, ds->images->data, ds->images->numel) != HG_OK || expect_end(fi, ipath) != HG_OK ||
+      read_labels(fl, lpath, ds->labels, ds->count) != HG_OK || expect_end(fl, lpath) != HG_OK) {
     hg_dataset_free(ds);
     return NULL;
   }
@@ -136,12 +179,13 @@ hg_dataset *hg_dataset_load_idx(const char *images_path, const char *labels_path
     return NULL;
   }
   unsigned ih[4], lh[2];
+  unsigned long long icap = 0, lcap = 0;
   errno = 0;
-  gzFile fi = open_header(images_path, ih, 4);
+  gzFile fi = open_header(images_path, ih, 4, &icap);
   errno = 0;
-  gzFile fl = fi ? open_header(labels_path, lh, 2) : NULL;
+  gzFile fl = fi ? open_header(labels_path, lh, 2, &lcap) : NULL;
   hg_dataset *ds = NULL;
-  if (fl && check_headers(images_path, ih, labels_path, lh) == HG_OK)
+  if (fl && check_headers(images_path, ih, icap, labels_path, lh, lcap) == HG_OK)
     ds = read_data(fi, images_path, ih, fl, labels_path);
   if (fi) gzclose(fi);
   if (fl) gzclose(fl);

@@ -147,6 +147,46 @@ static void test_idx_errors(void **state) {
   assert_null(hg_dataset_load_idx(NULL, lb));
 }
 
+/* Flip byte `at` of path (negative: from the end). */
+static void flip_byte(const char *path, long at) {
+  FILE *f = fopen(path, "r+b");
+  assert_non_null(f);
+  assert_int_equal(fseek(f, at, at < 0 ? SEEK_END : SEEK_SET), 0);
+  int c = fgetc(f);
+  assert_int_equal(fseek(f, -1, SEEK_CUR), 0);
+  fputc(c ^ 0x5a, f);
+  fclose(f);
+}
+
+/* Damage that today's reader would have let through: a header claiming more
+ * than the file holds (no huge allocation first), a folder, a gzip stream
+ * whose CRC is wrong, bytes after the last record. */
+static void test_idx_damage(void **state) {
+  (void)state;
+  char im[128], lb[128];
+  tmp_path("d-images", im, sizeof im);
+  tmp_path("d-labels.gz", lb, sizeof lb);
+  unsigned char px[60] = {0}, labels[5] = {1, 2, 3, 4, 5};
+  write_file(lb, true, (unsigned[]){2049, 5}, 2, labels, 5);
+  write_file(im, false, (unsigned[]){2051, 1u << 27, 1, 1}, 4, px, 12); /* 28 bytes, 2^27 images */
+  write_file(lb, false, (unsigned[]){2049, 1u << 27}, 2, labels, 5);
+  expect_idx_error(im, lb, im, "more than the file holds");
+  write_file(lb, true, (unsigned[]){2049, 5}, 2, labels, 5);
+  expect_idx_error(tmpdir, lb, tmpdir, "is a directory");
+  write_file(im, false, (unsigned[]){2051, 5, 3, 4}, 4, px, 60);
+  hg_dataset *ok = hg_dataset_load_idx(im, lb);
+  if (!ok) fail_msg("%s", hg_last_error());
+  hg_dataset_free(ok);
+  flip_byte(lb, -6); /* inside the gzip trailer's CRC-32 */
+  expect_idx_error(im, lb, lb, "corrupt");
+  write_file(lb, true, (unsigned[]){2049, 5}, 2, labels, 5);
+  write_file(im, false, (unsigned[]){2051, 5, 3, 4}, 4, px, 60);
+  FILE *f = fopen(im, "ab");
+  fputs("more", f);
+  fclose(f);
+  expect_idx_error(im, lb, im, "after the last record");
+}
+
 /* CIFAR records: label byte(s) then 3072 pixels, pixel k of record r = pixel(r + k). */
 static void write_cifar(const char *path, int records, int label_bytes, const int *labels,
                         size_t extra_bytes) {
@@ -599,6 +639,7 @@ static void test_real_fashion(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_idx_valid),    cmocka_unit_test(test_idx_errors),
+      cmocka_unit_test(test_idx_damage),
       cmocka_unit_test(test_cifar10),      cmocka_unit_test(test_cifar100),
       cmocka_unit_test(test_load_by_name), cmocka_unit_test(test_split),
       cmocka_unit_test(test_to_rgb32),     cmocka_unit_test(test_normalizer),
