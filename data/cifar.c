@@ -6,12 +6,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "data/dataset.h"
 
 #define CIFAR_PIXELS 3072
 #define CIFAR_CHUNK 1024 /* records read at a time */
+#define CIFAR10_RECORDS 10000 /* in each batch file */
+#define CIFAR100_TRAIN_RECORDS 50000
+#define CIFAR100_TEST_RECORDS 10000
 
 typedef struct cifar_format {
   const char *name;  /* "cifar10" or "cifar100" */
@@ -29,16 +33,20 @@ static hg_status join(char *out, size_t size, const char *dir, const char *file)
   return HG_OK;
 }
 
-/* Number of records in path, checking the size is a non-zero multiple. */
-static hg_status count_records(const char *path, size_t record, int *count) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return hg_fail(HG_ERR_IO, "cifar: cannot open %s: %s", path, strerror(errno));
-  off_t size = fseeko(f, 0, SEEK_END) == 0 ? ftello(f) : -1;
-  fclose(f);
+/* Number of records in path, checking the size is a non-zero multiple of
+ * the record and, when expected > 0, that there are exactly that many. */
+static hg_status count_records(const char *path, size_t record, int expected, int *count) {
+  struct stat st;
+  if (stat(path, &st) != 0) return hg_fail(HG_ERR_IO, "cifar: cannot open %s: %s", path, strerror(errno));
+  if (S_ISDIR(st.st_mode)) return hg_fail(HG_ERR_IO, "cifar: %s is a directory, not a batch file", path);
+  off_t size = st.st_size;
   if (size <= 0 || (size_t)size % record != 0 || (size_t)size / record > (1u << 28))
     return hg_fail(HG_ERR_IO, "cifar %s: size %lld bytes is not a positive multiple of the %zu-byte record",
                    path, (long long)size, record);
   *count = (int)((size_t)size / record);
+  if (expected > 0 && *count != expected)
+    return hg_fail(HG_ERR_IO, "cifar %s: %d records, the file should hold exactly %d (damaged or another data set?)",
+                   path, *count, expected);
   return HG_OK;
 }
 
@@ -83,12 +91,12 @@ static hg_status read_file(const cifar_format *fmt, const char *path, int count,
 }
 
 static hg_dataset *load_files(const cifar_format *fmt, const char *dir, const char *const *files,
-                              int nfiles, const char *name) {
+                              int nfiles, int records, const char *name) {
   char path[4096];
   int counts[8], total = 0;
   size_t record = (size_t)fmt->label_bytes + CIFAR_PIXELS;
   for (int i = 0; i < nfiles; i++) {
-    if (join(path, sizeof path, dir, files[i]) != HG_OK || count_records(path, record, &counts[i]) != HG_OK)
+    if (join(path, sizeof path, dir, files[i]) != HG_OK || count_records(path, record, records, &counts[i]) != HG_OK)
       return NULL;
     total += counts[i];
   }
@@ -105,25 +113,26 @@ static hg_dataset *load_files(const cifar_format *fmt, const char *dir, const ch
   return ds;
 }
 
-hg_dataset *hg_dataset_load_cifar10(const char *dir, bool train) {
-  static const char *const train_files[] = {"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin",
-                                            "data_batch_4.bin", "data_batch_5.bin"};
-  static const char *const test_files[] = {"test_batch.bin"};
+hg_dataset *hg_dataset_load_cifar(const char *dir, bool hundred, bool train, int records) {
+  static const char *const train10[] = {"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin",
+                                        "data_batch_4.bin", "data_batch_5.bin"};
+  static const char *const test10[] = {"test_batch.bin"}, *const train100[] = {"train.bin"},
+                           *const test100[] = {"test.bin"};
   if (!dir) {
-    hg_fail(HG_ERR_ARG, "cifar10: NULL folder");
+    hg_fail(HG_ERR_ARG, "cifar: NULL folder");
     return NULL;
   }
-  return train ? load_files(&cifar10, dir, train_files, 5, "cifar10-train")
-               : load_files(&cifar10, dir, test_files, 1, "cifar10-test");
+  if (hundred)
+    return load_files(&cifar100, dir, train ? train100 : test100, 1, records,
+                      train ? "cifar100-train" : "cifar100-test");
+  return load_files(&cifar10, dir, train ? train10 : test10, train ? 5 : 1, records,
+                    train ? "cifar10-train" : "cifar10-test");
+}
+
+hg_dataset *hg_dataset_load_cifar10(const char *dir, bool train) {
+  return hg_dataset_load_cifar(dir, false, train, CIFAR10_RECORDS);
 }
 
 hg_dataset *hg_dataset_load_cifar100(const char *dir, bool train) {
-  static const char *const train_files[] = {"train.bin"};
-  static const char *const test_files[] = {"test.bin"};
-  if (!dir) {
-    hg_fail(HG_ERR_ARG, "cifar100: NULL folder");
-    return NULL;
-  }
-  return train ? load_files(&cifar100, dir, train_files, 1, "cifar100-train")
-               : load_files(&cifar100, dir, test_files, 1, "cifar100-test");
+  return hg_dataset_load_cifar(dir, true, train, train ? CIFAR100_TRAIN_RECORDS : CIFAR100_TEST_RECORDS);
 }

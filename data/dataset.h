@@ -30,10 +30,15 @@ void hg_dataset_free(hg_dataset *ds);
 /* MNIST-format IDX pair (images magic 2051, labels magic 2049), gzipped or
  * plain; pixels x/255, labels must be < 10. */
 hg_dataset *hg_dataset_load_idx(const char *images_path, const char *labels_path);
-/* CIFAR-10 binary: dir/data_batch_1..5.bin (train) or dir/test_batch.bin. */
+/* CIFAR-10 binary: dir/data_batch_1..5.bin (train) or dir/test_batch.bin,
+ * 10 000 records in each file. */
 hg_dataset *hg_dataset_load_cifar10(const char *dir, bool train);
-/* CIFAR-100 binary: dir/train.bin or dir/test.bin, fine labels (100 classes). */
+/* CIFAR-100 binary: dir/train.bin (50 000 records) or dir/test.bin (10 000),
+ * fine labels (100 classes). */
 hg_dataset *hg_dataset_load_cifar100(const char *dir, bool train);
+/* The files of CIFAR-10 (hundred = false) or CIFAR-100, each holding exactly
+ * `records` records (0: any whole number), e.g. for a cut-down copy. */
+hg_dataset *hg_dataset_load_cifar(const char *dir, bool hundred, bool train, int records);
 /* name is "mnist", "fashion-mnist", "cifar10" or "cifar100"; the files are
  * looked up in data_dir/mnist, data_dir/fashion-mnist (then
  * /usr/share/datasets/fashion-mnist), data_dir/cifar-10-batches-bin and

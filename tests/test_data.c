@@ -209,7 +209,7 @@ static void check_cifar_record(const hg_dataset *ds, int i, int r, int label) {
 
 static void test_cifar10(void **state) {
   (void)state;
-  char dir[128], path[192];
+  char dir[128], path[224];
   tmp_path("cifar-10-batches-bin", dir, sizeof dir);
   assert_int_equal(mkdir(dir, 0700), 0);
   int labels[4] = {3, 9, 0, 7};
@@ -220,7 +220,7 @@ static void test_cifar10(void **state) {
     snprintf(path, sizeof path, "%s/data_batch_%d.bin", dir, b);
     write_cifar(path, 2, 1, l, 0);
   }
-  hg_dataset *test = hg_dataset_load_cifar10(dir, false);
+  hg_dataset *test = hg_dataset_load_cifar(dir, false, false, 4);
   if (!test) fail_msg("%s", hg_last_error());
   assert_int_equal(test->count, 4);
   assert_int_equal(test->num_classes, 10);
@@ -228,7 +228,7 @@ static void test_cifar10(void **state) {
   assert_int_equal(test->images->shape[2], 32);
   for (int r = 0; r < 4; r++) check_cifar_record(test, r, r, labels[r]);
   hg_dataset_free(test);
-  hg_dataset *train = hg_dataset_load_cifar10(dir, true);
+  hg_dataset *train = hg_dataset_load_cifar(dir, false, true, 2);
   if (!train) fail_msg("%s", hg_last_error());
   assert_int_equal(train->count, 10);
   for (int b = 1; b <= 5; b++) {
@@ -236,12 +236,24 @@ static void test_cifar10(void **state) {
     check_cifar_record(train, 2 * (b - 1) + 1, 1, 9 - b);
   }
   hg_dataset_free(train);
-  /* hg_dataset_load finds the folder under the data directory. */
-  test = hg_dataset_load("cifar10", tmpdir, false);
+  /* hg_dataset_load finds the folder under the data directory, and wants
+   * the official 10 000 records per file; so does a different count. */
+  snprintf(path, sizeof path, "%s/test_batch.bin", dir);
+  assert_null(hg_dataset_load("cifar10", tmpdir, false));
+  assert_error_mentions(path, "4 records, the file should hold exactly 10000");
+  assert_null(hg_dataset_load_cifar(dir, false, false, 5));
+  assert_error_mentions(path, "exactly 5");
+  test = hg_dataset_load_cifar(dir, false, false, 0); /* 0: any whole number of records */
   if (!test) fail_msg("%s", hg_last_error());
   assert_int_equal(test->count, 4);
-  assert_string_equal(test->name, "cifar10-test");
   hg_dataset_free(test);
+  char folder[160];
+  snprintf(folder, sizeof folder, "%s/other", tmpdir);
+  snprintf(path, sizeof path, "%s/test_batch.bin", folder);
+  assert_int_equal(mkdir(folder, 0700), 0);
+  assert_int_equal(mkdir(path, 0700), 0);
+  assert_null(hg_dataset_load_cifar(folder, false, false, 0));
+  assert_error_mentions(path, "is a directory");
 
   snprintf(path, sizeof path, "%s/test_batch.bin", dir);
   write_cifar(path, 4, 1, labels, 7);
@@ -252,11 +264,11 @@ static void test_cifar10(void **state) {
   assert_error_mentions(path, "multiple");
   labels[2] = 10;
   write_cifar(path, 4, 1, labels, 0);
-  assert_null(hg_dataset_load_cifar10(dir, false));
+  assert_null(hg_dataset_load_cifar(dir, false, false, 4));
   assert_error_mentions(path, "out of range");
   snprintf(path, sizeof path, "%s/data_batch_4.bin", dir);
   remove(path);
-  assert_null(hg_dataset_load_cifar10(dir, true));
+  assert_null(hg_dataset_load_cifar(dir, false, true, 2));
   assert_error_mentions(path, "cannot open");
 }
 
@@ -268,7 +280,7 @@ static void test_cifar100(void **state) {
   int labels[3] = {99, 0, 42};
   snprintf(path, sizeof path, "%s/train.bin", dir);
   write_cifar(path, 3, 2, labels, 0);
-  hg_dataset *ds = hg_dataset_load("cifar100", tmpdir, true);
+  hg_dataset *ds = hg_dataset_load_cifar(dir, true, true, 3);
   if (!ds) fail_msg("%s", hg_last_error());
   assert_int_equal(ds->count, 3);
   assert_int_equal(ds->num_classes, 100);
@@ -279,7 +291,7 @@ static void test_cifar100(void **state) {
   assert_error_mentions(path, "3074");
   labels[1] = 100;
   write_cifar(path, 3, 2, labels, 0);
-  assert_null(hg_dataset_load_cifar100(dir, true));
+  assert_null(hg_dataset_load_cifar(dir, true, true, 3));
   assert_error_mentions(path, "out of range");
   snprintf(path, sizeof path, "%s/test.bin", dir);
   assert_null(hg_dataset_load_cifar100(dir, false));
