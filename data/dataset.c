@@ -52,6 +52,7 @@ hg_dataset *hg_dataset_subset(const hg_dataset *ds, const int *indices, int n) {
   const int *s = ds->images->shape;
   hg_dataset *out = hg_dataset_new(n, s[1], s[2], s[3], ds->num_classes, ds->name);
   if (!out) return NULL;
+  memcpy(out->source, ds->source, sizeof out->source);
   size_t per = ds->images->numel / (size_t)ds->count;
   for (int i = 0; i < n; i++) {
     if (indices[i] < 0 || indices[i] >= ds->count) {
@@ -132,6 +133,7 @@ hg_dataset *hg_dataset_to_rgb32(const hg_dataset *ds) {
   }
   hg_dataset *out = hg_dataset_new(ds->count, 3, 32, 32, ds->num_classes, ds->name);
   if (!out) return NULL;
+  memcpy(out->source, ds->source, sizeof out->source);
   memcpy(out->labels, ds->labels, (size_t)ds->count * sizeof *ds->labels);
   if (rgb32) {
     memcpy(out->images->data, ds->images->data, ds->images->numel * sizeof(float));

@@ -17,6 +17,7 @@ typedef struct hg_dataset {
   int count;         /* N */
   int num_classes;
   char name[64];     /* e.g. "cifar10-train" */
+  char source[256];  /* the folder its files were read from ("" when made in memory) */
 } hg_dataset;
 
 /* $HEBBGRAD_DATA when set and not empty, else "datasets". */
@@ -40,9 +41,12 @@ hg_dataset *hg_dataset_load_cifar100(const char *dir, bool train);
  * `records` records (0: any whole number), e.g. for a cut-down copy. */
 hg_dataset *hg_dataset_load_cifar(const char *dir, bool hundred, bool train, int records);
 /* name is "mnist", "fashion-mnist", "cifar10" or "cifar100"; the files are
- * looked up in data_dir/mnist, data_dir/fashion-mnist (then
- * /usr/share/datasets/fashion-mnist), data_dir/cifar-10-batches-bin and
- * data_dir/cifar-100-binary. data_dir NULL means hg_default_data_dir(). */
+ * looked up in data_dir/mnist, data_dir/fashion-mnist,
+ * data_dir/cifar-10-batches-bin and data_dir/cifar-100-binary. data_dir NULL
+ * means hg_default_data_dir(), and then, when $HEBBGRAD_DATA is not set
+ * either, Fashion-MNIST missing there is read from the Debian package
+ * (/usr/share/datasets/fashion-mnist). A folder given is never substituted.
+ * ds->source names the folder read. */
 hg_dataset *hg_dataset_load(const char *name, const char *data_dir, bool train);
 
 /* Copy of the images and labels at indices[0..n) in that order. */

@@ -310,6 +310,7 @@ static void test_load_by_name(void **state) {
   if (!ds) fail_msg("%s", hg_last_error());
   check_idx_contents(ds, 7, 28, 28);
   assert_string_equal(ds->name, "mnist-test");
+  assert_string_equal(ds->source, dir);
   hg_dataset_free(ds);
   assert_null(hg_dataset_load("mnist", tmpdir, true));
   assert_error_mentions("train-images-idx3-ubyte", "get_data.sh");
@@ -323,6 +324,10 @@ static void test_load_by_name(void **state) {
   hg_dataset_free(ds);
   unsetenv("HEBBGRAD_DATA");
   assert_string_equal(hg_default_data_dir(), "datasets");
+  /* A folder given is never substituted: no Fashion-MNIST there is an error
+   * naming the files, even with the Debian package installed. */
+  assert_null(hg_dataset_load("fashion-mnist", tmpdir, false));
+  assert_error_mentions("fashion-mnist/t10k-images-idx3-ubyte", "cannot find");
 }
 
 /* n images [c,h,w]; every value of image i is i, label i % classes. */
@@ -641,10 +646,17 @@ static void test_real_fashion(void **state) {
     print_message("skipped: /usr/share/datasets/fashion-mnist not installed\n");
     skip();
   }
-  hg_dataset *ds = hg_dataset_load("fashion-mnist", tmpdir, false); /* falls back to the system copy */
+  /* No folder chosen and none in ./datasets: the Debian package's copy, named in ds->source. */
+  char cwd[4096];
+  assert_non_null(getcwd(cwd, sizeof cwd));
+  assert_int_equal(chdir(tmpdir), 0);
+  unsetenv("HEBBGRAD_DATA");
+  hg_dataset *ds = hg_dataset_load("fashion-mnist", NULL, false);
+  assert_int_equal(chdir(cwd), 0);
   if (!ds) fail_msg("%s", hg_last_error());
   assert_int_equal(ds->count, 10000);
   assert_int_equal(ds->labels[0], 9); /* ankle boot */
+  assert_string_equal(ds->source, "/usr/share/datasets/fashion-mnist");
   hg_dataset_free(ds);
 }
 
