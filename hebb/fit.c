@@ -1,5 +1,6 @@
 #include "hebb/fit.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,9 @@ hg_fit_opts hg_fit_defaults(void) {
   hg_schedule_parse("constant", &o.schedule);
   return o;
 }
+
+#define TRAINER_FORMAT "hebbgrad-trainer-1"
+#define MAX_EPOCHS 1000000 /* an epoch count beyond this in a checkpoint is damage */
 
 /* Names and tensors of everything a checkpoint holds. */
 typedef struct tensor_list {
@@ -62,15 +66,60 @@ hg_status hg_trainer_save(hg_trainer *t, const char *path, int epoch, double bes
   snprintf(rs, sizeof rs, "%llu", (unsigned long long)t->net->rng.state);
   snprintf(ri, sizeof ri, "%llu", (unsigned long long)t->net->rng.inc);
   const char *keys[] = {"epoch", "best_val", "best_epoch", "rng_state", "rng_inc", "format"};
-  const char *values[] = {e, b, be, rs, ri, "hebbgrad-trainer-1"};
+  const char *values[] = {e, b, be, rs, ri, TRAINER_FORMAT};
   if (s == HG_OK) s = hg_checkpoint_save(path, l->n, names, l->tensors, 6, keys, values);
   free(l);
   return s;
 }
 
-static void read_meta(hg_checkpoint *ck, const char *key, double *out) {
+/* Metadata `key` as a number in [lo, hi]: absent, malformed or out of range is
+ * an error naming the file and the key. */
+static hg_status meta_number(hg_checkpoint *ck, const char *path, const char *key, double lo, double hi,
+                             double *out) {
   const char *v = hg_checkpoint_meta(ck, key);
-  if (out && v) *out = atof(v);
+  char *end = NULL;
+  double x = v ? strtod(v, &end) : NAN;
+  if (!v || end == v || *end != '\0' || !(x >= lo && x <= hi))
+    return hg_fail(HG_ERR_IO, "checkpoint %s: metadata '%s' is %s%s%s, expected a number in [%g, %g]", path, key,
+                   v ? "'" : "missing", v ? v : "", v ? "'" : "", lo, hi);
+  *out = x;
+  return HG_OK;
+}
+
+/* Metadata `key` as an unsigned 64-bit integer written by hg_trainer_save. */
+static hg_status meta_u64(hg_checkpoint *ck, const char *path, const char *key, uint64_t *out) {
+  const char *v = hg_checkpoint_meta(ck, key);
+  char *end = NULL;
+  errno = 0;
+  unsigned long long x = v && *v >= '0' && *v <= '9' ? strtoull(v, &end, 10) : 0;
+  if (!end || *end != '\0' || errno)
+    return hg_fail(HG_ERR_IO, "checkpoint %s: metadata '%s' is %s, expected an unsigned integer", path, key,
+                   v ? v : "missing");
+  *out = x;
+  return HG_OK;
+}
+
+/* The training state besides the tensors: format, epochs, best validation, RNG. */
+typedef struct trainer_meta {
+  double epoch, best_val, best_epoch;
+  hg_rng rng;
+} trainer_meta;
+
+static hg_status read_trainer_meta(hg_checkpoint *ck, const char *path, trainer_meta *m) {
+  const char *format = hg_checkpoint_meta(ck, "format");
+  if (!format || strcmp(format, TRAINER_FORMAT) != 0)
+    return hg_fail(HG_ERR_IO, "checkpoint %s: format '%s', expected %s (not a training checkpoint)", path,
+                   format ? format : "missing", TRAINER_FORMAT);
+  hg_status s = meta_number(ck, path, "epoch", 0, MAX_EPOCHS, &m->epoch);
+  if (s == HG_OK && m->epoch != floor(m->epoch))
+    s = hg_fail(HG_ERR_IO, "checkpoint %s: metadata 'epoch' %g is not a whole number", path, m->epoch);
+  if (s == HG_OK) s = meta_number(ck, path, "best_val", 0, 1, &m->best_val);
+  if (s == HG_OK) s = meta_number(ck, path, "best_epoch", 0, m->epoch, &m->best_epoch);
+  if (s == HG_OK) s = meta_u64(ck, path, "rng_state", &m->rng.state);
+  if (s == HG_OK) s = meta_u64(ck, path, "rng_inc", &m->rng.inc);
+  if (s == HG_OK && !(m->rng.inc & 1))
+    s = hg_fail(HG_ERR_IO, "checkpoint %s: metadata 'rng_inc' is even, not a generator's stream", path);
+  return s;
 }
 
 hg_status hg_trainer_load(hg_trainer *t, const char *path, int *epoch, double *best_val, int *best_epoch) {
@@ -79,19 +128,14 @@ hg_status hg_trainer_load(hg_trainer *t, const char *path, int *epoch, double *b
   hg_status s = collect(t, l);
   hg_checkpoint *ck = s == HG_OK ? hg_checkpoint_open(path) : NULL;
   if (s == HG_OK && !ck) s = hg_last_status();
+  trainer_meta m = {0};
+  if (s == HG_OK) s = read_trainer_meta(ck, path, &m); /* before any tensor changes */
   for (int i = 0; s == HG_OK && i < l->n; i++) s = hg_checkpoint_read(ck, l->names[i], l->tensors[i]);
-  double e = 0, be = 0;
   if (s == HG_OK) {
-    read_meta(ck, "epoch", &e);
-    read_meta(ck, "best_val", best_val);
-    read_meta(ck, "best_epoch", &be);
-    const char *rs = hg_checkpoint_meta(ck, "rng_state"), *ri = hg_checkpoint_meta(ck, "rng_inc");
-    if (rs && ri) {
-      t->net->rng.state = strtoull(rs, NULL, 10);
-      t->net->rng.inc = strtoull(ri, NULL, 10);
-    }
-    if (epoch) *epoch = (int)e;
-    if (best_epoch) *best_epoch = (int)be;
+    t->net->rng = m.rng;
+    if (epoch) *epoch = (int)m.epoch;
+    if (best_val) *best_val = m.best_val;
+    if (best_epoch) *best_epoch = (int)m.best_epoch;
   }
   hg_checkpoint_close(ck);
   free(l);
@@ -257,6 +301,9 @@ hg_status hg_fit(hg_trainer *t, const hg_dataset *train, const hg_dataset *val, 
   hg_status s = setup(&r, train, o);
   if (s == HG_OK && o->run_dir && o->resume && access(r.last, R_OK) == 0) {
     s = hg_trainer_load(t, r.last, &start, &res.best_val, &res.best_epoch);
+    if (s == HG_OK && start > o->epochs)
+      s = hg_fail(HG_ERR_ARG, "fit: %s is after epoch %d, more than the %d epochs asked", r.last, start, o->epochs);
+    res.epochs_run = start;
     if (s == HG_OK && o->log) fprintf(o->log, "resumed %s after epoch %d\n", r.last, start);
   }
   bool check = val && validates(t, o->phase);

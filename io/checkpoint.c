@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <math.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #define MAX_HEADER_BYTES (100u << 20) /* the limit of the reference implementation */
@@ -132,6 +134,26 @@ static hg_status parse_entries(hg_checkpoint *ck) {
   return HG_OK;
 }
 
+static int by_begin(const void *a, const void *b) {
+  uint64_t x = (*(const hg_checkpoint_entry *const *)a)->begin, y = (*(const hg_checkpoint_entry *const *)b)->begin;
+  return (x > y) - (x < y);
+}
+
+/* No two tensors share bytes of the data section. */
+static hg_status check_overlaps(hg_checkpoint *ck) {
+  const hg_checkpoint_entry **order = malloc((size_t)(ck->count > 0 ? ck->count : 1) * sizeof *order);
+  if (!order) return hg_fail(HG_ERR_NOMEM, "checkpoint %s: out of memory", ck->path);
+  for (int i = 0; i < ck->count; i++) order[i] = &ck->entries[i];
+  qsort(order, (size_t)ck->count, sizeof *order, by_begin);
+  hg_status st = HG_OK;
+  for (int i = 1; i < ck->count && st == HG_OK; i++)
+    if (order[i]->begin < order[i - 1]->end)
+      st = hg_fail(HG_ERR_IO, "checkpoint %s: tensors '%s' and '%s' overlap in the file (damaged?)", ck->path,
+                   order[i - 1]->name, order[i]->name);
+  free(order);
+  return st;
+}
+
 static hg_status parse_header(hg_checkpoint *ck, const char *text, size_t len) {
   json_tokener *tok = json_tokener_new();
   if (!tok) return hg_fail(HG_ERR_NOMEM, "checkpoint %s: out of memory", ck->path);
@@ -173,6 +195,7 @@ static hg_status read_header(hg_checkpoint *ck) {
     st = hg_fail(HG_ERR_IO, "checkpoint %s: cannot read the header", ck->path);
   text[hlen] = '\0';
   if (st == HG_OK) st = parse_header(ck, text, hlen);
+  if (st == HG_OK) st = check_overlaps(ck);
   free(text);
   return st;
 }
@@ -189,8 +212,11 @@ hg_checkpoint *hg_checkpoint_open(const char *path) {
     hg_fail(HG_ERR_NOMEM, "checkpoint %s: out of memory", path);
     return NULL;
   }
-  ck->file = fopen(path, "rb");
-  hg_status st = ck->file ? read_header(ck)
+  struct stat info;
+  bool folder = stat(path, &info) == 0 && S_ISDIR(info.st_mode);
+  ck->file = folder ? NULL : fopen(path, "rb");
+  hg_status st = ck->file  ? read_header(ck)
+                 : folder ? hg_fail(HG_ERR_IO, "checkpoint: %s is a directory, not a checkpoint", path)
                           : hg_fail(HG_ERR_IO, "checkpoint: cannot open %s: %s", path, strerror(errno));
   if (st != HG_OK) {
     hg_checkpoint_close(ck);
@@ -258,6 +284,10 @@ static hg_status read_entry(hg_checkpoint *ck, const hg_checkpoint_entry *e, hg_
       fread(dst->data, 1, bytes, ck->file) != bytes)
     return hg_fail(HG_ERR_IO, "checkpoint %s: cannot read tensor '%s' (file truncated?)", ck->path,
                    e->name);
+  for (size_t i = 0; i < dst->numel; i++)
+    if (!isfinite(dst->data[i]))
+      return hg_fail(HG_ERR_NUMERIC, "checkpoint %s: tensor '%s' holds %g at element %zu (damaged or a diverged run)",
+                     ck->path, e->name, (double)dst->data[i], i);
   return HG_OK;
 }
 

@@ -1,6 +1,7 @@
 /* Safetensors checkpoints: round trip, header layout, every load error
  * (naming file and tensor), and saves that fail without harming the file. */
 #define _XOPEN_SOURCE 700
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -224,6 +225,30 @@ static void test_garbage_header(void **state) {
   assert_error_mentions("/nonexistent/dir/x.safetensors", NULL);
 }
 
+/* Damage that was accepted before: tensors sharing bytes, a folder given
+ * as a checkpoint, weights that are NaN or infinite. */
+static void test_damaged_content(void **state) {
+  (void)state;
+  char path[128];
+  tmp_path("overlap.safetensors", path, sizeof path);
+  const char *header = "{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]},"
+                       "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,16]}}";
+  write_raw(path, header, strlen(header), 16);
+  assert_null(hg_checkpoint_open(path));
+  assert_error_mentions(path, "overlap");
+  assert_null(hg_checkpoint_open(tmpdir));
+  assert_error_mentions(tmpdir, "is a directory");
+  tmp_path("nan.safetensors", path, sizeof path);
+  float v[3] = {1.0f, NAN, 2.0f};
+  hg_tensor *t = hgt_ok(hg_tensor_from(HG_SHAPE(3), v));
+  const char *names[1] = {"fc.weight"};
+  hgt_status(hg_checkpoint_save(path, 1, names, &t, 0, NULL, NULL));
+  hg_tensor_fill(t, 0.0f);
+  assert_int_equal(hg_checkpoint_load(path, 1, names, &t), HG_ERR_NUMERIC);
+  assert_error_mentions(path, "'fc.weight' holds nan at element 1");
+  hg_tensor_free(t);
+}
+
 static char *slurp(const char *path, long *size) {
   FILE *f = fopen(path, "rb");
   assert_non_null(f);
@@ -296,7 +321,8 @@ int main(void) {
       cmocka_unit_test(test_round_trip),      cmocka_unit_test(test_inspect_and_layout),
       cmocka_unit_test(test_wrong_shape),     cmocka_unit_test(test_missing_name),
       cmocka_unit_test(test_wrong_dtype),     cmocka_unit_test(test_truncated),
-      cmocka_unit_test(test_garbage_header),  cmocka_unit_test(test_failed_save_keeps_file),
+      cmocka_unit_test(test_garbage_header),
+      cmocka_unit_test(test_damaged_content),  cmocka_unit_test(test_failed_save_keeps_file),
       cmocka_unit_test(test_large_tensor),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

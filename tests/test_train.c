@@ -249,6 +249,65 @@ static void test_resume_gives_the_same_steps(void **state) {
   assert_int_equal(hgt_rmtree(b), 0);
 }
 
+/* Copy checkpoint src to dst with metadata `key` set to value (NULL: left out). */
+static void rewrite_meta(const char *src, const char *dst, const char *key, const char *value) {
+  hg_checkpoint *ck = hg_checkpoint_open(src);
+  assert_non_null(ck);
+  int n = hg_checkpoint_count(ck);
+  const char *names[64], *keys[8], *values[8];
+  hg_tensor *tensors[64];
+  assert_true(n <= 64);
+  for (int i = 0; i < n; i++) {
+    names[i] = hg_checkpoint_entry_at(ck, i)->name;
+    tensors[i] = hgt_ok(hg_checkpoint_tensor(ck, names[i]));
+  }
+  const char *all[] = {"epoch", "best_val", "best_epoch", "rng_state", "rng_inc", "format"};
+  int m = 0;
+  for (int i = 0; i < 6; i++) {
+    const char *v = strcmp(all[i], key) ? hg_checkpoint_meta(ck, all[i]) : value;
+    if (v) keys[m] = all[i], values[m++] = v;
+  }
+  hgt_status(hg_checkpoint_save(dst, n, names, tensors, m, keys, values));
+  for (int i = 0; i < n; i++) hg_tensor_free(tensors[i]);
+  hg_checkpoint_close(ck);
+}
+
+/* Damaged metadata is refused by name, before any weight changes; a run
+ * resumed from further than it was asked to go is refused too. */
+static void test_resume_checks_the_checkpoint(void **state) {
+  (void)state;
+  char dir[] = "/tmp/hg_resume_bad_XXXXXX", good[128], bad[128];
+  assert_non_null(mkdtemp(dir));
+  hg_tensor_free(fit_and_copy(dir, 2, false));
+  snprintf(good, sizeof good, "%s/last.safetensors", dir);
+  snprintf(bad, sizeof bad, "%s/bad.safetensors", dir);
+  const struct { const char *key, *value; } cases[] = {
+      {"epoch", "-5"},         {"epoch", "abc"},         {"epoch", "1e30"},      {"epoch", NULL},
+      {"epoch", "1.5"},        {"best_val", "nan"},      {"best_epoch", "3"},    {"rng_state", "x1"},
+      {"rng_inc", "4"},        {"format", "other-2"},    {"format", NULL},
+  };
+  hg_net *net = tiny_net(8);
+  hg_trainer *t = trainer(net, "BB-G");
+  hg_tensor *w0 = hgt_ok(hg_tensor_clone(net->param_slab));
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    rewrite_meta(good, bad, cases[i].key, cases[i].value);
+    int epoch = -1;
+    assert_int_not_equal(hg_trainer_load(t, bad, &epoch, NULL, NULL), HG_OK);
+    hgt_error_mentions(bad, cases[i].key);
+    assert_int_equal(epoch, -1);
+    assert_memory_equal(w0->data, net->param_slab->data, w0->numel * sizeof(float));
+  }
+  hg_dataset *train = synthetic(40), *val = synthetic(12);
+  hg_fit_opts o = quiet_fit(1);
+  o.run_dir = dir;
+  o.resume = true;
+  assert_int_equal(hg_fit(t, train, val, &o, NULL), HG_ERR_ARG);
+  hgt_error_mentions("after epoch 2", "1 epochs");
+  hg_tensor_free(w0);
+  hg_tensor_free(copy_and_free(net, t, train, val));
+  assert_int_equal(hgt_rmtree(dir), 0);
+}
+
 /* The weights hg_fit (or hg_fit_skip_fixed) leaves after 3 epochs, the
  * convolution forwards it ran and the net's fixed prefix. */
 static hg_tensor *fit_weights(const char *modes, bool skip, long *conv_forwards, int *prefix) {
@@ -337,6 +396,7 @@ int main(void) {
       cmocka_unit_test(test_success_clears_a_stale_error),
       cmocka_unit_test(test_epoch_lines_print_only_what_was_measured),
       cmocka_unit_test(test_resume_gives_the_same_steps),
+      cmocka_unit_test(test_resume_checks_the_checkpoint),
       cmocka_unit_test(test_skipping_the_fixed_prefix),
       cmocka_unit_test(test_padding_rows_do_not_train),
       cmocka_unit_test(test_bad_modes_are_reported),
