@@ -65,6 +65,12 @@ hg_zca *hg_zca_load_or_fit(const char *path, const hg_dataset *ds, float eps) {
   }
   if (access(path, F_OK) == 0) {
     hg_zca *z = hg_zca_load(path);
+    if (!z) { /* not ours, or damaged: never overwritten */
+      char why[512];
+      snprintf(why, sizeof why, "%s", hg_last_error());
+      hg_fail(hg_last_status(), "%s; the ZCA cache is left as it is (remove it or give another file)", why);
+      return NULL;
+    }
     char fp[sizeof z->fingerprint];
     hg_zca_fingerprint(ds->images, fp, sizeof fp);
     if (z && z->eps == eps && z->count == ds->count && strcmp(z->fingerprint, fp) == 0) return z;

@@ -587,6 +587,20 @@ static void test_zca(void **state) {
   assert_int_equal(refit->count, 500);
   hg_zca *reloaded = hg_zca_load(path);
   assert_int_equal(reloaded->count, 500);
+  /* A file that is not a ZCA transform (here a checkpoint) is refused, untouched. */
+  char other_file[128];
+  tmp_path("not-zca.safetensors", other_file, sizeof other_file);
+  const char *names[1] = {"fc.weight"};
+  hgt_status(hg_checkpoint_save(other_file, 1, names, &orig, 0, NULL, NULL));
+  char *before = hgt_read_all(other_file);
+  assert_null(hg_zca_load_or_fit(other_file, other, 1e-5f));
+  hgt_error_mentions(other_file, "left as it is");
+  char *after = hgt_read_all(other_file);
+  struct stat st;
+  assert_int_equal(stat(other_file, &st), 0);
+  assert_memory_equal(before, after, (size_t)st.st_size);
+  free(before);
+  free(after);
 
   hg_tensor *wrong = hgt_ok(hg_tensor_zeros(HG_SHAPE(4, 11)));
   assert_int_equal(hg_zca_apply_tensor(zca, wrong), HG_ERR_SHAPE);
