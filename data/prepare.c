@@ -70,12 +70,25 @@ static hg_status standardise(const hg_data_opts *o, hg_data *d) {
   return s;
 }
 
+/* Training and test images of one shape and one set of classes. */
+static hg_status check_alike(const hg_dataset *train, const hg_dataset *test) {
+  char a[64], b[64];
+  hg_shape_str(train->images, a, sizeof a);
+  hg_shape_str(test->images, b, sizeof b);
+  bool same = train->num_classes == test->num_classes;
+  for (int d = 1; d < 4; d++) same = same && train->images->shape[d] == test->images->shape[d];
+  if (same) return HG_OK;
+  return hg_fail(HG_ERR_SHAPE, "prepare: the training images in %s are %s (%d classes), the test images in %s %s (%d classes)",
+                 train->source, a, train->num_classes, test->source, b, test->num_classes);
+}
+
 hg_status hg_data_prepare(const hg_data_opts *o, hg_data *out) {
   hg_data d = {0};
   hg_dataset *full = hg_dataset_load(o->name, o->dir, true);
   d.test = full ? hg_dataset_load(o->name, o->dir, false) : NULL;
-  hg_status s = d.test ? split(o, full, &d) : hg_last_status();
-  if (!d.test) hg_dataset_free(full);
+  hg_status s = d.test ? check_alike(full, d.test) : hg_last_status();
+  if (s == HG_OK) s = split(o, full, &d);
+  else hg_dataset_free(full);
   if (s == HG_OK) s = limit_to(&d.train, o->limit_train);
   if (s == HG_OK) s = limit_to(&d.val, o->limit_test);
   if (s == HG_OK) s = limit_to(&d.test, o->limit_test);

@@ -298,6 +298,31 @@ static void test_cifar100(void **state) {
   assert_error_mentions(path, NULL);
 }
 
+/* Training and test files of different image sizes are refused when the
+ * data are prepared, naming both folders (not later, inside a layer). */
+static void test_prepare_refuses_mismatched_files(void **state) {
+  (void)state;
+  char root[128], dir[160], im[224], lb[224];
+  tmp_path("mixed", root, sizeof root);
+  snprintf(dir, sizeof dir, "%s/mnist", root);
+  assert_int_equal(mkdir(root, 0700), 0);
+  assert_int_equal(mkdir(dir, 0700), 0);
+  snprintf(im, sizeof im, "%s/train-images-idx3-ubyte", dir);
+  snprintf(lb, sizeof lb, "%s/train-labels-idx1-ubyte", dir);
+  write_idx(im, lb, false, 20, 8, 8);
+  snprintf(im, sizeof im, "%s/t10k-images-idx3-ubyte", dir);
+  snprintf(lb, sizeof lb, "%s/t10k-labels-idx1-ubyte", dir);
+  write_idx(im, lb, false, 6, 6, 6);
+  hg_data_opts o = hg_data_defaults("mnist");
+  o.dir = root;
+  o.n_val = 5;
+  hg_data d = {0};
+  assert_int_equal(hg_data_prepare(&o, &d), HG_ERR_SHAPE);
+  hgt_error_mentions("[20,1,8,8]", "[6,1,6,6]");
+  hgt_error_mentions(dir, NULL);
+  assert_null(d.train);
+}
+
 static void test_load_by_name(void **state) {
   (void)state;
   char dir[128], im[192], lb[192];
@@ -678,6 +703,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_idx_valid),    cmocka_unit_test(test_idx_errors),
       cmocka_unit_test(test_idx_damage),
+      cmocka_unit_test(test_prepare_refuses_mismatched_files),
       cmocka_unit_test(test_cifar10),      cmocka_unit_test(test_cifar100),
       cmocka_unit_test(test_load_by_name), cmocka_unit_test(test_split),
       cmocka_unit_test(test_to_rgb32),     cmocka_unit_test(test_normalizer),
