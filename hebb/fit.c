@@ -160,6 +160,32 @@ typedef struct run_state {
 
 /* Epoch e's batch order depends on (seed, e) alone, so a resumed run sees
  * the same batches as an uninterrupted one. */
+/* Every weight and bias finite after a step; else the first layer that is not. */
+static hg_status check_weights(const hg_net *net) {
+  for (int i = 0; i < net->n; i++) {
+    const hg_layer *l = net->layers[i];
+    const hg_tensor *p[2] = {l->weight, l->bias};
+    for (int k = 0; k < 2; k++) {
+      size_t bad = p[k] ? hg_tensor_first_nonfinite(p[k]) : 0;
+      if (p[k] && bad < p[k]->numel)
+        return hg_fail(HG_ERR_NUMERIC, "layer '%s': its %s holds %g after the step", l->name,
+                       k ? "bias" : "weights", (double)p[k]->data[bad]);
+    }
+  }
+  return HG_OK;
+}
+
+/* A failure inside an epoch, placed: epoch, step and, for a divergence, what is kept. */
+static hg_status at_step(hg_status s, const hg_fit_opts *o, int epoch, int step) {
+  char msg[512];
+  snprintf(msg, sizeof msg, "%s", hg_last_error());
+  if (s != HG_ERR_NUMERIC) return hg_fail(s, "epoch %d, step %d: %s", epoch + 1, step + 1, msg);
+  return hg_fail(s, "epoch %d, step %d: training diverged: %s (learning rate too high? net->check_finite, "
+                    "--check-finite, names the first layer whose output is not finite)%s%s%s",
+                 epoch + 1, step + 1, msg, o->run_dir ? "; " : "", o->run_dir ? o->run_dir : "",
+                 o->run_dir ? "/last.safetensors keeps the last finished epoch" : "");
+}
+
 static hg_status run_epoch(hg_trainer *t, run_state *r, const hg_fit_opts *o, int epoch,
                            double *loss_out, double *acc_out, long *images) {
   hg_batcher *batcher = hg_batcher_new(r->train, o->batch, true, o->seed * 1000003u + (uint64_t)epoch);
@@ -178,6 +204,8 @@ static hg_status run_epoch(hg_trainer *t, run_state *r, const hg_fit_opts *o, in
     hg_step_stats st;
     s = hg_batcher_next(batcher, r->x, r->labels, &count);
     if (s == HG_OK && count > 0) s = hg_trainer_step(t, r->x, r->labels, count, o->phase, &st);
+    if (s == HG_OK && count > 0) s = check_weights(t->net);
+    if (s != HG_OK) s = at_step(s, o, epoch, b);
     if (s != HG_OK || count == 0) break;
     float l = o->phase == HG_PHASE_HEBB ? st.hebb_loss : st.ce_loss;
     loss += l * count;

@@ -284,10 +284,10 @@ static hg_status read_entry(hg_checkpoint *ck, const hg_checkpoint_entry *e, hg_
       fread(dst->data, 1, bytes, ck->file) != bytes)
     return hg_fail(HG_ERR_IO, "checkpoint %s: cannot read tensor '%s' (file truncated?)", ck->path,
                    e->name);
-  for (size_t i = 0; i < dst->numel; i++)
-    if (!isfinite(dst->data[i]))
-      return hg_fail(HG_ERR_NUMERIC, "checkpoint %s: tensor '%s' holds %g at element %zu (damaged or a diverged run)",
-                     ck->path, e->name, (double)dst->data[i], i);
+  size_t bad = hg_tensor_first_nonfinite(dst);
+  if (bad < dst->numel)
+    return hg_fail(HG_ERR_NUMERIC, "checkpoint %s: tensor '%s' holds %g at element %zu (damaged or a diverged run)",
+                   ck->path, e->name, (double)dst->data[bad], bad);
   return HG_OK;
 }
 

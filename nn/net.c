@@ -96,6 +96,13 @@ hg_tensor *hg_net_forward_range(hg_net *net, hg_tensor *x, int from, int to, boo
       hg_fail(hg_last_status(), "layer %d '%s': %s", i, net->layers[i]->name, msg);
       return NULL;
     }
+    size_t bad = net->check_finite ? hg_tensor_first_nonfinite(y) : y->numel;
+    if (bad < y->numel) {
+      hg_fail(HG_ERR_NUMERIC, "layer %d '%s': its output holds %g at element %zu", i, net->layers[i]->name,
+              (double)y->data[bad], bad);
+      hg_tensor_free(y);
+      return NULL;
+    }
     hg_tensor_free(net->outputs[i]);
     net->outputs[i] = y;
     h = net->layers[i]->detach_output ? hg_detach(y) : hg_tensor_retain(y);

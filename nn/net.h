@@ -18,6 +18,7 @@ typedef struct hg_net {
   int first;             /* hg_net_forward and training start at this layer (0); with
                             first = k the input is layer k-1's output, e.g. features
                             computed once by hg_net_features */
+  bool check_finite;     /* forward checks every layer's output for NaN and infinity */
 } hg_net;
 
 hg_net *hg_net_new(uint64_t seed);

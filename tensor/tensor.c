@@ -213,8 +213,8 @@ void hg_tensor_scale_rows(hg_tensor *w, hg_tensor *b, float norm, float *factors
   }
 }
 
-bool hg_tensor_all_finite(const hg_tensor *t) {
+size_t hg_tensor_first_nonfinite(const hg_tensor *t) {
   for (size_t i = 0; i < t->numel; i++)
-    if (!isfinite(t->data[i])) return false;
-  return true;
+    if (!isfinite(t->data[i])) return i;
+  return t->numel;
 }

@@ -75,7 +75,7 @@ void hg_tensor_fill(hg_tensor *t, float value);
  * b_k ← norm·b_k/‖w_k‖ when b is given; rows of norm 0 stay as they are.
  * factors[k] (when given, shape[0] of them) gets the factor applied to row k. */
 void hg_tensor_scale_rows(hg_tensor *w, hg_tensor *b, float norm, float *factors);
-/* True when every element is finite. */
-bool hg_tensor_all_finite(const hg_tensor *t);
+/* Index of the first NaN or infinite element; t->numel when all are finite. */
+size_t hg_tensor_first_nonfinite(const hg_tensor *t);
 
 #endif

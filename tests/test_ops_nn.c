@@ -83,7 +83,7 @@ static void test_softmax_large_inputs(void **state) {
                    (float)(1.0 / z), (float)(exp(-1.0) / z), (float)(exp(-2.0) / z)};
   float want_log[6];
   for (int i = 0; i < 6; i++) want_log[i] = logf(want[i]);
-  assert_true(hg_tensor_all_finite(y) && hg_tensor_all_finite(ly));
+  assert_true(hg_tensor_first_nonfinite(y) == y->numel && hg_tensor_first_nonfinite(ly) == ly->numel);
   hgt_close(y->data, want, 6, 1e-5f, 1e-7f);
   hgt_close(ly->data, want_log, 6, 1e-5f, 1e-6f);
   hg_tensor_free(x);

@@ -308,6 +308,38 @@ static void test_resume_checks_the_checkpoint(void **state) {
   assert_int_equal(hgt_rmtree(dir), 0);
 }
 
+/* A learning rate that blows the weights up stops the run at the step it
+ * happens, naming epoch, step and layer; the last finished epoch's checkpoint
+ * stays loadable. With check_finite a layer's non-finite output is named. */
+static void test_divergence_is_placed(void **state) {
+  (void)state;
+  char dir[] = "/tmp/hg_diverge_XXXXXX", last[128];
+  assert_non_null(mkdtemp(dir));
+  hg_tensor_free(fit_and_copy(dir, 1, false));
+  hg_net *net = tiny_net(8);
+  hg_trainer *t = trainer(net, "BB-G");
+  hg_dataset *train = synthetic(40), *val = synthetic(12);
+  hg_fit_opts o = quiet_fit(2);
+  o.run_dir = dir;
+  o.resume = true;
+  o.base_lr = 1e38f;
+  assert_int_equal(hg_fit(t, train, val, &o, NULL), HG_ERR_NUMERIC);
+  hgt_error_mentions("epoch 2, step ", "training diverged");
+  hgt_error_mentions("last.safetensors keeps", NULL);
+  snprintf(last, sizeof last, "%s/last.safetensors", dir);
+  int epoch = 0;
+  hgt_status(hg_trainer_load(t, last, &epoch, NULL, NULL));
+  assert_int_equal(epoch, 1);
+  net->check_finite = true;
+  hg_tensor *x = batch(3);
+  x->data[5] = NAN;
+  assert_null(hg_net_forward(net, x, false));
+  hgt_error_mentions("layer 0 'conv1'", "output holds nan");
+  hg_tensor_free(x);
+  hg_tensor_free(copy_and_free(net, t, train, val));
+  assert_int_equal(hgt_rmtree(dir), 0);
+}
+
 /* The weights hg_fit (or hg_fit_skip_fixed) leaves after 3 epochs, the
  * convolution forwards it ran and the net's fixed prefix. */
 static hg_tensor *fit_weights(const char *modes, bool skip, long *conv_forwards, int *prefix) {
@@ -397,6 +429,7 @@ int main(void) {
       cmocka_unit_test(test_epoch_lines_print_only_what_was_measured),
       cmocka_unit_test(test_resume_gives_the_same_steps),
       cmocka_unit_test(test_resume_checks_the_checkpoint),
+      cmocka_unit_test(test_divergence_is_placed),
       cmocka_unit_test(test_skipping_the_fixed_prefix),
       cmocka_unit_test(test_padding_rows_do_not_train),
       cmocka_unit_test(test_bad_modes_are_reported),
