@@ -72,7 +72,7 @@ static hg_status decode(const cifar_format *fmt, const char *path, const unsigne
 static hg_status read_file(const cifar_format *fmt, const char *path, int count, float *images,
                            int *labels) {
   size_t record = (size_t)fmt->label_bytes + CIFAR_PIXELS;
-  unsigned char *buf = malloc(record * CIFAR_CHUNK);
+  unsigned char *buf = malloc(record * (size_t)(count < CIFAR_CHUNK ? count : CIFAR_CHUNK));
   FILE *f = buf ? fopen(path, "rb") : NULL;
   hg_status st = !buf ? hg_fail(HG_ERR_NOMEM, "cifar %s: out of memory", path)
                  : !f ? hg_fail(HG_ERR_IO, "cifar: cannot open %s: %s", path, strerror(errno))
