@@ -23,6 +23,7 @@ hg_tensor *hg_abs(hg_tensor *x);                /* |x| */
 hg_tensor *hg_relu(hg_tensor *x);               /* max(x, 0) */
 hg_tensor *hg_sigmoid(hg_tensor *x);            /* 1 / (1 + e⁻ˣ) */
 hg_tensor *hg_tanh(hg_tensor *x);               /* tanh x */
+hg_tensor *hg_square(hg_tensor *x);             /* x² */
 
 /* --- reductions (ops_reduce.c) and views (ops_view.c) --- */
 /* Σ over the listed axes (negative counts from the end); naxes 0 means all. */

@@ -153,8 +153,14 @@ static const hg_op_case tanh_cases[] = {{"[9], either sign", 1, {HG_IN(0.1f, 2, 
 const hg_op hg_op_tanh = UNARY_SPEC("tanh", tanh, tanh_cases, signed_bench);
 hg_tensor *hg_tanh(hg_tensor *x) { return unary(&hg_op_tanh, x, 0.0f); }
 
+UNARY_KERNEL(square, x * x, 2.0f * g * x, x * x)
+static const hg_op_case square_cases[] = {
+    {"[2,3,4], either sign", 1, {HG_IN(0.1f, 2, SIGNED, 2, 3, 4)}, NULL, 0}};
+const hg_op hg_op_square = UNARY_SPEC("square", square, square_cases, signed_bench);
+hg_tensor *hg_square(hg_tensor *x) { return unary(&hg_op_square, x, 0.0f); }
+
 /* The family's list, walked by the op table. */
 const hg_op *const hg_ops_unary[] = {
     &hg_op_neg, &hg_op_scale, &hg_op_pow,     &hg_op_exp,  &hg_op_log,
-    &hg_op_sqrt, &hg_op_abs,  &hg_op_relu, &hg_op_sigmoid, &hg_op_tanh, NULL,
+    &hg_op_sqrt, &hg_op_abs,  &hg_op_relu, &hg_op_sigmoid, &hg_op_tanh, &hg_op_square, NULL,
 };
