@@ -72,9 +72,15 @@ struct hg_op {
   int n_bench;
 };
 
-/* `.cases = a, .n_cases = count` for a static case array; same for the bench. */
-#define HG_OP_CASES(a) .cases = (a), .n_cases = (int)(sizeof(a) / sizeof((a)[0]))
-#define HG_OP_BENCH(a) .bench = (a), .n_bench = (int)(sizeof(a) / sizeof((a)[0]))
+/* The spec of op `op_name` whose forward, backward and reference are
+ * PREFIX_forward, PREFIX_backward and PREFIX_reference (the prefix of its
+ * family when ops share them, told apart by `kern`), with the static case
+ * arrays `cases` and `bench`. */
+#define HG_OP_SPEC(op_name, prefix, kern, cases_, bench_)                                     \
+  {.name = (op_name), .forward = prefix##_forward, .backward = prefix##_backward,            \
+   .reference = prefix##_reference, .kernel = (kern), .cases = (cases_),                     \
+   .n_cases = (int)(sizeof(cases_) / sizeof((cases_)[0])), .bench = (bench_),                \
+   .n_bench = (int)(sizeof(bench_) / sizeof((bench_)[0]))}
 
 /* The inputs of case c, drawn from `seed`; in[i] is NULL for i ≥ c->n_in. */
 hg_status hg_op_case_inputs(const hg_op_case *c, uint64_t seed, hg_tensor *in[HG_OP_MAX_IN]);

@@ -160,15 +160,10 @@ static const hg_op_case div_cases[] = {
     {"a needs no grad", 2, {HG_IN(-1, 1, 0, 5), HG_IN(0.5f, 2, GRAD, 5)}, NULL, 0},
 };
 
-#define BINARY_SPEC(op_name, k, cases)                                                  \
-  {.name = op_name, .forward = binary_forward, .backward = binary_backward,             \
-   .reference = binary_reference, .kernel = &(const binary_kind){k}, HG_OP_CASES(cases), \
-   HG_OP_BENCH(bias_bench)}
-
-const hg_op hg_op_add = BINARY_SPEC("add", BIN_ADD, add_cases);
-const hg_op hg_op_sub = BINARY_SPEC("sub", BIN_SUB, sub_cases);
-const hg_op hg_op_mul = BINARY_SPEC("mul", BIN_MUL, mul_cases);
-const hg_op hg_op_div = BINARY_SPEC("div", BIN_DIV, div_cases);
+const hg_op hg_op_add = HG_OP_SPEC("add", binary, &(const binary_kind){BIN_ADD}, add_cases, bias_bench);
+const hg_op hg_op_sub = HG_OP_SPEC("sub", binary, &(const binary_kind){BIN_SUB}, sub_cases, bias_bench);
+const hg_op hg_op_mul = HG_OP_SPEC("mul", binary, &(const binary_kind){BIN_MUL}, mul_cases, bias_bench);
+const hg_op hg_op_div = HG_OP_SPEC("div", binary, &(const binary_kind){BIN_DIV}, div_cases, bias_bench);
 
 const hg_op *const hg_ops_binary[] = {&hg_op_add, &hg_op_sub, &hg_op_mul, &hg_op_div, NULL};
 

@@ -135,9 +135,7 @@ static const hg_op_case conv2d_bench[] = {
      &(const conv_args){1, 0}, 0},
 };
 
-const hg_op hg_op_conv2d = {.name = "conv2d", .forward = conv2d_forward, .backward = conv2d_backward,
-                            .reference = conv2d_reference, HG_OP_CASES(conv2d_cases),
-                            HG_OP_BENCH(conv2d_bench)};
+const hg_op hg_op_conv2d = HG_OP_SPEC("conv2d", conv2d, NULL, conv2d_cases, conv2d_bench);
 
 const hg_op *const hg_ops_conv[] = {&hg_op_conv2d, NULL};
 

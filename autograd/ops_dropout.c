@@ -70,9 +70,7 @@ static const hg_op_case dropout_bench[] = {
     {"p 0.5", 1, {HG_IN(-1, 1, GRAD, 64, 4096)}, &(const dropout_args){0.5f, true, 1}, 0},
 };
 
-const hg_op hg_op_dropout = {.name = "dropout", .forward = dropout_forward, .backward = dropout_backward,
-                             .reference = dropout_reference, HG_OP_CASES(dropout_cases),
-                             HG_OP_BENCH(dropout_bench)};
+const hg_op hg_op_dropout = HG_OP_SPEC("dropout", dropout, NULL, dropout_cases, dropout_bench);
 
 const hg_op *const hg_ops_dropout[] = {&hg_op_dropout, NULL};
 

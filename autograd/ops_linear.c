@@ -165,12 +165,8 @@ static const hg_op_case linear_bench[] = {
      NULL, 0},
 };
 
-const hg_op hg_op_matmul = {.name = "matmul", .forward = matmul_forward, .backward = matmul_backward,
-                            .reference = matmul_reference, HG_OP_CASES(matmul_cases),
-                            HG_OP_BENCH(matmul_bench)};
-const hg_op hg_op_linear = {.name = "linear", .forward = linear_forward, .backward = linear_backward,
-                            .reference = linear_reference, HG_OP_CASES(linear_cases),
-                            HG_OP_BENCH(linear_bench)};
+const hg_op hg_op_matmul = HG_OP_SPEC("matmul", matmul, NULL, matmul_cases, matmul_bench);
+const hg_op hg_op_linear = HG_OP_SPEC("linear", linear, NULL, linear_cases, linear_bench);
 
 const hg_op *const hg_ops_linear[] = {&hg_op_matmul, &hg_op_linear, NULL};
 

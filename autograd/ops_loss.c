@@ -98,10 +98,8 @@ static const hg_op_case cross_entropy_bench[] = {
     {"10 classes", 2, {HG_IN(-2, 2, HG_IN_GRAD, 64, 10), HG_IN(0, 10, HG_IN_INTEGER, 64)}, NULL, 0},
 };
 
-const hg_op hg_op_cross_entropy = {.name = "cross_entropy", .forward = cross_entropy_forward,
-                                   .backward = cross_entropy_backward,
-                                   .reference = cross_entropy_reference,
-                                   HG_OP_CASES(cross_entropy_cases), HG_OP_BENCH(cross_entropy_bench)};
+const hg_op hg_op_cross_entropy =
+    HG_OP_SPEC("cross_entropy", cross_entropy, NULL, cross_entropy_cases, cross_entropy_bench);
 
 /* Saves the labels (as floats) and lse for the backward. */
 static hg_tensor *ce_finish(hg_tensor *y, hg_tensor *x, const int *labels, hg_tensor *lse) {
@@ -177,8 +175,7 @@ static const hg_op_case mse_bench[] = {
     {"fc5 output", 2, {HG_IN(-1, 1, HG_IN_GRAD, 64, 4096), HG_IN(-1, 1, 0, 64, 4096)}, NULL, 0},
 };
 
-const hg_op hg_op_mse = {.name = "mse", .forward = mse_forward, .backward = mse_backward,
-                         .reference = mse_reference, HG_OP_CASES(mse_cases), HG_OP_BENCH(mse_bench)};
+const hg_op hg_op_mse = HG_OP_SPEC("mse", mse, NULL, mse_cases, mse_bench);
 
 const hg_op *const hg_ops_loss[] = {&hg_op_cross_entropy, &hg_op_mse, NULL};
 

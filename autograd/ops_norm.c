@@ -254,9 +254,7 @@ static const hg_op_case batch_norm_bench[] = {
      &train_args, 0},
 };
 
-const hg_op hg_op_batch_norm = {.name = "batch_norm", .forward = batch_norm_forward,
-                                .backward = batch_norm_backward, .reference = batch_norm_reference,
-                                HG_OP_CASES(batch_norm_cases), HG_OP_BENCH(batch_norm_bench)};
+const hg_op hg_op_batch_norm = HG_OP_SPEC("batch_norm", batch_norm, NULL, batch_norm_cases, batch_norm_bench);
 
 /* Records the node and saves mean and invstd; frees everything on failure. */
 static hg_tensor *bn_finish(hg_tensor *y, hg_tensor *const in[3], hg_tensor *mean,

@@ -118,13 +118,10 @@ static const hg_op_case pool_bench[] = {
     {"pool1 k2 s2", 1, {HG_IN(-1, 1, GRAD, 64, 96, 28, 28)}, &(const pool_args){2, 2, 0}, 0},
 };
 
-#define POOL_SPEC(op_name, k, cases)                                                          \
-  {.name = op_name, .forward = pool2d_forward, .backward = pool2d_backward,                   \
-   .reference = pool2d_reference, .kernel = &(const hg_pool_kind){k}, HG_OP_CASES(cases),    \
-   HG_OP_BENCH(pool_bench)}
-
-const hg_op hg_op_max_pool2d = POOL_SPEC("max_pool2d", HG_POOL_MAX, max_pool2d_cases);
-const hg_op hg_op_avg_pool2d = POOL_SPEC("avg_pool2d", HG_POOL_AVG, avg_pool2d_cases);
+const hg_op hg_op_max_pool2d =
+    HG_OP_SPEC("max_pool2d", pool2d, &(const hg_pool_kind){HG_POOL_MAX}, max_pool2d_cases, pool_bench);
+const hg_op hg_op_avg_pool2d =
+    HG_OP_SPEC("avg_pool2d", pool2d, &(const hg_pool_kind){HG_POOL_AVG}, avg_pool2d_cases, pool_bench);
 
 const hg_op *const hg_ops_pool[] = {&hg_op_max_pool2d, &hg_op_avg_pool2d, NULL};
 

@@ -58,7 +58,7 @@ static float sum_all(const hg_tensor *x) {
   return (float)acc;
 }
 
-static void reduce_forward(reduce_kind k, const hg_tensor *x, const int s[4], const long st[4],
+static void reduce_kernel(reduce_kind k, const hg_tensor *x, const int s[4], const long st[4],
                            float *y, size_t ny, int *arg) {
   if (ny == 1 && k != RED_MAX) { /* every axis reduced */
     y[0] = sum_all(x) / (k == RED_MEAN ? (float)x->numel : 1.0f);
@@ -133,7 +133,7 @@ static hg_tensor *reduce(const hg_op *op, hg_tensor *x, int naxes, const int *ax
   if (arg) memset(arg->data, 0xff, arg->numel * sizeof(int)); /* every index -1 */
   shape4_of(x, s);
   result_strides(s, mask, st);
-  reduce_forward(k, x, s, st, y->data, y->numel, arg ? (int *)arg->data : NULL);
+  reduce_kernel(k, x, s, st, y->data, y->numel, arg ? (int *)arg->data : NULL);
   hg_node *nd;
   if (hg_record(op, y, 1, &x, &nd) != HG_OK) goto fail;
   if (nd) {
@@ -154,7 +154,7 @@ typedef struct reduce_args {
   bool keepdim;
 } reduce_args;
 
-static hg_tensor *reduce_forward_op(const hg_op *op, hg_tensor *const *in, const void *args) {
+static hg_tensor *reduce_forward(const hg_op *op, hg_tensor *const *in, const void *args) {
   const reduce_args *a = args;
   return reduce(op, in[0], a->naxes, a->axes, a->keepdim);
 }
@@ -248,14 +248,9 @@ static const hg_op_case mean_bench[] = {
 static const hg_op_case max_bench[] = {
     {"axis 1", 1, {HG_IN(-1, 1, GRAD, 64, 96, 28, 28)}, &(const reduce_args){1, {1}, false}, 0}};
 
-#define REDUCE_SPEC(op_name, k, cases, bench)                                                  \
-  {.name = op_name, .forward = reduce_forward_op, .backward = reduce_backward,                 \
-   .reference = reduce_reference, .kernel = &(const reduce_kind){k}, HG_OP_CASES(cases),      \
-   HG_OP_BENCH(bench)}
-
-const hg_op hg_op_sum = REDUCE_SPEC("sum", RED_SUM, sum_cases, sum_bench);
-const hg_op hg_op_mean = REDUCE_SPEC("mean", RED_MEAN, mean_cases, mean_bench);
-const hg_op hg_op_max = REDUCE_SPEC("max", RED_MAX, max_cases, max_bench);
+const hg_op hg_op_sum = HG_OP_SPEC("sum", reduce, &(const reduce_kind){RED_SUM}, sum_cases, sum_bench);
+const hg_op hg_op_mean = HG_OP_SPEC("mean", reduce, &(const reduce_kind){RED_MEAN}, mean_cases, mean_bench);
+const hg_op hg_op_max = HG_OP_SPEC("max", reduce, &(const reduce_kind){RED_MAX}, max_cases, max_bench);
 
 static const hg_op_case dot_cases[] = {
     {"both with grad", 2, {HG_IN(-1, 1, GRAD, 2, 3, 2), HG_IN(-1, 1, GRAD, 2, 3, 2)}, NULL, 0},
@@ -264,8 +259,7 @@ static const hg_op_case dot_cases[] = {
 static const hg_op_case dot_bench[] = {
     {"conv1 output", 2, {HG_IN(-1, 1, GRAD, 64, 96, 28, 28), HG_IN(-1, 1, GRAD, 64, 96, 28, 28)}, NULL, 0}};
 
-const hg_op hg_op_dot = {.name = "dot", .forward = dot_forward, .backward = dot_backward,
-                         .reference = dot_reference, HG_OP_CASES(dot_cases), HG_OP_BENCH(dot_bench)};
+const hg_op hg_op_dot = HG_OP_SPEC("dot", dot, NULL, dot_cases, dot_bench);
 
 const hg_op *const hg_ops_reduce[] = {&hg_op_sum, &hg_op_mean, &hg_op_max, &hg_op_dot, NULL};
 

@@ -52,7 +52,7 @@ static void block_softmax(const float *x, float *y, const axis_lines *l, size_t 
     }
 }
 
-static void softmax_forward(const axis_lines *l, const float *x, float *y, bool log_out) {
+static void softmax_kernel(const axis_lines *l, const float *x, float *y, bool log_out) {
   size_t n = l->outer * l->blocks;
 #pragma omp parallel for if (l->outer * l->len * l->inner > PARALLEL_MIN)
   for (size_t t = 0; t < n; t++) {
@@ -106,7 +106,7 @@ static hg_tensor *softmax_common(const hg_op *op, hg_tensor *x, int axis) {
   if (lines_init(&l, op->name, x, axis) != HG_OK) return NULL;
   hg_tensor *y = hg_tensor_empty(x->ndim, x->shape);
   if (!y) return NULL;
-  softmax_forward(&l, x->data, y->data, *(const bool *)op->kernel);
+  softmax_kernel(&l, x->data, y->data, *(const bool *)op->kernel);
   hg_node *node;
   y = hg_record_output(op, y, 1, &x, &node);
   if (node) node->args.i[0] = axis;
@@ -114,7 +114,7 @@ static hg_tensor *softmax_common(const hg_op *op, hg_tensor *x, int axis) {
 }
 
 /* A case's argument: the axis. */
-static hg_tensor *softmax_forward_op(const hg_op *op, hg_tensor *const *in, const void *args) {
+static hg_tensor *softmax_forward(const hg_op *op, hg_tensor *const *in, const void *args) {
   return softmax_common(op, in[0], *(const int *)args);
 }
 
@@ -159,13 +159,10 @@ static const hg_op_case softmax_bench[] = {
     {"axis 1", 1, {HG_IN(-2, 2, GRAD, 64, 4096)}, &(const int){1}, 0},
 };
 
-const hg_op hg_op_softmax = {.name = "softmax", .forward = softmax_forward_op, .backward = softmax_backward,
-                             .reference = softmax_reference, .kernel = &(const bool){false},
-                             HG_OP_CASES(softmax_cases), HG_OP_BENCH(softmax_bench)};
-const hg_op hg_op_log_softmax = {.name = "log_softmax", .forward = softmax_forward_op,
-                                 .backward = softmax_backward, .reference = softmax_reference,
-                                 .kernel = &(const bool){true}, HG_OP_CASES(log_softmax_cases),
-                                 HG_OP_BENCH(softmax_bench)};
+const hg_op hg_op_softmax =
+    HG_OP_SPEC("softmax", softmax, &(const bool){false}, softmax_cases, softmax_bench);
+const hg_op hg_op_log_softmax =
+    HG_OP_SPEC("log_softmax", softmax, &(const bool){true}, log_softmax_cases, softmax_bench);
 
 const hg_op *const hg_ops_softmax[] = {&hg_op_softmax, &hg_op_log_softmax, NULL};
 

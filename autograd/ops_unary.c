@@ -84,11 +84,6 @@ static hg_tensor *unary_reference(const hg_op *op, hg_tensor *const *in, const v
 #define GRAD HG_IN_GRAD
 #define SIGNED (HG_IN_GRAD | HG_IN_SIGNED)
 
-/* The spec of a unary op from its kernel's name, its cases and its benchmark. */
-#define UNARY_SPEC(op_name, loops, cases, bench)                                                \
-  {.name = op_name, .forward = unary_forward, .backward = unary_backward,                       \
-   .reference = unary_reference, .kernel = &loops##_kernel, HG_OP_CASES(cases), HG_OP_BENCH(bench)}
-
 /* Benchmarks at conv1's output size: values of either sign, or positive (log, sqrt, pow). */
 static const hg_op_case signed_bench[] = {
     {"either sign", 1, {HG_IN(0.1f, 2, SIGNED, 64, 96, 28, 28)}, NULL, 0}};
@@ -99,13 +94,13 @@ static const hg_op_case positive_bench[] = {{"positive", 1, {HG_IN(0.5f, 2, GRAD
 
 UNARY_KERNEL(neg, -x, -g, -x)
 static const hg_op_case neg_cases[] = {{"[3,4], either sign", 1, {HG_IN(0.1f, 1, SIGNED, 3, 4)}, NULL, 0}};
-const hg_op hg_op_neg = UNARY_SPEC("neg", neg, neg_cases, signed_bench);
+const hg_op hg_op_neg = HG_OP_SPEC("neg", unary, &neg_kernel, neg_cases, signed_bench);
 hg_tensor *hg_neg(hg_tensor *x) { return unary(&hg_op_neg, x, 0.0f); }
 
 UNARY_KERNEL(scale, p * x, p * g, p * x)
 static const hg_op_case scale_cases[] = {
     {"[3,4], s = -2.5", 1, {HG_IN(0.1f, 1, SIGNED, 3, 4)}, &(const float){-2.5f}, 0}};
-const hg_op hg_op_scale = UNARY_SPEC("scale", scale, scale_cases, signed_bench);
+const hg_op hg_op_scale = HG_OP_SPEC("scale", unary, &scale_kernel, scale_cases, signed_bench);
 hg_tensor *hg_scale(hg_tensor *x, float s) { return unary(&hg_op_scale, x, s); }
 
 UNARY_KERNEL(pow, powf(x, p), g * p * powf(x, p - 1.0f), pow(x, p))
@@ -113,50 +108,50 @@ static const hg_op_case pow_cases[] = {
     {"[2,5], p = 2.5", 1, {HG_IN(0.5f, 2, GRAD, 2, 5)}, &(const float){2.5f}, 0},
     {"[2,5], p = -1", 1, {HG_IN(0.5f, 2, GRAD, 2, 5)}, &(const float){-1.0f}, 0},
 };
-const hg_op hg_op_pow = UNARY_SPEC("pow", pow, pow_cases, positive_bench);
+const hg_op hg_op_pow = HG_OP_SPEC("pow", unary, &pow_kernel, pow_cases, positive_bench);
 hg_tensor *hg_pow(hg_tensor *x, float p) { return unary(&hg_op_pow, x, p); }
 
 UNARY_KERNEL(exp, expf(x), g * y, exp(x))
 static const hg_op_case exp_cases[] = {{"[2,2,3], either sign", 1, {HG_IN(0.1f, 1, SIGNED, 2, 2, 3)}, NULL, 0}};
-const hg_op hg_op_exp = UNARY_SPEC("exp", exp, exp_cases, signed_bench);
+const hg_op hg_op_exp = HG_OP_SPEC("exp", unary, &exp_kernel, exp_cases, signed_bench);
 hg_tensor *hg_exp(hg_tensor *x) { return unary(&hg_op_exp, x, 0.0f); }
 
 UNARY_KERNEL(log, logf(x), g / x, log(x))
 static const hg_op_case log_cases[] = {{"[7], positive", 1, {HG_IN(0.5f, 2, GRAD, 7)}, NULL, 0}};
-const hg_op hg_op_log = UNARY_SPEC("log", log, log_cases, positive_bench);
+const hg_op hg_op_log = HG_OP_SPEC("log", unary, &log_kernel, log_cases, positive_bench);
 hg_tensor *hg_log(hg_tensor *x) { return unary(&hg_op_log, x, 0.0f); }
 
 UNARY_KERNEL(sqrt, sqrtf(x), g * 0.5f / y, sqrt(x))
 static const hg_op_case sqrt_cases[] = {{"[7], positive", 1, {HG_IN(0.5f, 2, GRAD, 7)}, NULL, 0}};
-const hg_op hg_op_sqrt = UNARY_SPEC("sqrt", sqrt, sqrt_cases, positive_bench);
+const hg_op hg_op_sqrt = HG_OP_SPEC("sqrt", unary, &sqrt_kernel, sqrt_cases, positive_bench);
 hg_tensor *hg_sqrt(hg_tensor *x) { return unary(&hg_op_sqrt, x, 0.0f); }
 
 UNARY_KERNEL(abs, fabsf(x), x > 0.0f ? g : (x < 0.0f ? -g : 0.0f), fabs(x))
 static const hg_op_case abs_cases[] = {
     {"[2,6], either sign, away from 0", 1, {HG_IN(0.1f, 1, SIGNED, 2, 6)}, NULL, 0}};
-const hg_op hg_op_abs = UNARY_SPEC("abs", abs, abs_cases, signed_bench);
+const hg_op hg_op_abs = HG_OP_SPEC("abs", unary, &abs_kernel, abs_cases, signed_bench);
 hg_tensor *hg_abs(hg_tensor *x) { return unary(&hg_op_abs, x, 0.0f); }
 
 UNARY_KERNEL(relu, x > 0.0f ? x : 0.0f, x > 0.0f ? g : 0.0f, x > 0.0 ? x : 0.0)
 static const hg_op_case relu_cases[] = {
     {"[2,3,2,2], either sign, away from 0", 1, {HG_IN(0.1f, 1, SIGNED, 2, 3, 2, 2)}, NULL, 0}};
-const hg_op hg_op_relu = UNARY_SPEC("relu", relu, relu_cases, signed_bench);
+const hg_op hg_op_relu = HG_OP_SPEC("relu", unary, &relu_kernel, relu_cases, signed_bench);
 hg_tensor *hg_relu(hg_tensor *x) { return unary(&hg_op_relu, x, 0.0f); }
 
 UNARY_KERNEL(sigmoid, 1.0f / (1.0f + expf(-x)), g * y * (1.0f - y), 1.0 / (1.0 + exp(-x)))
 static const hg_op_case sigmoid_cases[] = {{"[9], either sign", 1, {HG_IN(0.1f, 2, SIGNED, 9)}, NULL, 0}};
-const hg_op hg_op_sigmoid = UNARY_SPEC("sigmoid", sigmoid, sigmoid_cases, signed_bench);
+const hg_op hg_op_sigmoid = HG_OP_SPEC("sigmoid", unary, &sigmoid_kernel, sigmoid_cases, signed_bench);
 hg_tensor *hg_sigmoid(hg_tensor *x) { return unary(&hg_op_sigmoid, x, 0.0f); }
 
 UNARY_KERNEL(tanh, tanhf(x), g * (1.0f - y * y), tanh(x))
 static const hg_op_case tanh_cases[] = {{"[9], either sign", 1, {HG_IN(0.1f, 2, SIGNED, 9)}, NULL, 0}};
-const hg_op hg_op_tanh = UNARY_SPEC("tanh", tanh, tanh_cases, signed_bench);
+const hg_op hg_op_tanh = HG_OP_SPEC("tanh", unary, &tanh_kernel, tanh_cases, signed_bench);
 hg_tensor *hg_tanh(hg_tensor *x) { return unary(&hg_op_tanh, x, 0.0f); }
 
 UNARY_KERNEL(square, x * x, 2.0f * g * x, x * x)
 static const hg_op_case square_cases[] = {
     {"[2,3,4], either sign", 1, {HG_IN(0.1f, 2, SIGNED, 2, 3, 4)}, NULL, 0}};
-const hg_op hg_op_square = UNARY_SPEC("square", square, square_cases, signed_bench);
+const hg_op hg_op_square = HG_OP_SPEC("square", unary, &square_kernel, square_cases, signed_bench);
 hg_tensor *hg_square(hg_tensor *x) { return unary(&hg_op_square, x, 0.0f); }
 
 /* The family's list, walked by the op table. */

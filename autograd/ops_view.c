@@ -100,12 +100,8 @@ static const hg_op_case narrow_bench[] = {
     {"rows 16..47", 1, {HG_IN(-1, 1, GRAD, 64, 4096)}, &(const narrow_args){16, 32}, 0},
 };
 
-const hg_op hg_op_reshape = {.name = "reshape", .forward = reshape_forward, .backward = reshape_backward,
-                             .reference = reshape_reference, HG_OP_CASES(reshape_cases),
-                             HG_OP_BENCH(reshape_bench)};
-const hg_op hg_op_narrow = {.name = "narrow", .forward = narrow_forward, .backward = narrow_backward,
-                            .reference = narrow_reference, HG_OP_CASES(narrow_cases),
-                            HG_OP_BENCH(narrow_bench)};
+const hg_op hg_op_reshape = HG_OP_SPEC("reshape", reshape, NULL, reshape_cases, reshape_bench);
+const hg_op hg_op_narrow = HG_OP_SPEC("narrow", narrow, NULL, narrow_cases, narrow_bench);
 
 const hg_op *const hg_ops_view[] = {&hg_op_reshape, &hg_op_narrow, NULL};
 
