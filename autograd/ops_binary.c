@@ -138,7 +138,7 @@ static hg_tensor *binary_reference(const hg_op *op, hg_tensor *const *in, const 
 
 /* The bias of a conv layer's output, [C,1,1], at conv1's size; b away from 0 for div. */
 static const hg_op_case bias_bench[] = {
-    {"[N,C,H,W] ⊕ [C,1,1]", 2,
+    {"bias [C,1,1]", 2,
      {HG_IN(-1, 1, GRAD, 64, 96, 28, 28), HG_IN(0.5f, 2, GRAD, 96, 1, 1)}, NULL, 0},
 };
 

@@ -55,10 +55,13 @@ static timing time_fn(bench_fn fn, void *ctx) {
   return r;
 }
 
-/* rate = work / median time, in `unit` (GFLOP/s or GB/s: work in 1e9). */
+/* rate = work / median time, in `unit` (GFLOP/s or GB/s: work in 1e9); "-"
+ * for no work (a view). */
 static void report(const char *name, const char *shape, timing t, double work, const char *unit) {
-  printf("%-40s %-40s %9.3f %9.3f %9.1f %-7s %4d\n", name, shape, 1e3 * t.med, 1e3 * t.best,
-         work / t.med / 1e9, unit, t.reps);
+  char rate[16] = "-";
+  if (work > 0) snprintf(rate, sizeof rate, "%.1f", work / t.med / 1e9);
+  printf("%-40s %-40s %9.3f %9.3f %9s %-7s %4d\n", name, shape, 1e3 * t.med, 1e3 * t.best, rate, unit,
+         t.reps);
   fflush(stdout);
 }
 
@@ -269,7 +272,8 @@ static double input_shapes(const op_ctx *c, char *buf, size_t size) {
 }
 
 /* One benchmark case: forward traffic is reading the inputs and writing the
- * output; forward + backward is counted as twice that. */
+ * output (none for a view of its input); forward + backward is counted as
+ * twice the inputs and the output. */
 static void bench_op_case(const hg_op *op, const hg_op_case *bc, hg_rng *rng) {
   op_ctx c = {.op = op, .c = bc};
   if (hg_op_case_inputs(bc, hg_rng_u32(rng), c.in) != HG_OK) die(op->name);
@@ -278,12 +282,13 @@ static void bench_op_case(const hg_op *op, const hg_op_case *bc, hg_rng *rng) {
   c.gout = hg_tensor_normal(y->ndim, y->shape, 0.0f, 1.0f, rng);
   if (!c.gout) die("gradient seed");
   double out_bytes = 4.0 * (double)y->numel;
+  bool view = y->storage == c.in[0]->storage;
   hg_tensor_free(y);
   hg_tape_clear();
   char name[64], shapes[128];
   double bytes = input_shapes(&c, shapes, sizeof shapes) + out_bytes;
   snprintf(name, sizeof name, "%s %s forward", op->name, bc->label);
-  report(name, shapes, time_fn(run_op, &c), bytes, "GB/s");
+  report(name, shapes, time_fn(run_op, &c), view ? 0.0 : bytes, "GB/s");
   c.backward = true;
   snprintf(name, sizeof name, "%s %s fwd+bwd", op->name, bc->label);
   report(name, shapes, time_fn(run_op, &c), 2.0 * bytes, "GB/s");
