@@ -19,12 +19,8 @@
 
 typedef struct hg_node hg_node;
 
-/* One row of the op table: a name and the backward that sits beside the
- * op's forward in its file. */
-typedef struct hg_op {
-  const char *name;
-  hg_status (*backward)(hg_node *node);
-} hg_op;
+/* An op's spec (autograd/op.h): its name, forward, backward and test cases. */
+typedef struct hg_op hg_op;
 
 /* Scalar arguments an op keeps for its backward. */
 typedef struct hg_op_args {
@@ -55,6 +51,10 @@ hg_tensor *hg_detach(hg_tensor *t);
  * recorded (the op then needs to save nothing). */
 hg_status hg_record(const hg_op *op, hg_tensor *out, int n_in, hg_tensor *const *in,
                     hg_node **node);
+/* hg_record for an op's new output: returns out, or frees it and returns
+ * NULL when recording fails. */
+hg_tensor *hg_record_output(const hg_op *op, hg_tensor *out, int n_in, hg_tensor *const *in,
+                            hg_node **node);
 /* Keep `t` (a new reference is taken) in node->saved[slot]. */
 void hg_node_save(hg_node *node, int slot, hg_tensor *t);
 /* True when the input needs a gradient from this node. */
@@ -63,6 +63,13 @@ static inline bool hg_needs_grad(const hg_tensor *t) { return t && t->requires_g
 /* The gradient buffer of t for a backward to write into. *accumulate is false
  * when the buffer holds nothing yet (write with =), true otherwise (+=). */
 hg_tensor *hg_grad_acquire(hg_tensor *t, bool *accumulate);
+
+/* One input's share of a backward: grad is the buffer of node->in[i] from
+ * hg_grad_acquire, to be written (=) or, when accumulate, added to (+=). */
+typedef hg_status (*hg_input_grad_fn)(hg_node *node, int i, hg_tensor *grad, bool accumulate);
+/* A backward in the usual form: f for every input that needs a gradient, in
+ * order; stops at the first status that is not HG_OK. */
+hg_status hg_grad_inputs(hg_node *node, hg_input_grad_fn f);
 
 /* d(loss)/d(leaf) for every leaf that requires a gradient; loss has 1 element. */
 hg_status hg_backward(hg_tensor *loss);

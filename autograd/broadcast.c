@@ -12,6 +12,13 @@ void hg_bcast_strides(const hg_tensor *t, const int shape4[4], long strides[4]) 
   }
 }
 
+hg_status hg_check_same_shape(const char *op, const hg_tensor *a, const hg_tensor *b) {
+  if (hg_same_shape(a, b)) return HG_OK;
+  char x[64], y[64];
+  return hg_fail(HG_ERR_SHAPE, "%s: shapes %s and %s differ", op, hg_shape_str(a, x, sizeof x),
+                 hg_shape_str(b, y, sizeof y));
+}
+
 hg_status hg_bcast_init(hg_bcast *bc, const char *op, const hg_tensor *a, const hg_tensor *b) {
   bc->ndim = a->ndim > b->ndim ? a->ndim : b->ndim;
   for (int d = 0; d < 4; d++) {

@@ -1,4 +1,5 @@
-/* NumPy broadcasting of two tensors of up to 4 dimensions (internal). */
+/* NumPy broadcasting of two tensors of up to 4 dimensions, and the check
+ * that two tensors have one shape (internal). */
 #ifndef HG_BROADCAST_H
 #define HG_BROADCAST_H
 
@@ -13,6 +14,8 @@ typedef struct hg_bcast {
   bool same;     /* a, b and the result all have one shape */
 } hg_bcast;
 
+/* HG_OK when a and b have one shape; else an error naming `op` and both shapes. */
+hg_status hg_check_same_shape(const char *op, const hg_tensor *a, const hg_tensor *b);
 /* Fill bc for a ⊕ b; errors name `op` and both shapes. */
 hg_status hg_bcast_init(hg_bcast *bc, const char *op, const hg_tensor *a, const hg_tensor *b);
 /* Strides (0 along broadcast dims) of t aligned to a 4-D result shape. */

@@ -2,27 +2,34 @@
 
 #include <string.h>
 
-/* Each op file defines its row beside its forward and backward. */
-extern const hg_op hg_op_add, hg_op_sub, hg_op_mul, hg_op_div, hg_op_neg, hg_op_scale, hg_op_pow,
-    hg_op_exp, hg_op_log, hg_op_sqrt, hg_op_abs, hg_op_relu, hg_op_sigmoid, hg_op_tanh;
-extern const hg_op hg_op_matmul, hg_op_linear, hg_op_conv2d, hg_op_max_pool2d,
-    hg_op_avg_pool2d;
-extern const hg_op hg_op_sum, hg_op_mean, hg_op_max, hg_op_reshape, hg_op_narrow, hg_op_dot;
-extern const hg_op hg_op_softmax, hg_op_log_softmax, hg_op_batch_norm, hg_op_dropout,
-    hg_op_cross_entropy, hg_op_mse;
+/* Each family file ends with the NULL-terminated list of its specs. */
+extern const hg_op *const hg_ops_binary[], *const hg_ops_unary[], *const hg_ops_reduce[],
+    *const hg_ops_view[], *const hg_ops_softmax[], *const hg_ops_linear[], *const hg_ops_conv[],
+    *const hg_ops_pool[], *const hg_ops_norm[], *const hg_ops_dropout[], *const hg_ops_loss[];
 
-const hg_op *const hg_op_table[] = {
-    &hg_op_add, &hg_op_sub, &hg_op_mul, &hg_op_div, &hg_op_neg, &hg_op_scale, &hg_op_pow,
-    &hg_op_exp, &hg_op_log, &hg_op_sqrt, &hg_op_abs, &hg_op_relu, &hg_op_sigmoid, &hg_op_tanh,
-    &hg_op_matmul, &hg_op_linear, &hg_op_conv2d, &hg_op_max_pool2d, &hg_op_avg_pool2d,
-    &hg_op_sum, &hg_op_mean, &hg_op_max, &hg_op_reshape, &hg_op_narrow, &hg_op_dot,
-    &hg_op_softmax, &hg_op_log_softmax, &hg_op_batch_norm, &hg_op_dropout,
-    &hg_op_cross_entropy, &hg_op_mse,
+static const hg_op *const *const families[] = {
+    hg_ops_binary, hg_ops_unary, hg_ops_reduce, hg_ops_view, hg_ops_softmax,
+    hg_ops_linear, hg_ops_conv,  hg_ops_pool,   hg_ops_norm, hg_ops_dropout, hg_ops_loss,
 };
-const int hg_op_table_size = (int)(sizeof hg_op_table / sizeof hg_op_table[0]);
+#define N_FAMILIES (int)(sizeof families / sizeof families[0])
+
+int hg_op_count(void) {
+  int n = 0;
+  for (int f = 0; f < N_FAMILIES; f++)
+    for (int i = 0; families[f][i]; i++) n++;
+  return n;
+}
+
+const hg_op *hg_op_at(int k) {
+  for (int f = 0; f < N_FAMILIES; f++)
+    for (int i = 0; families[f][i]; i++)
+      if (k-- == 0) return families[f][i];
+  return NULL;
+}
 
 const hg_op *hg_op_find(const char *name) {
-  for (int i = 0; i < hg_op_table_size; i++)
-    if (strcmp(hg_op_table[i]->name, name) == 0) return hg_op_table[i];
+  for (int f = 0; f < N_FAMILIES; f++)
+    for (int i = 0; families[f][i]; i++)
+      if (strcmp(families[f][i]->name, name) == 0) return families[f][i];
   return NULL;
 }

@@ -8,7 +8,7 @@
 
 #include "autograd/autograd.h"
 
-/* --- element-wise (ops_elementwise.c) --- */
+/* --- element-wise (ops_binary.c, ops_unary.c) --- */
 hg_tensor *hg_add(hg_tensor *a, hg_tensor *b);  /* a + b */
 hg_tensor *hg_sub(hg_tensor *a, hg_tensor *b);  /* a − b */
 hg_tensor *hg_mul(hg_tensor *a, hg_tensor *b);  /* a ⊙ b */
@@ -23,8 +23,9 @@ hg_tensor *hg_abs(hg_tensor *x);                /* |x| */
 hg_tensor *hg_relu(hg_tensor *x);               /* max(x, 0) */
 hg_tensor *hg_sigmoid(hg_tensor *x);            /* 1 / (1 + e⁻ˣ) */
 hg_tensor *hg_tanh(hg_tensor *x);               /* tanh x */
+hg_tensor *hg_square(hg_tensor *x);             /* x² */
 
-/* --- reductions and shape (ops_reduce.c) --- */
+/* --- reductions (ops_reduce.c) and views (ops_view.c) --- */
 /* Σ over the listed axes (negative counts from the end); naxes 0 means all. */
 hg_tensor *hg_sum(hg_tensor *x, int naxes, const int *axes, bool keepdim);
 /* Σ / count over the listed axes; naxes 0 means all. */
@@ -61,7 +62,7 @@ hg_tensor *hg_max_pool2d(hg_tensor *x, int kernel, int stride, int pad);
 /* y[n,c,i,j] = mean over the k×k window, padding counted as zeros */
 hg_tensor *hg_avg_pool2d(hg_tensor *x, int kernel, int stride, int pad);
 
-/* --- normalisation and regularisation (ops_norm.c) --- */
+/* --- normalisation and regularisation (ops_norm.c, ops_dropout.c) --- */
 /* y = γ (x − μ)/√(σ² + ε) + β per channel (dim 1) of [N,C] or [N,C,H,W].
  * Training: μ, σ² from the batch; running_mean/var ← (1−m)·running + m·batch
  * (unbiased variance, as PyTorch). Evaluation: μ, σ² = running statistics.

@@ -1,4 +1,5 @@
 /* 2-D convolution on the oneDNN kernels of tensor/conv.h. */
+#include "autograd/op.h"
 #include "autograd/ops.h"
 #include "tensor/conv.h"
 
@@ -51,8 +52,6 @@ static hg_status conv2d_backward(hg_node *nd) {
   return HG_OK;
 }
 
-const hg_op hg_op_conv2d = {"conv2d", conv2d_backward};
-
 static hg_status conv2d_check(const hg_tensor *x, const hg_tensor *w, const hg_tensor *b,
                               int stride, int pad, hg_conv_shape *s) {
   char xs[64], ws[64], bs[64];
@@ -66,19 +65,93 @@ static hg_status conv2d_check(const hg_tensor *x, const hg_tensor *w, const hg_t
   return hg_conv_shape_init(s, x->shape, w->shape, stride, pad);
 }
 
+/* ---------- the spec ---------- */
+
+/* A case's arguments: square stride, symmetric zero padding. */
+typedef struct conv_args {
+  int stride, pad;
+} conv_args;
+
+static hg_tensor *conv2d_forward(const hg_op *op, hg_tensor *const *in, const void *args) {
+  (void)op;
+  const conv_args *a = args;
+  return hg_conv2d(in[0], in[1], in[2], a->stride, a->pad);
+}
+
+/* Σ_{c,p,q} x[n, c, i·s − pad + p, j·s − pad + q]·w[k, c, p, q] over the taps inside x. */
+static double conv_at(const hg_tensor *x, const hg_tensor *w, const conv_args *a, int n, int k, int i, int j) {
+  const int *xs = x->shape, *ws = w->shape;
+  double sum = 0.0;
+  for (int c = 0; c < xs[1]; c++)
+    for (int p = 0; p < ws[2]; p++)
+      for (int q = 0; q < ws[3]; q++) {
+        int r = i * a->stride - a->pad + p, t = j * a->stride - a->pad + q;
+        if (r >= 0 && r < xs[2] && t >= 0 && t < xs[3])
+          sum += (double)x->data[(((size_t)n * xs[1] + c) * xs[2] + r) * xs[3] + t] *
+                 w->data[(((size_t)k * ws[1] + c) * ws[2] + p) * ws[3] + q];
+      }
+  return sum;
+}
+
+/* Naive: every output element by its own sum, in double. */
+static hg_tensor *conv2d_reference(const hg_op *op, hg_tensor *const *in, const void *args) {
+  (void)op;
+  const conv_args *a = args;
+  const hg_tensor *x = in[0], *w = in[1], *b = in[2];
+  int oh = (x->shape[2] + 2 * a->pad - w->shape[2]) / a->stride + 1;
+  int ow = (x->shape[3] + 2 * a->pad - w->shape[3]) / a->stride + 1;
+  hg_tensor *y = hg_tensor_empty(HG_SHAPE(x->shape[0], w->shape[0], oh, ow));
+  size_t o = 0;
+  for (int n = 0; y && n < x->shape[0]; n++)
+    for (int k = 0; k < w->shape[0]; k++)
+      for (int i = 0; i < oh; i++)
+        for (int j = 0; j < ow; j++)
+          y->data[o++] = (float)((b ? b->data[k] : 0.0) + conv_at(x, w, a, n, k, i, j));
+  return y;
+}
+
+#define GRAD HG_IN_GRAD
+
+static const hg_op_case conv2d_cases[] = {
+    {"stride 1 pad 0, bias", 3,
+     {HG_IN(-1, 1, GRAD, 2, 3, 6, 5), HG_IN(-1, 1, GRAD, 4, 3, 3, 3), HG_IN(-1, 1, GRAD, 4)},
+     &(const conv_args){1, 0}, 0},
+    {"stride 2 pad 1, no bias", 2, {HG_IN(-1, 1, GRAD, 2, 2, 7, 6), HG_IN(-1, 1, GRAD, 3, 2, 3, 3)},
+     &(const conv_args){2, 1}, 0},
+    {"stride 2 pad 1, bias, 2x3 kernel", 3,
+     {HG_IN(-1, 1, GRAD, 1, 3, 5, 7), HG_IN(-1, 1, GRAD, 2, 3, 2, 3), HG_IN(-1, 1, GRAD, 2)},
+     &(const conv_args){2, 1}, 0},
+    {"stride 1 pad 1, detached x", 3,
+     {HG_IN(-1, 1, HG_IN_DETACH, 2, 2, 5, 5), HG_IN(-1, 1, GRAD, 3, 2, 3, 3), HG_IN(-1, 1, GRAD, 3)},
+     &(const conv_args){1, 1}, 0},
+    {"only the bias needs a gradient", 3,
+     {HG_IN(-1, 1, 0, 2, 2, 4, 4), HG_IN(-1, 1, 0, 3, 2, 3, 3), HG_IN(-1, 1, GRAD, 3)},
+     &(const conv_args){1, 0}, 0},
+};
+/* conv2 of the seeds' net. */
+static const hg_op_case conv2d_bench[] = {
+    {"conv2", 3,
+     {HG_IN(-1, 1, GRAD, 64, 96, 14, 14), HG_IN(-0.1f, 0.1f, GRAD, 128, 96, 3, 3), HG_IN(-1, 1, GRAD, 128)},
+     &(const conv_args){1, 0}, 0},
+};
+
+const hg_op hg_op_conv2d = HG_OP_SPEC("conv2d", conv2d, NULL, conv2d_cases, conv2d_bench);
+
+const hg_op *const hg_ops_conv[] = {&hg_op_conv2d, NULL};
+
 /* y[n,k] = Σ_c w[k,c] ⋆ x[n,c] + b[k] */
 hg_tensor *hg_conv2d(hg_tensor *x, hg_tensor *w, hg_tensor *b, int stride, int pad) {
   hg_conv_shape s;
   if (conv2d_check(x, w, b, stride, pad, &s) != HG_OK) return NULL;
   hg_tensor *y = hg_tensor_empty(HG_SHAPE(s.n, s.k, s.oh, s.ow));
   if (!y) return NULL;
-  hg_node *nd;
+  hg_node *nd = NULL;
   hg_tensor *in[] = {x, w, b};
-  if (hg_conv2d_forward(&s, x->data, w->data, b ? b->data : NULL, y->data) != HG_OK ||
-      hg_record(&hg_op_conv2d, y, 3, in, &nd) != HG_OK) {
+  if (hg_conv2d_forward(&s, x->data, w->data, b ? b->data : NULL, y->data) != HG_OK) {
     hg_tensor_free(y);
     return NULL;
   }
+  y = hg_record_output(&hg_op_conv2d, y, 3, in, &nd);
   if (nd) {
     nd->args.i[0] = stride;
     nd->args.i[1] = pad;

@@ -1,7 +1,10 @@
 /* Losses: cross entropy over class logits and mean squared error. Both give
  * a scalar (0-dimensional) tensor. */
 #include <math.h>
+#include <stdlib.h>
 
+#include "autograd/broadcast.h"
+#include "autograd/op.h"
 #include "autograd/ops.h"
 
 #define PARALLEL_MIN 32768
@@ -9,12 +12,9 @@
 /* ---------- cross entropy ---------- */
 
 /* gx[n,c] = ḡ · (softmax[n,c] − [c = label_n]) / N, softmax = e^{x − lse}. */
-static hg_status cross_entropy_backward(hg_node *nd) {
+static hg_status cross_entropy_input_grad(hg_node *nd, int which, hg_tensor *gx, bool acc) {
+  (void)which;
   hg_tensor *x = nd->in[0];
-  if (!hg_needs_grad(x)) return HG_OK;
-  bool acc;
-  hg_tensor *gx = hg_grad_acquire(x, &acc);
-  if (!gx) return HG_ERR_NOMEM;
   int n_rows = x->shape[0], n_cls = x->shape[1];
   const float *labels = nd->saved[0]->data, *lse = nd->saved[1]->data;
   float k = nd->out->grad->data[0] / (float)n_rows;
@@ -31,7 +31,7 @@ static hg_status cross_entropy_backward(hg_node *nd) {
   return HG_OK;
 }
 
-const hg_op hg_op_cross_entropy = {"cross_entropy", cross_entropy_backward};
+static hg_status cross_entropy_backward(hg_node *nd) { return hg_grad_inputs(nd, cross_entropy_input_grad); }
 
 static hg_status ce_check(const hg_tensor *x, const int *labels) {
   char s[64];
@@ -61,6 +61,45 @@ static double ce_rows(const hg_tensor *x, const int *labels, float *lse) {
   }
   return total;
 }
+
+/* A case's inputs: the logits and their labels as whole floats. */
+static hg_tensor *cross_entropy_forward(const hg_op *op, hg_tensor *const *in, const void *args) {
+  (void)op, (void)args;
+  int *labels = malloc(in[1]->numel * sizeof *labels);
+  if (!labels) {
+    hg_fail(HG_ERR_NOMEM, "cross_entropy: out of memory for %zu labels", in[1]->numel);
+    return NULL;
+  }
+  for (size_t n = 0; n < in[1]->numel; n++) labels[n] = (int)in[1]->data[n];
+  hg_tensor *y = hg_cross_entropy(in[0], labels);
+  free(labels);
+  return y;
+}
+
+/* Naive, in double: (1/N) Σ_n ln Σ_c e^{x[n,c]} − x[n, label_n]. */
+static hg_tensor *cross_entropy_reference(const hg_op *op, hg_tensor *const *in, const void *args) {
+  (void)op, (void)args;
+  const hg_tensor *x = in[0];
+  int rows = x->shape[0], cls = x->shape[1];
+  double total = 0.0;
+  for (int n = 0; n < rows; n++) {
+    double s = 0.0;
+    for (int c = 0; c < cls; c++) s += exp((double)x->data[n * cls + c]);
+    total += log(s) - x->data[n * cls + (int)in[1]->data[n]];
+  }
+  return hg_op_ref_scalar(total / rows);
+}
+
+static const hg_op_case cross_entropy_cases[] = {
+    {"[4,5]", 2, {HG_IN(-2, 2, HG_IN_GRAD, 4, 5), HG_IN(0, 5, HG_IN_INTEGER, 4)}, NULL, 0},
+};
+/* The classifier of the seeds' net. */
+static const hg_op_case cross_entropy_bench[] = {
+    {"10 classes", 2, {HG_IN(-2, 2, HG_IN_GRAD, 64, 10), HG_IN(0, 10, HG_IN_INTEGER, 64)}, NULL, 0},
+};
+
+const hg_op hg_op_cross_entropy =
+    HG_OP_SPEC("cross_entropy", cross_entropy, NULL, cross_entropy_cases, cross_entropy_bench);
 
 /* Saves the labels (as floats) and lse for the backward. */
 static hg_tensor *ce_finish(hg_tensor *y, hg_tensor *x, const int *labels, hg_tensor *lse) {
@@ -99,38 +138,50 @@ hg_tensor *hg_cross_entropy(hg_tensor *logits, const int *labels) {
 /* ---------- mean squared error ---------- */
 
 /* ga = ḡ · 2(a − b)/numel, gb = −ga. */
-static hg_status mse_backward(hg_node *nd) {
-  hg_tensor *a = nd->in[0], *b = nd->in[1];
-  float k = 2.0f * nd->out->grad->data[0] / (float)a->numel;
-  for (int which = 0; which < 2; which++) {
-    hg_tensor *t = nd->in[which];
-    if (!hg_needs_grad(t)) continue;
-    bool acc;
-    hg_tensor *g = hg_grad_acquire(t, &acc);
-    if (!g) return HG_ERR_NOMEM;
-    float s = which ? -k : k;
-    const float *av = a->data, *bv = b->data;
-    float *d = g->data;
-    size_t n = a->numel;
+static hg_status mse_input_grad(hg_node *nd, int which, hg_tensor *gx, bool acc) {
+  const float *av = nd->in[0]->data, *bv = nd->in[1]->data;
+  float s = (which ? -2.0f : 2.0f) * nd->out->grad->data[0] / (float)gx->numel;
+  float *d = gx->data;
+  size_t n = gx->numel;
 #pragma omp parallel for simd if (n > PARALLEL_MIN)
-    for (size_t i = 0; i < n; i++) {
-      float v = s * (av[i] - bv[i]);
-      d[i] = acc ? d[i] + v : v;
-    }
+  for (size_t i = 0; i < n; i++) {
+    float v = s * (av[i] - bv[i]);
+    d[i] = acc ? d[i] + v : v;
   }
   return HG_OK;
 }
 
-const hg_op hg_op_mse = {"mse", mse_backward};
+static hg_status mse_backward(hg_node *nd) { return hg_grad_inputs(nd, mse_input_grad); }
+
+static hg_tensor *mse_forward(const hg_op *op, hg_tensor *const *in, const void *args) {
+  (void)op, (void)args;
+  return hg_mse(in[0], in[1]);
+}
+
+/* Naive, in double: Σ (a − b)² / numel. */
+static hg_tensor *mse_reference(const hg_op *op, hg_tensor *const *in, const void *args) {
+  (void)op, (void)args;
+  double sum = 0.0;
+  for (size_t i = 0; i < in[0]->numel; i++) sum += pow((double)in[0]->data[i] - in[1]->data[i], 2);
+  return hg_op_ref_scalar(sum / (double)in[0]->numel);
+}
+
+static const hg_op_case mse_cases[] = {
+    {"b without grad", 2, {HG_IN(-1, 1, HG_IN_GRAD, 2, 3, 2), HG_IN(-1, 1, 0, 2, 3, 2)}, NULL, 0},
+    {"both with grad", 2, {HG_IN(-1, 1, HG_IN_GRAD, 2, 3, 2), HG_IN(-1, 1, HG_IN_GRAD, 2, 3, 2)}, NULL, 0},
+};
+/* fc5's output against a target. */
+static const hg_op_case mse_bench[] = {
+    {"fc5 output", 2, {HG_IN(-1, 1, HG_IN_GRAD, 64, 4096), HG_IN(-1, 1, 0, 64, 4096)}, NULL, 0},
+};
+
+const hg_op hg_op_mse = HG_OP_SPEC("mse", mse, NULL, mse_cases, mse_bench);
+
+const hg_op *const hg_ops_loss[] = {&hg_op_cross_entropy, &hg_op_mse, NULL};
 
 /* (1/numel) Σ (a − b)² */
 hg_tensor *hg_mse(hg_tensor *a, hg_tensor *b) {
-  if (!hg_same_shape(a, b)) {
-    char sa[64], sb[64];
-    hg_fail(HG_ERR_SHAPE, "mse: shapes %s and %s differ", hg_shape_str(a, sa, sizeof sa),
-            hg_shape_str(b, sb, sizeof sb));
-    return NULL;
-  }
+  if (hg_check_same_shape("mse", a, b) != HG_OK) return NULL;
   hg_tensor *y = hg_tensor_empty(0, NULL);
   if (!y) return NULL;
   double sum = 0.0;
@@ -141,9 +192,5 @@ hg_tensor *hg_mse(hg_tensor *a, hg_tensor *b) {
   y->data[0] = (float)(sum / (double)n);
   hg_node *nd;
   hg_tensor *in[2] = {a, b};
-  if (hg_record(&hg_op_mse, y, 2, in, &nd) != HG_OK) {
-    hg_tensor_free(y);
-    return NULL;
-  }
-  return y;
+  return hg_record_output(&hg_op_mse, y, 2, in, &nd);
 }

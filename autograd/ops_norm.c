@@ -1,10 +1,11 @@
-/* Batch normalisation over channels (dim 1 of [N,C] or [N,C,H,W]) and
- * inverted dropout. */
+/* Batch normalisation over channels (dim 1 of [N,C] or [N,C,H,W]). */
 #include <math.h>
 
+#include "autograd/op.h"
 #include "autograd/ops.h"
 
 #define PARALLEL_MIN 32768
+#define GRAD HG_IN_GRAD
 
 /* ---------- batch norm ---------- */
 
@@ -179,7 +180,81 @@ static hg_status batch_norm_backward(hg_node *nd) {
   return bn_grad_affine(nd, d, mean, invstd);
 }
 
-const hg_op hg_op_batch_norm = {"batch_norm", batch_norm_backward};
+/* A case's arguments. */
+typedef struct bn_args {
+  bool training;
+  float momentum, eps;
+} bn_args;
+
+static const bn_args train_args = {true, 0.1f, 1e-5f};
+
+static hg_tensor *batch_norm_forward(const hg_op *op, hg_tensor *const *in, const void *args) {
+  (void)op;
+  const bn_args *a = args;
+  return hg_batch_norm(in[0], in[1], in[2], in[3], in[4], a->training, a->momentum, a->eps);
+}
+
+/* The batch mean and biased variance of channel c, in double. */
+static void reference_stats(const hg_tensor *x, int c, double *mean, double *var) {
+  int nc = x->shape[1];
+  size_t s = x->numel / ((size_t)x->shape[0] * nc), count = x->numel / (size_t)nc;
+  double sum = 0.0, sq = 0.0;
+  for (size_t i = 0; i < x->numel; i++)
+    if ((int)(i / s % (size_t)nc) == c) sum += x->data[i];
+  for (size_t i = 0; i < x->numel; i++)
+    if ((int)(i / s % (size_t)nc) == c) sq += (x->data[i] - sum / count) * (x->data[i] - sum / count);
+  *mean = sum / count;
+  *var = sq / count;
+}
+
+/* Naive: y = γ(x − μ)/√(σ² + ε) + β with μ, σ² of the batch or the running ones. */
+static hg_tensor *batch_norm_reference(const hg_op *op, hg_tensor *const *in, const void *args) {
+  (void)op;
+  const bn_args *a = args;
+  const hg_tensor *x = in[0], *gamma = in[1], *beta = in[2];
+  int nc = x->shape[1];
+  size_t s = x->numel / ((size_t)x->shape[0] * nc);
+  hg_tensor *y = hg_tensor_empty(x->ndim, x->shape);
+  for (int c = 0; y && c < nc; c++) {
+    double mean, var;
+    if (a->training) reference_stats(x, c, &mean, &var);
+    else mean = in[3]->data[c], var = in[4]->data[c];
+    for (size_t i = 0; i < x->numel; i++)
+      if ((int)(i / s % (size_t)nc) == c)
+        y->data[i] = (float)((gamma ? gamma->data[c] : 1.0) * (x->data[i] - mean) / sqrt(var + a->eps) +
+                             (beta ? beta->data[c] : 0.0));
+  }
+  return y;
+}
+
+static const hg_op_case batch_norm_cases[] = {
+    {"training [6,3] affine", 3,
+     {HG_IN(-2, 2, GRAD, 6, 3), HG_IN(0.5f, 1.5f, GRAD, 3), HG_IN(-1, 1, GRAD, 3)}, &train_args, 0},
+    {"training [3,2,2,3] affine", 3,
+     {HG_IN(-2, 2, GRAD, 3, 2, 2, 3), HG_IN(0.5f, 1.5f, GRAD, 2), HG_IN(-1, 1, GRAD, 2)}, &train_args, 0},
+    {"training [4,3,2,2] no affine", 1, {HG_IN(-2, 2, GRAD, 4, 3, 2, 2)}, &train_args, 0},
+    {"evaluation, gamma without grad", 5,
+     {HG_IN(-2, 2, GRAD, 2, 3, 2, 2), HG_IN(0.5f, 1.5f, 0, 3), HG_IN(-1, 1, GRAD, 3),
+      HG_IN(-0.5f, 0.5f, 0, 3), HG_IN(0.5f, 2, 0, 3)},
+     &(const bn_args){false, 0.1f, 1e-5f}, 0},
+};
+/* Training with running statistics at bn2, bn3 and fc5 of the seeds' net. */
+static const hg_op_case batch_norm_bench[] = {
+    {"bn2", 5,
+     {HG_IN(-1, 1, GRAD, 64, 96, 14, 14), HG_IN(0.5f, 1.5f, GRAD, 96), HG_IN(-1, 1, GRAD, 96),
+      HG_IN(-0.5f, 0.5f, 0, 96), HG_IN(0.5f, 2, 0, 96)},
+     &train_args, 0},
+    {"bn3", 5,
+     {HG_IN(-1, 1, GRAD, 64, 128, 12, 12), HG_IN(0.5f, 1.5f, GRAD, 128), HG_IN(-1, 1, GRAD, 128),
+      HG_IN(-0.5f, 0.5f, 0, 128), HG_IN(0.5f, 2, 0, 128)},
+     &train_args, 0},
+    {"bn fc5", 5,
+     {HG_IN(-1, 1, GRAD, 64, 4096), HG_IN(0.5f, 1.5f, GRAD, 4096), HG_IN(-1, 1, GRAD, 4096),
+      HG_IN(-0.5f, 0.5f, 0, 4096), HG_IN(0.5f, 2, 0, 4096)},
+     &train_args, 0},
+};
+
+const hg_op hg_op_batch_norm = HG_OP_SPEC("batch_norm", batch_norm, NULL, batch_norm_cases, batch_norm_bench);
 
 /* Records the node and saves mean and invstd; frees everything on failure. */
 static hg_tensor *bn_finish(hg_tensor *y, hg_tensor *const in[3], hg_tensor *mean,
@@ -220,58 +295,4 @@ hg_tensor *hg_batch_norm(hg_tensor *x, hg_tensor *gamma, hg_tensor *beta,
   return bn_finish(y, in, mean, invstd, training);
 }
 
-/* ---------- dropout ---------- */
-
-/* gx = g ⊙ mask (mask already holds 0 or 1/(1 − p)), or gx = g without a mask. */
-static hg_status dropout_backward(hg_node *nd) {
-  hg_tensor *x = nd->in[0];
-  if (!hg_needs_grad(x)) return HG_OK;
-  bool acc;
-  hg_tensor *gx = hg_grad_acquire(x, &acc);
-  if (!gx) return HG_ERR_NOMEM;
-  const float *g = nd->out->grad->data, *m = nd->saved[0] ? nd->saved[0]->data : NULL;
-  float *d = gx->data;
-  size_t n = x->numel;
-#pragma omp parallel for simd if (n > PARALLEL_MIN)
-  for (size_t i = 0; i < n; i++) {
-    float t = m ? g[i] * m[i] : g[i];
-    d[i] = acc ? d[i] + t : t;
-  }
-  return HG_OK;
-}
-
-const hg_op hg_op_dropout = {"dropout", dropout_backward};
-
-/* mask_i = 1/(1 − p) when u_i < 1 − p, else 0; drawn in element order. */
-static hg_tensor *dropout_mask(const hg_tensor *x, float p, hg_rng *rng) {
-  hg_tensor *m = hg_tensor_empty(x->ndim, x->shape);
-  if (!m) return NULL;
-  float keep = 1.0f - p, scale = 1.0f / keep;
-  for (size_t i = 0; i < m->numel; i++) m->data[i] = hg_rng_uniform(rng) < keep ? scale : 0.0f;
-  return m;
-}
-
-/* Training: y = x ⊙ m / (1 − p), m ~ Bernoulli(1 − p) from rng; else y = x (a copy). */
-hg_tensor *hg_dropout(hg_tensor *x, float p, bool training, hg_rng *rng) {
-  if (!(p >= 0.0f && p < 1.0f)) {
-    hg_fail(HG_ERR_ARG, "dropout: p %g must be in [0, 1)", p);
-    return NULL;
-  }
-  bool masked = training && p > 0.0f;
-  if (masked && !rng) {
-    hg_fail(HG_ERR_ARG, "dropout: training with p %g needs a generator", p);
-    return NULL;
-  }
-  hg_tensor *mask = masked ? dropout_mask(x, p, rng) : NULL;
-  hg_tensor *y = (!masked || mask) ? hg_tensor_clone(x) : NULL;
-  hg_node *nd = NULL;
-  if (y && mask)
-    for (size_t i = 0; i < y->numel; i++) y->data[i] *= mask->data[i];
-  if (y && hg_record(&hg_op_dropout, y, 1, &x, &nd) != HG_OK) {
-    hg_tensor_free(y);
-    y = NULL;
-  }
-  if (nd && mask) hg_node_save(nd, 0, mask);
-  hg_tensor_free(mask);
-  return y;
-}
+const hg_op *const hg_ops_norm[] = {&hg_op_batch_norm, NULL};

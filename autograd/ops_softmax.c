@@ -2,6 +2,7 @@
  * subtracted before exponentiating. */
 #include <math.h>
 
+#include "autograd/op.h"
 #include "autograd/ops.h"
 #include "tensor/axis.h"
 
@@ -51,7 +52,7 @@ static void block_softmax(const float *x, float *y, const axis_lines *l, size_t 
     }
 }
 
-static void softmax_forward(const axis_lines *l, const float *x, float *y, bool log_out) {
+static void softmax_kernel(const axis_lines *l, const float *x, float *y, bool log_out) {
   size_t n = l->outer * l->blocks;
 #pragma omp parallel for if (l->outer * l->len * l->inner > PARALLEL_MIN)
   for (size_t t = 0; t < n; t++) {
@@ -96,37 +97,77 @@ static hg_status softmax_backward(hg_node *n) {
   bool acc;
   hg_tensor *gx = hg_grad_acquire(x, &acc);
   if (!gx) return HG_ERR_NOMEM;
-  softmax_grad(&l, n->out->data, n->out->grad->data, gx->data, n->args.i[1], acc);
+  softmax_grad(&l, n->out->data, n->out->grad->data, gx->data, *(const bool *)n->op->kernel, acc);
   return HG_OK;
 }
 
-const hg_op hg_op_softmax = {"softmax", softmax_backward};
-const hg_op hg_op_log_softmax = {"log_softmax", softmax_backward};
-
-static hg_tensor *softmax_common(const hg_op *op, hg_tensor *x, int axis, bool log_out) {
+static hg_tensor *softmax_common(const hg_op *op, hg_tensor *x, int axis) {
   axis_lines l;
   if (lines_init(&l, op->name, x, axis) != HG_OK) return NULL;
   hg_tensor *y = hg_tensor_empty(x->ndim, x->shape);
   if (!y) return NULL;
-  softmax_forward(&l, x->data, y->data, log_out);
+  softmax_kernel(&l, x->data, y->data, *(const bool *)op->kernel);
   hg_node *node;
-  if (hg_record(op, y, 1, &x, &node) != HG_OK) {
-    hg_tensor_free(y);
-    return NULL;
-  }
-  if (node) {
-    node->args.i[0] = axis;
-    node->args.i[1] = log_out;
-  }
+  y = hg_record_output(op, y, 1, &x, &node);
+  if (node) node->args.i[0] = axis;
   return y;
 }
 
-/* softmax(x)_i = e^{x_i − max} / Σ_j e^{x_j − max} along axis */
-hg_tensor *hg_softmax(hg_tensor *x, int axis) {
-  return softmax_common(&hg_op_softmax, x, axis, false);
+/* A case's argument: the axis. */
+static hg_tensor *softmax_forward(const hg_op *op, hg_tensor *const *in, const void *args) {
+  return softmax_common(op, in[0], *(const int *)args);
 }
 
-/* log_softmax(x)_i = x_i − max − ln Σ_j e^{x_j − max} along axis */
-hg_tensor *hg_log_softmax(hg_tensor *x, int axis) {
-  return softmax_common(&hg_op_log_softmax, x, axis, true);
+/* Naive, in double: e^{x_j} / Σ e^{x_l}, or x_j − ln Σ e^{x_l}, along each line. */
+static hg_tensor *softmax_reference(const hg_op *op, hg_tensor *const *in, const void *args) {
+  const hg_tensor *x = in[0];
+  int axis = *(const int *)args < 0 ? *(const int *)args + x->ndim : *(const int *)args;
+  size_t outer = 1, len = (size_t)x->shape[axis], inner = 1;
+  for (int d = 0; d < axis; d++) outer *= (size_t)x->shape[d];
+  for (int d = axis + 1; d < x->ndim; d++) inner *= (size_t)x->shape[d];
+  hg_tensor *y = hg_tensor_empty(x->ndim, x->shape);
+  for (size_t o = 0; y && o < outer; o++)
+    for (size_t i = 0; i < inner; i++) {
+      double s = 0.0;
+      for (size_t j = 0; j < len; j++) s += exp((double)x->data[(o * len + j) * inner + i]);
+      for (size_t j = 0; j < len; j++) {
+        size_t k = (o * len + j) * inner + i;
+        y->data[k] = (float)(*(const bool *)op->kernel ? x->data[k] - log(s) : exp((double)x->data[k]) / s);
+      }
+    }
+  return y;
 }
+
+/* ---------- the specs ---------- */
+
+#define GRAD HG_IN_GRAD
+
+static const hg_op_case softmax_cases[] = {
+    {"[2,3,4] axis 1", 1, {HG_IN(-2, 2, GRAD, 2, 3, 4)}, &(const int){1}, 0},
+    {"[3,5] axis -1", 1, {HG_IN(-2, 2, GRAD, 3, 5)}, &(const int){-1}, 0},
+    {"[2,3,2,2] axis 0", 1, {HG_IN(-2, 2, GRAD, 2, 3, 2, 2)}, &(const int){0}, 0},
+    {"[2,3,10,9] axis 1: two blocks of lines", 1, {HG_IN(-2, 2, GRAD, 2, 3, 10, 9)}, &(const int){1}, 0},
+};
+static const hg_op_case log_softmax_cases[] = {
+    {"[2,4,2,2] axis 1", 1, {HG_IN(-2, 2, GRAD, 2, 4, 2, 2)}, &(const int){1}, 0},
+    {"[3,5] axis -1", 1, {HG_IN(-2, 2, GRAD, 3, 5)}, &(const int){-1}, 0},
+    {"[2,3,10,9] axis 1: two blocks of lines", 1, {HG_IN(-2, 2, GRAD, 2, 3, 10, 9)}, &(const int){1}, 0},
+};
+/* The classifier's 10 classes, and fc5's 4096 units (a competition along them). */
+static const hg_op_case softmax_bench[] = {
+    {"axis 1", 1, {HG_IN(-2, 2, GRAD, 64, 10)}, &(const int){1}, 0},
+    {"axis 1", 1, {HG_IN(-2, 2, GRAD, 64, 4096)}, &(const int){1}, 0},
+};
+
+const hg_op hg_op_softmax =
+    HG_OP_SPEC("softmax", softmax, &(const bool){false}, softmax_cases, softmax_bench);
+const hg_op hg_op_log_softmax =
+    HG_OP_SPEC("log_softmax", softmax, &(const bool){true}, log_softmax_cases, softmax_bench);
+
+const hg_op *const hg_ops_softmax[] = {&hg_op_softmax, &hg_op_log_softmax, NULL};
+
+/* softmax(x)_i = e^{x_i − max} / Σ_j e^{x_j − max} along axis */
+hg_tensor *hg_softmax(hg_tensor *x, int axis) { return softmax_common(&hg_op_softmax, x, axis); }
+
+/* log_softmax(x)_i = x_i − max − ln Σ_j e^{x_j − max} along axis */
+hg_tensor *hg_log_softmax(hg_tensor *x, int axis) { return softmax_common(&hg_op_log_softmax, x, axis); }

@@ -1,7 +1,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "autograd/autograd.h"
+#include "autograd/op.h"
 #include "tensor/alloc.h"
 
 typedef struct tape {
@@ -58,6 +58,13 @@ hg_status hg_record(const hg_op *op, hg_tensor *out, int n_in, hg_tensor *const 
   return HG_OK;
 }
 
+hg_tensor *hg_record_output(const hg_op *op, hg_tensor *out, int n_in, hg_tensor *const *in,
+                            hg_node **node) {
+  if (hg_record(op, out, n_in, in, node) == HG_OK) return out;
+  hg_tensor_free(out);
+  return NULL;
+}
+
 void hg_node_save(hg_node *node, int slot, hg_tensor *t) {
   HG_ASSERT(slot >= 0 && slot < HG_NODE_MAX_SAVED && !node->saved[slot]);
   node->saved[slot] = hg_tensor_retain(t);
@@ -73,6 +80,17 @@ hg_tensor *hg_grad_acquire(hg_tensor *t, bool *accumulate) {
   }
   t->grad_is_zero = false;
   return t->grad;
+}
+
+hg_status hg_grad_inputs(hg_node *node, hg_input_grad_fn f) {
+  for (int i = 0; i < node->n_in; i++) {
+    if (!hg_needs_grad(node->in[i])) continue;
+    bool acc;
+    hg_tensor *g = hg_grad_acquire(node->in[i], &acc);
+    hg_status s = g ? f(node, i, g, acc) : HG_ERR_NOMEM;
+    if (s != HG_OK) return s;
+  }
+  return HG_OK;
 }
 
 void hg_zero_grad(hg_tensor *t) {

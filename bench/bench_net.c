@@ -18,8 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 
+#include "bench/timing.h"
 #include "hebbgrad.h"
 #include "tensor/conv.h"
 #include "tensor/pooling.h"
@@ -266,17 +266,6 @@ static double step_flops(const flops *f, mode md) {
 static void fill_batch(hg_tensor *x, int *labels, int batch, hg_rng *rng) {
   for (size_t i = 0; i < x->numel; i++) x->data[i] = hg_rng_normal(rng);
   for (int i = 0; i < batch; i++) labels[i] = (int)hg_rng_below(rng, CLASSES);
-}
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
 }
 
 static void usage(void) {

@@ -1,8 +1,9 @@
 /* Kernel and op timings at the seeds' network sizes (batch 64), one per line:
  * GEMM on both backends (to justify the default), the convolution kernels of
- * every conv layer (forward, backward-data, backward-weights), pooling, and
- * the element-wise / reduction ops through the autograd API, and the Hebbian
- * surrogate losses (loss + backward) at the fc5 and conv2 shapes.
+ * every conv layer (forward, backward-data, backward-weights), pooling, every
+ * op of the table at its spec's benchmark shapes (forward, and forward +
+ * backward), and the Hebbian surrogate losses (loss + backward) at the fc5
+ * and conv2 shapes.
  * Each entry: warm-up, then reps sized to ~0.4 s (0.1 s with --quick);
  * median and best time with CLOCK_MONOTONIC.
  *
@@ -14,8 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "bench/timing.h"
 #include "hebbgrad.h"
 #include "tensor/conv.h"
 #include "tensor/pooling.h"
@@ -26,17 +27,6 @@ static int max_reps = 200;
 static void die(const char *what) {
   fprintf(stderr, "bench_ops: %s failed: %s\n", what, hg_last_error());
   exit(1);
-}
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
 }
 
 typedef void (*bench_fn)(void *ctx);
@@ -65,10 +55,13 @@ static timing time_fn(bench_fn fn, void *ctx) {
   return r;
 }
 
-/* rate = work / median time, in `unit` (GFLOP/s or GB/s: work in 1e9). */
+/* rate = work / median time, in `unit` (GFLOP/s or GB/s: work in 1e9); "-"
+ * for no work (a view). */
 static void report(const char *name, const char *shape, timing t, double work, const char *unit) {
-  printf("%-34s %-26s %9.3f %9.3f %9.1f %-7s %4d\n", name, shape, 1e3 * t.med, 1e3 * t.best,
-         work / t.med / 1e9, unit, t.reps);
+  char rate[16] = "-";
+  if (work > 0) snprintf(rate, sizeof rate, "%.1f", work / t.med / 1e9);
+  printf("%-40s %-40s %9.3f %9.3f %9s %-7s %4d\n", name, shape, 1e3 * t.med, 1e3 * t.best, rate, unit,
+         t.reps);
   fflush(stdout);
 }
 
@@ -241,107 +234,71 @@ static void bench_pool(int batch, hg_rng *rng) {
   }
 }
 
-/* --- ops through the autograd API: forward alone (grad mode off), and
- * forward + backward (inputs require a gradient) --- */
-
-typedef enum op_kind { OP_RELU, OP_ADD_BIAS, OP_BN, OP_SOFTMAX, OP_SUM, OP_CE, OP_DROPOUT } op_kind;
+/* --- every op of the table (autograd/op_table.h) at its spec's benchmark
+ * shapes: forward alone (grad mode off), and forward + backward (its inputs
+ * flagged HG_IN_GRAD require a gradient) --- */
 
 typedef struct op_ctx {
-  op_kind kind;
+  const hg_op *op;
+  const hg_op_case *c;
+  hg_tensor *in[HG_OP_MAX_IN], *gout;
   bool backward;
-  hg_tensor *x, *bias, *gamma, *beta, *mean, *var, *gout;
-  const int *labels;
-  hg_rng *rng;
 } op_ctx;
-
-static hg_tensor *apply(op_ctx *c) {
-  switch (c->kind) {
-  case OP_RELU: return hg_relu(c->x);
-  case OP_ADD_BIAS: return hg_add(c->x, c->bias);
-  case OP_BN: return hg_batch_norm(c->x, c->gamma, c->beta, c->mean, c->var, true, 0.1f, 1e-5f);
-  case OP_SOFTMAX: return hg_softmax(c->x, 1);
-  case OP_SUM: return hg_sum(c->x, 0, NULL, false);
-  case OP_CE: return hg_cross_entropy(c->x, c->labels);
-  case OP_DROPOUT: return hg_dropout(c->x, 0.5f, true, c->rng);
-  }
-  return NULL;
-}
 
 static void run_op(void *p) {
   op_ctx *c = p;
   bool was = hg_set_grad_enabled(c->backward);
-  hg_tensor *y = apply(c);
-  if (!y) die("op");
+  hg_tensor *y = hg_op_case_run(c->op, c->c, c->in);
+  if (!y) die(c->op->name);
   if (c->backward) {
-    hg_status s = y->numel == 1 ? hg_backward(y) : hg_backward_from(y, c->gout);
-    if (s != HG_OK) die("backward");
+    if (hg_backward_from(y, c->gout) != HG_OK) die("backward");
     hg_tape_clear();
   }
   hg_tensor_free(y);
   hg_set_grad_enabled(was);
 }
 
-static void bench_ops(int batch, hg_rng *rng) {
-  int *labels = malloc((size_t)batch * sizeof *labels);
-  if (!labels) die("labels");
-  for (int i = 0; i < batch; i++) labels[i] = (int)hg_rng_below(rng, 10);
-  static const struct {
-    const char *name;
-    op_kind kind;
-    int ndim, shape[4]; /* shape[0] is replaced by the batch */
-  } cases[] = {
-      {"relu", OP_RELU, 4, {0, 96, 28, 28}},
-      {"add bias [C,1,1]", OP_ADD_BIAS, 4, {0, 96, 28, 28}},
-      {"batch_norm train", OP_BN, 4, {0, 96, 14, 14}},
-      {"batch_norm train", OP_BN, 4, {0, 128, 12, 12}},
-      {"batch_norm1d train", OP_BN, 2, {0, 4096}},
-      {"dropout 0.5", OP_DROPOUT, 2, {0, 4096}},
-      {"softmax axis 1", OP_SOFTMAX, 2, {0, 10}},
-      {"softmax axis 1", OP_SOFTMAX, 2, {0, 4096}},
-      {"sum all", OP_SUM, 4, {0, 96, 28, 28}},
-      {"cross_entropy", OP_CE, 2, {0, 10}},
-  };
-  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    int shape[4];
-    memcpy(shape, cases[i].shape, sizeof shape);
-    shape[0] = batch;
-    int c = shape[1];
-    op_ctx ctx = {.kind = cases[i].kind, .labels = labels, .rng = rng};
-    ctx.x = hg_tensor_normal(cases[i].ndim, shape, 0.0f, 1.0f, rng);
-    ctx.bias = hg_tensor_normal(HG_SHAPE(c, 1, 1), 0.0f, 1.0f, rng);
-    ctx.gamma = hg_tensor_ones(HG_SHAPE(c));
-    ctx.beta = hg_tensor_zeros(HG_SHAPE(c));
-    ctx.mean = hg_tensor_zeros(HG_SHAPE(c));
-    ctx.var = hg_tensor_ones(HG_SHAPE(c));
-    if (!ctx.x || !ctx.bias || !ctx.gamma || !ctx.beta || !ctx.mean || !ctx.var) die("op inputs");
-    hg_requires_grad(ctx.x, true);
-    hg_requires_grad(ctx.bias, true);
-    hg_requires_grad(ctx.gamma, true);
-    hg_requires_grad(ctx.beta, true);
-    /* The output's shape, for the gradient seed. */
-    hg_tensor *y = apply(&ctx);
-    if (!y) die(cases[i].name);
-    ctx.gout = hg_tensor_normal(y->ndim, y->shape, 0.0f, 1.0f, rng);
-    double out_bytes = 4.0 * (double)y->numel;
-    hg_tensor_free(y);
-    hg_tape_clear();
-    char shape_str[64];
-    hg_shape_str(ctx.x, shape_str, sizeof shape_str);
-    double in_bytes = 4.0 * (double)ctx.x->numel;
-    char name[64];
-    /* forward traffic: read x, write y (the bias/stat vectors are small) */
-    ctx.backward = false;
-    snprintf(name, sizeof name, "%s forward", cases[i].name);
-    report(name, shape_str, time_fn(run_op, &ctx), in_bytes + out_bytes, "GB/s");
-    /* forward + backward: adds reading dy (and what the op saved) and writing dx */
-    ctx.backward = true;
-    snprintf(name, sizeof name, "%s fwd+bwd", cases[i].name);
-    report(name, shape_str, time_fn(run_op, &ctx), 2.0 * (in_bytes + out_bytes), "GB/s");
-    hg_zero_grad(ctx.x);
-    hg_tensor *all[] = {ctx.x, ctx.bias, ctx.gamma, ctx.beta, ctx.mean, ctx.var, ctx.gout};
-    for (size_t j = 0; j < sizeof all / sizeof all[0]; j++) hg_tensor_free(all[j]);
+/* The inputs' shapes, "[64,96,28,28] [96,1,1]", and their bytes. */
+static double input_shapes(const op_ctx *c, char *buf, size_t size) {
+  double bytes = 0;
+  buf[0] = '\0';
+  for (int i = 0; i < c->c->n_in; i++) {
+    char one[64];
+    size_t len = strlen(buf);
+    snprintf(buf + len, size - len, "%s%s", i ? " " : "", hg_shape_str(c->in[i], one, sizeof one));
+    bytes += 4.0 * (double)c->in[i]->numel;
   }
-  free(labels);
+  return bytes;
+}
+
+/* One benchmark case: forward traffic is reading the inputs and writing the
+ * output (none for a view of its input); forward + backward is counted as
+ * twice the inputs and the output. */
+static void bench_op_case(const hg_op *op, const hg_op_case *bc, hg_rng *rng) {
+  op_ctx c = {.op = op, .c = bc};
+  if (hg_op_case_inputs(bc, hg_rng_u32(rng), c.in) != HG_OK) die(op->name);
+  hg_tensor *y = hg_op_case_run(op, bc, c.in);
+  if (!y) die(op->name);
+  c.gout = hg_tensor_normal(y->ndim, y->shape, 0.0f, 1.0f, rng);
+  if (!c.gout) die("gradient seed");
+  double out_bytes = 4.0 * (double)y->numel;
+  bool view = y->storage == c.in[0]->storage;
+  hg_tensor_free(y);
+  hg_tape_clear();
+  char name[64], shapes[128];
+  double bytes = input_shapes(&c, shapes, sizeof shapes) + out_bytes;
+  snprintf(name, sizeof name, "%s %s forward", op->name, bc->label);
+  report(name, shapes, time_fn(run_op, &c), view ? 0.0 : bytes, "GB/s");
+  c.backward = true;
+  snprintf(name, sizeof name, "%s %s fwd+bwd", op->name, bc->label);
+  report(name, shapes, time_fn(run_op, &c), 2.0 * bytes, "GB/s");
+  hg_tensor_free(c.gout);
+  hg_op_case_free(c.in);
+}
+
+static void bench_op_table(hg_rng *rng) {
+  for (int i = 0; i < hg_op_count(); i++)
+    for (int b = 0; b < hg_op_at(i)->n_bench; b++) bench_op_case(hg_op_at(i), &hg_op_at(i)->bench[b], rng);
 }
 
 /* One Hebbian surrogate loss and its backward: u = W·x recorded, y = relu(u). */
@@ -416,12 +373,12 @@ int main(int argc, char **argv) {
          "warm-up\n",
          batch, omp_get_max_threads(),
          hg_gemm_get_backend() == HG_GEMM_ONEDNN ? "onednn" : "openblas");
-  printf("%-34s %-26s %9s %9s %9s %-7s %4s\n", "op", "shape", "med ms", "best ms", "rate", "unit",
+  printf("%-40s %-40s %9s %9s %9s %-7s %4s\n", "op", "shape", "med ms", "best ms", "rate", "unit",
          "reps");
   bench_gemm(&rng);
   bench_conv(batch, &rng);
   bench_pool(batch, &rng);
-  bench_ops(batch, &rng);
+  bench_op_table(&rng);
   bench_hebb(batch, &rng);
   return 0;
 }
