@@ -1,3 +1,4 @@
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,7 +29,24 @@ hg_tensor *hg_detach(hg_tensor *t) {
   return d;
 }
 
+/* A thread's tape is released when the thread ends (the key's destructor). */
+static pthread_key_t tape_key;
+static pthread_once_t tape_key_once = PTHREAD_ONCE_INIT;
+
+static void tape_release(void *unused) {
+  (void)unused;
+  hg_tape_clear();
+  free(the_tape.nodes);
+  the_tape = (tape){0};
+}
+
+static void tape_key_create(void) { (void)pthread_key_create(&tape_key, tape_release); }
+
 static hg_status tape_grow(void) {
+  if (!the_tape.nodes) {
+    pthread_once(&tape_key_once, tape_key_create);
+    (void)pthread_setspecific(tape_key, &the_tape);
+  }
   int capacity = the_tape.capacity ? 2 * the_tape.capacity : 256;
   hg_node **nodes = realloc(the_tape.nodes, (size_t)capacity * sizeof *nodes);
   if (!nodes) return hg_fail(HG_ERR_NOMEM, "tape: out of memory growing to %d nodes", capacity);

@@ -1,7 +1,8 @@
 /* The process-wide state is safe to share between threads: two threads
  * allocating through the tensor pool and running convolutions through the
  * kernel cache at the same time get the same results as one thread alone,
- * and the pool's counters add up. */
+ * and the pool's counters add up; a thread's tape goes with the thread (the
+ * sanitizer build finds no leak). */
 #include <omp.h>
 #include <pthread.h>
 #include <string.h>
