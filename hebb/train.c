@@ -100,6 +100,10 @@ hg_trainer *hg_trainer_new(hg_net *net, const hg_plasticity *hebb, const hg_trai
     t->any_backprop |= l->mode == HG_TRAIN_B && hg_layer_has_params(l);
     if (l->mode != HG_TRAIN_H || !l->weight) continue;
     t->last_hebb = i;
+    if (!hebb) {
+      s = hg_fail(HG_ERR_ARG, "trainer: layer %s is Hebbian but no rule was given", l->name);
+      break;
+    }
     hg_layer_drop_bias(l); /* Hebbian neurons have no bias: u = w·x */
     p[i] = *hebb;
     p[i].mask = NULL;

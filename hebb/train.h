@@ -49,7 +49,7 @@ hg_status hg_net_set_modes(hg_net *net, const char *modes);
 /* A trainer for net with `hebb` as the rule of every H layer (copied; the
  * classifier, when H, always learns with the teacher signal). H layers learn
  * no bias: theirs is set to 0 (u = w·x). The net must be finalized and its
- * modes set. */
+ * modes set. hebb may be NULL when no layer is H (SGD alone). */
 hg_trainer *hg_trainer_new(hg_net *net, const hg_plasticity *hebb, const hg_trainer_opts *opts);
 void hg_trainer_free(hg_trainer *t);
 /* Replace the rule of layer i (an H layer). */

@@ -1,6 +1,6 @@
 /* Learning-rate schedules: pure functions of (epoch, base lr), epochs from 0.
  *
- * Text form (command-line option --lr-schedule):
+ * Text form (the programs' option --schedule):
  *   constant                 lr = base
  *   step:S:G                 lr = base·G^⌊e/S⌋
  *   seeds:H:P                lr = base for e < H, then base·2^−(⌊(e−H)/P⌋+1)
