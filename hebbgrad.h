@@ -43,8 +43,10 @@
 #include "hebb/plasticity.h"
 #include "hebb/train.h"
 #include "hebb/fit.h"
-/* experiment/: sweeps, probes, semi-supervised runs, tables */
+/* experiment/: sweeps, probes, semi-supervised runs, tables, the programs' options */
 #include "experiment/sweep.h"
 #include "experiment/experiment.h"
+#include "experiment/options.h"
+#include "experiment/common.h"
 
 #endif
