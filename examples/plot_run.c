@@ -1,7 +1,6 @@
 /* plot_run: pictures of a training run made by `train`: the first
  * convolution's kernels (kernels.png) and the accuracy curves (curves.png). */
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,47 +8,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "examples/experiment_cli.h"
-#include "hebbgrad.h"
+#include "examples/plot_run_options.h"
 #include "io/plot.h"
-
-static const char usage[] =
-    "usage: plot_run RUN_DIR [--out DIR] [--layer NAME] [--columns N] [--scale N]\n"
-    "\n"
-    "Draw two pictures of a run directory written by `train --run-dir RUN_DIR`:\n"
-    "\n"
-    "  kernels.png  the kernels of the first convolution: the first 4-D tensor named\n"
-    "               *.weight in the checkpoint (or NAME.weight with --layer), one tile\n"
-    "               per output channel, each tile min-max scaled on its own; RGB when\n"
-    "               the layer has 3 input channels, else the grey average of them.\n"
-    "  curves.png   train and validation top-1 accuracy (%) per epoch, one pair of\n"
-    "               curves per epochs.csv found (series named after the folder, e.g.\n"
-    "               \"backprop val\", \"hebb train\"). A series that is 0 at every epoch\n"
-    "               (a Hebbian phase that does not validate) is left out.\n"
-    "\n"
-    "Where it looks: RUN_DIR, then its subfolders backprop/, hebb/ and joint/ (the\n"
-    "phases of a run). The kernels come from the first folder, in that order, whose\n"
-    "best.safetensors (else last.safetensors) holds the layer; the curves from the\n"
-    "epochs.csv of every one of these folders.\n"
-    "\n"
-    "Options\n"
-    "  --out DIR      write the pictures into DIR (created if missing; default RUN_DIR)\n"
-    "  --layer NAME   draw the tensor NAME.weight (e.g. conv2), or the tensor NAME itself,\n"
-    "                 instead of the first convolution\n"
-    "  --columns N    kernels per row (default: about square)\n"
-    "  --scale N      screen pixels per kernel pixel, 1..64 (default: kernels about 48\n"
-    "                 pixels wide)\n"
-    "  --help         this text\n"
-    "\n"
-    "Exit status: 0 when both pictures were written; 1 when a checkpoint, layer or\n"
-    "epochs.csv could not be found or read, or a picture could not be written (the\n"
-    "message names the file; the other picture is still drawn); 2 on bad usage.\n";
 
 static const char *const phases[] = {"", "backprop", "hebb", "joint"};
 #define N_PHASES 4
 
 typedef struct options {
-  char *run_dir, *out_dir; /* from argv, trailing slashes dropped */
+  char *run_dir, *out_dir; /* copies of the arguments, trailing slashes dropped */
   const char *layer;
   int columns, scale;
 } options;
@@ -300,41 +266,29 @@ static char *trim_slashes(char *path) {
   return path;
 }
 
-/* 1: go on, 0: bad usage, -1: --help printed. */
-static int parse_args(int argc, char **argv, options *o) {
-  static const struct option longopts[] = {{"out", 1, 0, 'o'},   {"layer", 1, 0, 'l'}, {"columns", 1, 0, 'c'},
-                                           {"scale", 1, 0, 's'}, {"help", 0, 0, 'h'},  {0, 0, 0, 0}};
-  int c, ok = 1;
-  while (ok && (c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-    switch (c) {
-      case 'o': o->out_dir = optarg; break;
-      case 'l': o->layer = optarg; break;
-      case 'c': ok = cli_int("plot_run", "columns", optarg, 1, 100000, &o->columns); break;
-      case 's': ok = cli_int("plot_run", "scale", optarg, 1, 64, &o->scale); break;
-      case 'h': fputs(usage, stdout); return -1;
-      default: fputs("plot_run: see --help for the options\n", stderr); return 0;
-    }
+/* Both pictures; the exit status. */
+static int plot(options *o) {
+  struct stat st;
+  trim_slashes(o->run_dir);
+  trim_slashes(o->out_dir);
+  if (stat(o->run_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    fprintf(stderr, "plot_run: %s is not a directory\n", o->run_dir);
+    return 1;
   }
-  if (ok && optind != argc - 1) {
-    fprintf(stderr, "plot_run: expected one RUN_DIR, got %d arguments (see --help)\n", argc - optind);
-    return 0;
-  }
-  if (ok) o->run_dir = trim_slashes(argv[optind]);
-  if (ok && !o->out_dir) o->out_dir = o->run_dir;
-  if (ok) o->out_dir = trim_slashes(o->out_dir);
-  return ok;
+  int failed = plot_kernels(o);
+  failed |= plot_curves(o);
+  return failed ? 1 : 0;
 }
 
 int main(int argc, char **argv) {
-  options o = {0};
-  int ok = parse_args(argc, argv, &o);
-  if (ok <= 0) return ok < 0 ? 0 : 2;
-  struct stat st;
-  if (stat(o.run_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-    fprintf(stderr, "plot_run: %s is not a directory\n", o.run_dir);
-    return 1;
-  }
-  int failed = plot_kernels(&o);
-  failed |= plot_curves(&o);
-  return failed ? 1 : 0;
+  plot_run_options p = {0};
+  hg_cli_args a; /* plot_run's operand, RUN_DIR, is in a */
+  int rc = hg_cli_start(&plot_run_cli, argc, argv, &p, &a, stdout, stderr);
+  if (rc >= 0) return rc;
+  options o = {.run_dir = strdup(a.operand), .out_dir = strdup(p.c.out ? p.c.out : a.operand), .layer = p.layer,
+               .columns = p.columns, .scale = p.scale};
+  rc = o.run_dir && o.out_dir ? plot(&o) : (fprintf(stderr, "plot_run: out of memory\n"), 1);
+  free(o.run_dir);
+  free(o.out_dir);
+  return rc;
 }
