@@ -46,6 +46,7 @@ hg_net *hg_common_net(const hg_common_opts *c, const hg_dataset *train, uint64_t
   if (!strcmp(model, "seeds")) net = hg_net_seeds(im->shape[1], train->num_classes, seed);
   else if (!strcmp(model, "small")) net = hg_net_small(im->shape[1], im->shape[2], train->num_classes, seed);
   else hg_fail(HG_ERR_ARG, "--model '%s' is not seeds or small", model);
+  if (net) net->check_finite = c->check_finite;
   if (net && c->modified_bn && hg_experiment_modified_bn(net) != HG_OK) {
     hg_net_free(net);
     return NULL;

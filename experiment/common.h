@@ -24,7 +24,7 @@ int hg_common_main(const hg_cli *cli, int argc, char **argv, void *opts,
                    hg_status (*work)(void *opts, const hg_data *d));
 /* A new --model net (seeds when NULL) for train's images and classes, its
  * initialisation drawn from seed; with --modified-bn the seeds' code's
- * batch norm at bn3..bn5. */
+ * batch norm at bn3..bn5, with --check-finite checking its outputs. */
 hg_net *hg_common_net(const hg_common_opts *c, const hg_dataset *train, uint64_t seed);
 /* hg_fit's options from --epochs, --batch, --lr, --patience, --steps,
  * --seed and --schedule (constant for a Hebbian phase); resumable from

@@ -82,7 +82,7 @@ typedef struct hg_common_opts {
   const char *out, *model, *hebb, *schedule, *metric, *from, *label;
   int seed, batch, threads, epochs, hebb_epochs, patience, steps;
   float lr, hebb_lr, momentum, weight_decay, dropout;
-  bool modified_bn;
+  bool modified_bn, check_finite;
   char zca_default[1100]; /* the default --zca-cache, OUT/zca-DATA.safetensors (hg_common_prepare) */
 } hg_common_opts;
 

@@ -54,6 +54,9 @@ const hg_option hg_shared_options[] = {
            "(for a trained net, its own --seed: the same validation split)"),
     HG_INT("batch", "N", COMMON(batch), "64", 1, 65536, "mini-batch size"),
     HG_INT("threads", "N", COMMON(threads), "2", 1, 1024, "worker threads (results are reproducible for a given N)"),
+    HG_FLAG("check-finite", COMMON(check_finite),
+            "check every layer's output for NaN and infinity, naming the first layer\n"
+            "where a diverging run goes wrong (slower)"),
     HG_SECTION("Nets and rules"),
     HG_CHOICE("model", "NAME", COMMON(model), "seeds", "seeds|small",
               "seeds (the seeds' 6-layer net, inputs made 3x32x32) or small (conv1, fc2)"),
