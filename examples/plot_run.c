@@ -49,8 +49,8 @@ static int kernel_scale(const options *o, const hg_tensor *w) {
 
 /* Create the output folder if needed; 0 on success. */
 static int make_out_dir(const options *o) {
-  if (mkdir(o->out_dir, 0755) == 0 || errno == EEXIST) return 0;
-  fprintf(stderr, "plot_run: cannot create %s: %s\n", o->out_dir, strerror(errno));
+  if (hg_make_dirs(o->out_dir) == HG_OK) return 0;
+  fprintf(stderr, "plot_run: %s\n", hg_last_error());
   return 1;
 }
 
