@@ -1,6 +1,7 @@
 /* train: train the seeds' network (or a small one) with SGD, Hebbian rules
  * or any mix, on MNIST, Fashion-MNIST, CIFAR-10 or CIFAR-100; report
  * validation and test accuracy. Optionally end with a linear probe. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -22,22 +23,32 @@ static hg_status report(hg_net *net, const hg_data *d, const train_options *o, c
   hg_status s = d->val ? hg_evaluate(net, d->val, o->c.batch, &val) : HG_OK;
   if (s == HG_OK) s = hg_evaluate(net, d->test, o->c.batch, &test);
   if (s != HG_OK) return s;
-  printf("%s: validation %.2f%%, test %.2f%% (top-5 %.2f%%), %d epochs, %.0f s, %.0f img/s\n", what,
-         100 * val.top1, 100 * test.top1, 100 * test.top5, res->epochs_run, res->seconds, res->images_per_s);
+  char val_text[32] = "none (--val 0)";
+  if (d->val) snprintf(val_text, sizeof val_text, "%.2f%%", 100 * val.top1);
+  printf("%s: validation %s, test %.2f%% (top-5 %.2f%%), %d epochs, %.0f s, %.0f img/s\n", what, val_text,
+         100 * test.top1, 100 * test.top5, res->epochs_run, res->seconds, res->images_per_s);
   *test_top1 = test.top1;
-  char prefix[1024];
+  char prefix[1024], csv[1100], epochs[16], seen[16];
   snprintf(prefix, sizeof prefix, "%s/result", run_dir);
+  snprintf(csv, sizeof csv, "%s.csv", prefix);
+  snprintf(epochs, sizeof epochs, "%d", res->epochs_run);
+  const char *key_cols[] = {"what", "epochs"}, *key_vals[] = {what, epochs};
+  if (o->resume && hg_experiment_find_result(csv, 2, key_cols, key_vals, "epochs", seen, sizeof seen)) {
+    printf("%s: already recorded in %s (a finished run resumed)\n", what, csv);
+    return HG_OK;
+  }
   const char *cols[] = {"what", "data", "model", "modes", "hebb", "epochs", "val_top1", "test_top1",
                         "test_top5", "seconds"};
   hg_results *r = hg_results_open(prefix, 10, cols);
   if (!r) return hg_last_status();
   char v[5][32];
   snprintf(v[0], 32, "%d", res->epochs_run);
-  snprintf(v[1], 32, "%.6f", val.top1);
+  snprintf(v[1], 32, d->val ? "%.6f" : "", val.top1);
   snprintf(v[2], 32, "%.6f", test.top1);
   snprintf(v[3], 32, "%.6f", test.top5);
   snprintf(v[4], 32, "%.1f", res->seconds);
-  const char *values[] = {what, o->c.data.name, o->c.model, o->modes, o->c.hebb, v[0], v[1], v[2], v[3], v[4]};
+  const char *hebb = strchr(o->modes, 'H') ? o->c.hebb : "";
+  const char *values[] = {what, o->c.data.name, o->c.model, o->modes, hebb, v[0], v[1], v[2], v[3], v[4]};
   s = hg_results_row(r, values);
   hg_results_close(r);
   return s;
@@ -87,6 +98,27 @@ static hg_status save_init(hg_net *net, const char *run_dir) {
   return hg_experiment_save_net(net, path, 1, keys, values);
 }
 
+/* What makes a run this run, in RUN_DIR/settings.json: written by a new run,
+ * and a --resume with other settings is refused naming the first that differs. */
+static hg_status check_settings(const train_options *o, const hg_data *d, const char *run_dir) {
+  char path[600], num[6][32];
+  snprintf(path, sizeof path, "%s/settings.json", run_dir);
+  const hg_data_opts *data = &o->c.data;
+  snprintf(num[0], 32, "%d", data->n_val);
+  snprintf(num[1], 32, "%d", data->limit_train);
+  snprintf(num[2], 32, "%d", data->limit_test);
+  snprintf(num[3], 32, "%s %g", data->zca ? "on" : "off", data->zca_eps);
+  snprintf(num[4], 32, "%d", o->c.seed);
+  snprintf(num[5], 32, "%d", o->c.batch);
+  const char *keys[] = {"data", "read_from", "model", "modes", "hebb", "val", "limit_train", "limit_test",
+                        "zca", "seed", "batch"};
+  const char *values[] = {data->name, d->train->source, o->c.model, o->modes, strchr(o->modes, 'H') ? o->c.hebb : "",
+                          num[0], num[1], num[2], num[3], num[4], num[5]};
+  if (!o->resume && remove(path) != 0 && errno != ENOENT)
+    return hg_fail(HG_ERR_IO, "train: cannot replace %s: %s", path, strerror(errno));
+  return hg_sweep_settings_check(path, 11, keys, values);
+}
+
 /* The Hebbian phase (when a layer is H and not --joint), then the SGD or joint one. */
 static hg_status fit_phases(hg_trainer *t, const hg_data *d, const train_options *o, const char *run_dir,
                             hg_fit_result *res) {
@@ -122,6 +154,7 @@ static hg_status train(train_options *o) {
   hg_plasticity hebb;
   bool hebbian = strchr(o->modes, 'H') != NULL;
   s = hg_make_dirs(run_dir);
+  if (s == HG_OK) s = check_settings(o, &d, run_dir);
   if (s == HG_OK) s = hg_net_set_modes(net, o->modes);
   if (s == HG_OK && hebbian) s = hg_plasticity_parse(o->c.hebb, &hebb);
   float lr = o->c.lr, decay = o->c.weight_decay;
@@ -130,7 +163,7 @@ static hg_status train(train_options *o) {
                         .adam = o->adam, .hebb_lr = o->c.hebb_lr};
   hg_trainer *t = s == HG_OK ? hg_trainer_new(net, hebbian ? &hebb : NULL, &to) : NULL;
   if (s == HG_OK && !t) s = hg_last_status();
-  if (s == HG_OK && o->init) s = hg_trainer_load(t, o->init, NULL, NULL, NULL);
+  if (s == HG_OK && o->init) s = hg_experiment_load_net(net, o->init, -1); /* weights only */
   if (s == HG_OK) s = save_init(net, run_dir);
   hg_fit_result res = {0};
   if (s == HG_OK) s = fit_phases(t, &d, o, run_dir, &res);

@@ -348,7 +348,7 @@ hg_status hg_sweep_settings_check(const char *path, int n, const char *const *ke
     json_object *v;
     const char *old = json_object_object_get_ex(obj, keys[i], &v) ? json_object_get_string(v) : "(none)";
     if (strcmp(old, values[i]) != 0)
-      s = hg_fail(HG_ERR_ARG, "%s: this folder holds a sweep with %s = %s, not %s (use another output folder)",
+      s = hg_fail(HG_ERR_ARG, "%s: this folder holds a run made with %s = %s, not %s (use another output folder)",
                   path, keys[i], old, values[i]);
   }
   json_object_put(obj);

@@ -93,7 +93,7 @@ const char *hg_sweep_method_spec(const char *name);
 
 /* ---- settings ---- */
 
-/* The settings a sweep folder was made with: when path does not exist,
+/* The settings a run or sweep folder was made with: when path does not exist,
  * write the n key/value pairs there as a JSON object; when it does, fail
  * with HG_ERR_ARG naming the first key whose value differs. */
 hg_status hg_sweep_settings_check(const char *path, int n, const char *const *keys,
