@@ -79,6 +79,8 @@ hg_status hg_backward_from(hg_tensor *out, const hg_tensor *grad_out);
 void hg_tape_clear(void);
 /* Number of nodes on this thread's tape. */
 int hg_tape_size(void);
+/* The gradient a leaf (a parameter) has accumulated since it was last zeroed; NULL before any. */
+const hg_tensor *hg_grad(const hg_tensor *param);
 /* Set a leaf's gradient to zero (keeps the buffer). */
 void hg_zero_grad(hg_tensor *t);
 

@@ -111,6 +111,8 @@ hg_status hg_grad_inputs(hg_node *node, hg_input_grad_fn f) {
   return HG_OK;
 }
 
+const hg_tensor *hg_grad(const hg_tensor *param) { return param->grad; }
+
 void hg_zero_grad(hg_tensor *t) {
   if (!t->grad) return;
   hg_tensor_fill(t->grad, 0.0f);
