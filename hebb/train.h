@@ -40,12 +40,6 @@ typedef struct hg_step_stats {
   int correct;     /* top-1 hits of the batch (when the output was computed) */
 } hg_step_stats;
 
-/* Set the modes of the layers with weights from the seeds' notation: one
- * letter per layer before '-', in order (B, H, F, R), then the classifier's
- * (G = gradient descent, H = supervised Hebbian, F, R), e.g. "HBBBB-G".
- * Without '-' the letters cover every layer with weights. */
-hg_status hg_net_set_modes(hg_net *net, const char *modes);
-
 /* A trainer for net with `hebb` as the rule of every H layer (copied; the
  * classifier, when H, always learns with the teacher signal). H layers learn
  * no bias: theirs is set to 0 (u = w·x). The net must be finalized and its

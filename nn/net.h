@@ -33,6 +33,12 @@ void hg_net_truncate(hg_net *net, int n);
 /* Index of the layer named `name`, or -1. */
 int hg_net_find(const hg_net *net, const char *name);
 
+/* Set the modes of the layers with weights from the seeds' notation: one
+ * letter per layer before '-', in order (B, H, F, R), then the classifier's
+ * (G = gradient descent, H = supervised Hebbian, F, R), e.g. "HBBBB-G".
+ * Without '-' the letters cover every layer with weights. */
+hg_status hg_net_set_modes(hg_net *net, const char *modes);
+
 /* Run layers [from, to) on x; outputs[i] keep every intermediate result.
  * Frozen (F, R) layers always run in evaluation mode. */
 hg_tensor *hg_net_forward_range(hg_net *net, hg_tensor *x, int from, int to, bool training);
