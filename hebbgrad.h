@@ -36,9 +36,12 @@
 #include "nn/optim.h"
 #include "nn/schedule.h"
 #include "nn/evaluate.h"
-/* hebb/: competition, rules, plasticity, the trainer and hg_fit */
+/* hebb/: the registry of rules and competitions, the built-in ones, the
+ * building blocks of surrogate losses, plasticity, the trainer and hg_fit */
+#include "hebb/registry.h"
+#include "hebb/builtins.h"
+#include "hebb/surrogate.h"
 #include "hebb/competition.h"
-#include "hebb/rules.h"
 #include "hebb/softhebb.h"
 #include "hebb/plasticity.h"
 #include "hebb/train.h"

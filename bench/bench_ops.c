@@ -303,7 +303,7 @@ static void bench_op_table(hg_rng *rng) {
 
 /* One Hebbian surrogate loss and its backward: u = W·x recorded, y = relu(u). */
 typedef struct hebb_ctx {
-  hg_rule rule;
+  const hg_rule_def *rule;
   hg_tensor *x, *w, *y;
   bool conv;
 } hebb_ctx;
@@ -311,7 +311,8 @@ typedef struct hebb_ctx {
 static void run_hebb(void *p) {
   hebb_ctx *c = p;
   hg_tensor *u = c->conv ? hg_conv2d(c->x, c->w, NULL, 1, 0) : hg_linear(c->x, c->w, NULL);
-  hg_tensor *loss = u ? hg_hebb_loss(c->rule, HG_AGG_AVG, u, c->w, c->y) : NULL;
+  hg_rule_ctx rc = {.u = u, .w = c->w, .x = c->x, .stride = 1, .agg = HG_AGG_AVG};
+  hg_tensor *loss = u ? c->rule->loss(&rc, c->y) : NULL;
   if (!loss || hg_backward(loss) != HG_OK) die("hebb loss");
   hg_tensor_free(loss);
   hg_tensor_free(u);
@@ -326,7 +327,7 @@ static void bench_hebb(int batch, hg_rng *rng) {
       {"fc5", false, 2304, 1, 4096, 1}, {"conv2", true, 96, 14, 128, 3}};
   for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
     for (int r = 0; r < 2; r++) {
-      hebb_ctx c = {.rule = r ? HG_RULE_HPCA : HG_RULE_INSTAR, .conv = shapes[i].conv};
+      hebb_ctx c = {.rule = hg_rule_find(r ? "hpca" : "instar"), .conv = shapes[i].conv};
       int ks = shapes[i].ks, side = shapes[i].side, k = shapes[i].k, out = side - ks + 1;
       c.x = shapes[i].conv ? hg_tensor_empty(HG_SHAPE(batch, shapes[i].cin, side, side))
                            : hg_tensor_empty(HG_SHAPE(batch, shapes[i].cin));

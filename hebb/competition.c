@@ -20,78 +20,23 @@ static nkp dims_of(const hg_tensor *s) {
   return (nkp){(int)a.outer, (int)a.len, (int)a.inner};
 }
 
-/* One column: the K values of one sample at one position, stride P apart. */
-static void compete_column(const hg_competition *c, const float *s, float *r, int k_count,
-                           int stride, float *scratch, int label) {
-  for (int k = 0; k < k_count; k++) scratch[k] = s[k * stride];
-  float *v = scratch;
-  int best = 0;
-  for (int k = 1; k < k_count; k++)
-    if (v[k] > v[best]) best = k;
-  double total = 0;
-  switch (c->kind) {
-    case HG_COMP_NONE:
-      for (int k = 0; k < k_count; k++) r[k * stride] = v[k];
-      return;
-    case HG_COMP_WTA:
-      for (int k = 0; k < k_count; k++) r[k * stride] = k == best;
-      return;
-    case HG_COMP_KWTA:
-      for (int k = 0; k < k_count; k++) {
-        int above = 0;
-        for (int j = 0; j < k_count; j++) above += v[j] > v[k] || (v[j] == v[k] && j < k);
-        r[k * stride] = above < c->k;
-      }
-      return;
-    case HG_COMP_ESOFT:
-      for (int k = 0; k < k_count; k++) total += exp((double)(v[k] - v[best]) / c->temperature);
-      for (int k = 0; k < k_count; k++)
-        r[k * stride] = (float)(exp((double)(v[k] - v[best]) / c->temperature) / total);
-      return;
-    case HG_COMP_SOFT:
-    case HG_COMP_PSOFT: {
-      double p = c->kind == HG_COMP_SOFT ? 1.0 : c->power, top = v[best] > 0 ? v[best] : 1.0;
-      for (int k = 0; k < k_count; k++) total += v[k] > 0 ? pow(v[k] / top, p) : 0.0;
-      for (int k = 0; k < k_count; k++)
-        r[k * stride] = total > 0 && v[k] > 0 ? (float)(pow(v[k] / top, p) / total) : 0.0f;
-      return;
-    }
-    case HG_COMP_SOM: {
-      int w = c->som_width, bx = best % w, by = best / w;
-      for (int k = 0; k < k_count; k++) {
-        double dx = k % w - bx, dy = k / w - by;
-        r[k * stride] = (float)exp(-(dx * dx + dy * dy) / (2.0 * c->som_sigma * c->som_sigma));
-      }
-      return;
-    }
-    case HG_COMP_TEACHER:
-      for (int k = 0; k < k_count; k++) {
-        bool on = c->per_class == 0 ? k == label
-                                    : (k / c->per_class == label || k >= k_count - c->common);
-        r[k * stride] = on;
-      }
-      return;
-  }
-}
-
 static hg_status check(const hg_competition *c, const hg_tensor *s, const int *labels) {
   char buf[64];
   hg_shape_str(s, buf, sizeof buf);
   if (s->ndim != 2 && s->ndim != 4)
     return hg_fail(HG_ERR_SHAPE, "compete: similarity %s must be [N,K] or [N,K,H,W]", buf);
-  nkp d = dims_of(s);
-  if (c->kind == HG_COMP_KWTA && (c->k < 1 || c->k > d.k))
-    return hg_fail(HG_ERR_ARG, "compete: k-WTA with k = %d for %d neurons", c->k, d.k);
-  if (c->kind == HG_COMP_ESOFT && !(c->temperature > 0))
-    return hg_fail(HG_ERR_ARG, "compete: e-soft-WTA temperature %g must be positive", c->temperature);
-  if (c->kind == HG_COMP_SOM && (c->som_width < 1 || d.k % c->som_width || !(c->som_sigma > 0)))
-    return hg_fail(HG_ERR_ARG, "compete: SOM width %d, sigma %g do not fit %d neurons", c->som_width,
-                   c->som_sigma, d.k);
-  if (c->kind == HG_COMP_TEACHER && !labels)
-    return hg_fail(HG_ERR_ARG, "compete: the teacher signal needs labels");
-  if (c->kind == HG_COMP_TEACHER && c->per_class > 0 && c->common > d.k)
-    return hg_fail(HG_ERR_ARG, "compete: %d common neurons for %d neurons", c->common, d.k);
-  return HG_OK;
+  if (!c->def->check || c->def->check(c->param, s->shape[1], labels) == HG_OK) return HG_OK;
+  char why[256];
+  snprintf(why, sizeof why, "%s", hg_last_error());
+  return hg_fail(HG_ERR_ARG, "compete: %s: %s", c->def->name, why);
+}
+
+/* Column (n, p) of s and r, gathered into and scattered from v[0..K) and out[0..K). */
+static void compete_column(const hg_competition *c, const float *s, float *r, nkp d, float *v, float *out,
+                           int label) {
+  for (int k = 0; k < d.k; k++) v[k] = s[(size_t)k * d.p];
+  c->def->column(c->param, v, out, d.k, label);
+  for (int k = 0; k < d.k; k++) r[(size_t)k * d.p] = out[k];
 }
 
 hg_tensor *hg_compete(const hg_competition *c, const hg_tensor *s, const int *labels) {
@@ -102,14 +47,15 @@ hg_tensor *hg_compete(const hg_competition *c, const hg_tensor *s, const int *la
   bool oom = false;
 #pragma omp parallel reduction(|| : oom)
   {
-    float *scratch = malloc((size_t)d.k * sizeof *scratch);
+    float *scratch = malloc(2 * (size_t)d.k * sizeof *scratch);
     oom = !scratch;
 #pragma omp for collapse(2)
     for (int n = 0; n < d.n; n++)
       for (int p = 0; p < d.p; p++)
         if (scratch) {
           size_t base = (size_t)n * d.k * d.p + (size_t)p;
-          compete_column(c, s->data + base, r->data + base, d.k, d.p, scratch, labels ? labels[n] : -1);
+          compete_column(c, s->data + base, r->data + base, d, scratch, scratch + d.k,
+                         labels ? labels[n] : -1);
         }
     free(scratch);
   }
@@ -164,43 +110,49 @@ hg_tensor *hg_cosine_similarity(const hg_tensor *u, const hg_tensor *w, const hg
   return s;
 }
 
+/* Parameters first.. from "V1:V2..." (NULL: none). */
+static hg_status parse_params(hg_competition *c, int first, char *args, const char *owner) {
+  char *save = NULL;
+  int i = first;
+  for (char *a = args ? strtok_r(args, ":", &save) : NULL; a; a = strtok_r(NULL, ":", &save), i++) {
+    if (i == HG_MAX_OPTIONS || !c->def->params[i].name)
+      return hg_fail(HG_ERR_ARG, "%s takes %d parameters", owner, i);
+    hg_status s = hg_option_parse(&c->def->params[i], a, owner, &c->param[i]);
+    if (s != HG_OK) return s;
+  }
+  return HG_OK;
+}
+
 hg_status hg_competition_parse(const char *text, hg_competition *out) {
-  hg_competition c = {.kind = HG_COMP_NONE, .k = 1, .temperature = 0.02f, .power = 20.0f,
-                      .som_width = 1, .som_sigma = 1.0f};
-  float a = 0, b = 0;
-  int k = 0, n;
-  if (!strcmp(text, "none")) c.kind = HG_COMP_NONE;
-  else if (!strcmp(text, "wta")) c.kind = HG_COMP_WTA;
-  else if (sscanf(text, "%d-wta%n", &k, &n) == 1 && text[n] == '\0' && k > 0) c.kind = HG_COMP_KWTA, c.k = k;
-  else if (!strcmp(text, "soft-wta")) c.kind = HG_COMP_SOFT;
-  else if (!strcmp(text, "e-soft-wta")) c.kind = HG_COMP_ESOFT;
-  else if (sscanf(text, "e-soft-wta:%f%n", &a, &n) == 1 && !text[n] && a > 0) c.kind = HG_COMP_ESOFT, c.temperature = a;
-  else if (!strcmp(text, "p-soft-wta")) c.kind = HG_COMP_PSOFT;
-  else if (sscanf(text, "p-soft-wta:%f%n", &a, &n) == 1 && !text[n] && a > 0) c.kind = HG_COMP_PSOFT, c.power = 1.0f / a;
-  else if (!strcmp(text, "som")) c.kind = HG_COMP_SOM;
-  else if (sscanf(text, "som:%d:%f%n", &k, &b, &n) == 2 && !text[n] && k > 0 && b > 0)
-    c.kind = HG_COMP_SOM, c.som_width = k, c.som_sigma = b;
-  else if (!strcmp(text, "teacher")) c.kind = HG_COMP_TEACHER;
-  else if (sscanf(text, "teacher:%d:%d%n", &k, &c.common, &n) == 2 && !text[n] && k > 0 && c.common >= 0)
-    c.kind = HG_COMP_TEACHER, c.per_class = k;
-  else
-    return hg_fail(HG_ERR_ARG,
-                   "competition '%s' is not one of none, wta, K-wta, soft-wta, e-soft-wta[:T], "
-                   "p-soft-wta[:k], som[:width:sigma], teacher[:per_class:common]", text);
+  char buf[128], name[136], owner[160];
+  if (snprintf(buf, sizeof buf, "%s", text) >= (int)sizeof buf)
+    return hg_fail(HG_ERR_ARG, "competition '%.40s...' is too long", text);
+  char *args = strchr(buf, ':'), *count = NULL;
+  if (args) *args++ = '\0';
+  size_t digits = strspn(buf, "0123456789");
+  if (digits > 0 && buf[digits] == '-') { /* N-NAME: k-NAME with N */
+    buf[digits] = '\0';
+    count = buf;
+    snprintf(name, sizeof name, "k-%s", buf + digits + 1);
+  } else {
+    snprintf(name, sizeof name, "%s", buf);
+  }
+  hg_competition c = {.def = hg_competition_find(name)};
+  if (!c.def) return hg_last_status();
+  snprintf(owner, sizeof owner, "competition '%s'", text);
+  for (int i = 0; i < HG_MAX_OPTIONS && c.def->params[i].name; i++) c.param[i] = c.def->params[i].value;
+  hg_status s = HG_OK;
+  if (count && !c.def->params[0].name) s = hg_fail(HG_ERR_ARG, "%s takes no parameters", owner);
+  else if (count) s = hg_option_parse(&c.def->params[0], count, owner, &c.param[0]);
+  if (s == HG_OK) s = parse_params(&c, count ? 1 : 0, args, owner);
+  if (s != HG_OK) return s;
   *out = c;
   return HG_OK;
 }
 
 const char *hg_competition_name(const hg_competition *c, char *buf, size_t size) {
-  switch (c->kind) {
-    case HG_COMP_NONE: snprintf(buf, size, "none"); break;
-    case HG_COMP_WTA: snprintf(buf, size, "wta"); break;
-    case HG_COMP_KWTA: snprintf(buf, size, "%d-wta", c->k); break;
-    case HG_COMP_SOFT: snprintf(buf, size, "soft-wta"); break;
-    case HG_COMP_ESOFT: snprintf(buf, size, "e-soft-wta:%g", c->temperature); break;
-    case HG_COMP_PSOFT: snprintf(buf, size, "p-soft-wta:%g", 1.0f / c->power); break;
-    case HG_COMP_SOM: snprintf(buf, size, "som:%d:%g", c->som_width, c->som_sigma); break;
-    case HG_COMP_TEACHER: snprintf(buf, size, "teacher:%d:%d", c->per_class, c->common); break;
-  }
+  int n = snprintf(buf, size, "%s", c->def->name);
+  for (int i = 0; i < HG_MAX_OPTIONS && c->def->params[i].name && n >= 0 && (size_t)n < size; i++)
+    n += snprintf(buf + n, size - (size_t)n, ":%g", c->param[i]);
   return buf;
 }

@@ -4,33 +4,88 @@
 #include <stdlib.h>
 #include <string.h>
 
-static hg_status parse_option(const char *opt, hg_plasticity *p) {
+static const char *const agg_names[] = {"sum", "mean", "avg"};
+
+/* The rule's own NAME=VALUE option; false when opt names none of them. */
+static bool rule_option(const char *opt, hg_plasticity *p, hg_status *s) {
+  const char *eq = strchr(opt, '=');
+  for (int i = 0; eq && i < HG_MAX_OPTIONS && p->rule->options[i].name; i++)
+    if (strlen(p->rule->options[i].name) == (size_t)(eq - opt) &&
+        !strncmp(opt, p->rule->options[i].name, (size_t)(eq - opt))) {
+      char owner[96];
+      snprintf(owner, sizeof owner, "rule '%s'", p->rule->name);
+      *s = hg_option_parse(&p->rule->options[i], eq + 1, owner, &p->opt[i]);
+      return true;
+    }
+  return false;
+}
+
+static hg_status parse_option(const char *opt, hg_plasticity *p, bool *agg_given) {
   float f;
   int n;
-  if (!strcmp(opt, "sum")) p->agg = HG_AGG_SUM;
-  else if (!strcmp(opt, "mean")) p->agg = HG_AGG_MEAN;
-  else if (!strcmp(opt, "avg")) p->agg = HG_AGG_AVG;
-  else if (!strcmp(opt, "cosine")) p->cosine = true;
+  hg_status s = HG_OK;
+  for (int a = HG_AGG_SUM; a <= HG_AGG_AVG; a++)
+    if (!strcmp(opt, agg_names[a])) {
+      p->agg = (hg_aggregation)a;
+      *agg_given = true;
+      return HG_OK;
+    }
+  if (!strcmp(opt, "cosine")) p->cosine = true;
   else if (!strcmp(opt, "relu")) p->relu_y = true;
   else if (!strcmp(opt, "unitnorm")) p->unit_norm = true;
   else if (sscanf(opt, "prune=%f%n", &f, &n) == 1 && !opt[n] && f >= 0 && f < 1) p->prune = f;
-  else
-    return hg_fail(HG_ERR_ARG, "plasticity option '%s' is not one of sum, mean, avg, cosine, relu, "
-                               "unitnorm, prune=F (0 <= F < 1)", opt);
+  else if (!rule_option(opt, p, &s)) {
+    char own[256] = "";
+    for (int i = 0, used = 0; i < HG_MAX_OPTIONS && p->rule->options[i].name && used < (int)sizeof own; i++)
+      used += snprintf(own + used, sizeof own - (size_t)used, ", %s=V", p->rule->options[i].name);
+    return hg_fail(HG_ERR_ARG,
+                   "option '%s' is not one of sum, mean, avg, cosine, relu, unitnorm, prune=F (0 <= F < 1)%s",
+                   opt, own);
+  }
+  return s;
+}
+
+/* The part after the rule: an option when it is a flag or NAME=VALUE, else a competition. */
+static hg_status parse_second(const char *part, hg_plasticity *p, bool *named, bool *agg_given) {
+  static const char *const flags[] = {"sum", "mean", "avg", "cosine", "relu", "unitnorm"};
+  bool option = strchr(part, '=') != NULL;
+  for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) option |= !strcmp(part, flags[i]);
+  if (option) return parse_option(part, p, agg_given);
+  *named = true;
+  return hg_competition_parse(part, &p->comp);
+}
+
+/* What the rule accepts of the parsed spec. */
+static hg_status check_spec(const hg_plasticity *p, bool named, bool agg_given) {
+  unsigned aggs = p->rule->aggregations ? p->rule->aggregations : HG_AGG_BIT(HG_AGG_SUM);
+  if (agg_given && !(aggs & HG_AGG_BIT(p->agg)))
+    return hg_fail(HG_ERR_ARG, "rule '%s' does not aggregate by '%s'", p->rule->name, agg_names[p->agg]);
+  if (p->rule->coefficients && (named || p->cosine || p->relu_y))
+    return hg_fail(HG_ERR_ARG,
+                   "rule '%s' computes its own coefficients: it takes no competition, cosine or relu",
+                   p->rule->name);
   return HG_OK;
 }
 
 hg_status hg_plasticity_parse(const char *text, hg_plasticity *out) {
-  hg_plasticity p = {.agg = HG_AGG_MEAN};
+  hg_plasticity p = {0};
   char buf[256];
   if (snprintf(buf, sizeof buf, "%s", text) >= (int)sizeof buf)
     return hg_fail(HG_ERR_ARG, "plasticity '%.40s...' is too long", text);
   char *save = NULL, *part = strtok_r(buf, "/", &save);
-  hg_status s = part ? hg_rule_parse(part, &p.rule) : hg_fail(HG_ERR_ARG, "plasticity: empty text");
-  if (s == HG_OK && (part = strtok_r(NULL, "/", &save))) s = hg_competition_parse(part, &p.comp);
-  while (s == HG_OK && (part = strtok_r(NULL, "/", &save))) s = parse_option(part, &p);
+  bool named = false, agg_given = false;
+  hg_status s = part ? HG_OK : hg_fail(HG_ERR_ARG, "plasticity: empty text");
+  if (s == HG_OK && !(p.rule = hg_rule_find(part))) s = hg_last_status();
+  if (s == HG_OK) {
+    for (int i = 0; i < HG_MAX_OPTIONS && p.rule->options[i].name; i++) p.opt[i] = p.rule->options[i].value;
+    p.agg = p.rule->aggregation;
+    s = hg_competition_parse("none", &p.comp);
+  }
+  if (s == HG_OK && (part = strtok_r(NULL, "/", &save))) s = parse_second(part, &p, &named, &agg_given);
+  while (s == HG_OK && (part = strtok_r(NULL, "/", &save))) s = parse_option(part, &p, &agg_given);
+  if (s == HG_OK) s = check_spec(&p, named, agg_given);
   if (s != HG_OK) {
-    char msg[512];
+    char msg[1024];
     snprintf(msg, sizeof msg, "%s", hg_last_error());
     return hg_fail(s, "plasticity '%s': %s", text, msg);
   }
@@ -38,9 +93,24 @@ hg_status hg_plasticity_parse(const char *text, hg_plasticity *out) {
   return HG_OK;
 }
 
+const char *hg_plasticity_name(const hg_plasticity *p, char *buf, size_t size) {
+  char comp[128] = ""; /* "/COMPETITION", or nothing for a rule that takes none */
+  if (!p->rule->coefficients) {
+    comp[0] = '/';
+    hg_competition_name(&p->comp, comp + 1, sizeof comp - 1);
+  }
+  int n = snprintf(buf, size, "%s%s/%s%s%s%s", p->rule->name, comp, agg_names[p->agg],
+                   p->cosine ? "/cosine" : "", p->relu_y ? "/relu" : "", p->unit_norm ? "/unitnorm" : "");
+  if (p->prune > 0 && n >= 0 && (size_t)n < size)
+    n += snprintf(buf + n, size - (size_t)n, "/prune=%g", p->prune);
+  for (int i = 0; i < HG_MAX_OPTIONS && p->rule->options[i].name && n >= 0 && (size_t)n < size; i++)
+    n += snprintf(buf + n, size - (size_t)n, "/%s=%g", p->rule->options[i].name, p->opt[i]);
+  return buf;
+}
+
 hg_status hg_plasticity_init(hg_plasticity *p, hg_tensor *weight, hg_rng *rng) {
-  hg_tensor_free(p->mask);
-  p->mask = NULL;
+  hg_plasticity_release(p);
+  if (p->rule->state_new && !(p->state = p->rule->state_new(weight, p->opt))) return hg_last_status();
   if (p->prune <= 0) return HG_OK;
   p->mask = hg_tensor_empty(weight->ndim, weight->shape);
   if (!p->mask) return hg_last_status();
@@ -51,32 +121,53 @@ hg_status hg_plasticity_init(hg_plasticity *p, hg_tensor *weight, hg_rng *rng) {
 
 void hg_plasticity_release(hg_plasticity *p) {
   hg_tensor_free(p->mask);
+  hg_tensor_free(p->state);
   p->mask = NULL;
+  p->state = NULL;
+}
+
+static hg_rule_ctx context(const hg_plasticity *p, const hg_layer *l, hg_tensor *u, hg_tensor *x,
+                           const int *labels) {
+  return (hg_rule_ctx){.u = u,
+                       .w = l->weight,
+                       .x = x,
+                       .stride = l->cfg.affine.stride,
+                       .pad = l->cfg.affine.pad,
+                       .labels = labels,
+                       .opt = p->opt,
+                       .agg = p->agg,
+                       .state = p->state};
 }
 
 hg_tensor *hg_plasticity_coefficients(const hg_plasticity *p, const hg_layer *l, hg_tensor *u,
-                                      const hg_tensor *x, const int *labels) {
-  hg_tensor *s = p->cosine ? hg_cosine_similarity(u, l->weight, x, l->cfg.affine.stride, l->cfg.affine.pad)
-                           : hg_tensor_clone(u);
-  if (!s) return NULL;
-  if (p->comp.kind == HG_COMP_NONE) {
-    if (p->relu_y)
-      for (size_t i = 0; i < s->numel; i++) s->data[i] = s->data[i] > 0 ? s->data[i] : 0;
-    return s;
-  }
-  hg_tensor *r = hg_compete(&p->comp, s, labels);
+                                      hg_tensor *x, const int *labels) {
+  hg_rule_ctx c = context(p, l, u, x, labels);
+  if (p->rule->coefficients) return p->rule->coefficients(&c);
+  hg_tensor *s = p->cosine ? hg_cosine_similarity(u, l->weight, x, c.stride, c.pad) : NULL;
+  if (p->cosine && !s) return NULL;
+  hg_tensor *y = hg_compete(&p->comp, s ? s : u, labels);
   hg_tensor_free(s);
-  return r;
+  if (y && p->relu_y)
+    for (size_t i = 0; i < y->numel; i++) y->data[i] = y->data[i] > 0 ? y->data[i] : 0;
+  return y;
 }
 
-hg_tensor *hg_plasticity_loss(const hg_plasticity *p, hg_layer *l, hg_tensor *u, const hg_tensor *x,
+static hg_status check_shapes(const hg_tensor *u, const hg_tensor *w, const hg_tensor *y) {
+  char a[64], b[64], c[64];
+  if ((u->ndim == 2 || u->ndim == 4) && hg_same_shape(u, y) && w->shape[0] == u->shape[1]) return HG_OK;
+  return hg_fail(HG_ERR_SHAPE, "plasticity: u %s, weights %s and coefficients %s do not match",
+                 hg_shape_str(u, a, sizeof a), hg_shape_str(w, b, sizeof b), hg_shape_str(y, c, sizeof c));
+}
+
+hg_tensor *hg_plasticity_loss(const hg_plasticity *p, hg_layer *l, hg_tensor *u, hg_tensor *x,
                               const int *labels) {
   if (!l->weight) {
     hg_fail(HG_ERR_ARG, "plasticity: layer '%s' (%s) has no weights to learn", l->name, l->ops->name);
     return NULL;
   }
+  hg_rule_ctx c = context(p, l, u, x, labels);
   hg_tensor *y = hg_plasticity_coefficients(p, l, u, x, labels);
-  hg_tensor *loss = y ? hg_hebb_loss(p->rule, p->agg, u, l->weight, y) : NULL;
+  hg_tensor *loss = y && check_shapes(u, l->weight, y) == HG_OK ? p->rule->loss(&c, y) : NULL;
   hg_tensor_free(y);
   return loss;
 }

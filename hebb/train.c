@@ -30,6 +30,20 @@ static bool is_classifier(const hg_net *net, int i) {
   return true;
 }
 
+/* *out = a copy of p owning no mask or state yet. */
+static void copy_plasticity(const hg_plasticity *p, hg_plasticity *out) {
+  *out = *p;
+  out->mask = NULL;
+  out->state = NULL;
+}
+
+/* The supervised Hebbian classifier learns from the teacher signal: with p's
+ * rule when it takes a competition, else with instar. */
+static hg_status teach(hg_plasticity *p) {
+  if (p->rule->coefficients && hg_plasticity_parse("instar", p) != HG_OK) return hg_last_status();
+  return hg_competition_parse("teacher", &p->comp);
+}
+
 hg_trainer *hg_trainer_new(hg_net *net, const hg_plasticity *hebb, const hg_trainer_opts *opts) {
   if (!net->param_slab) {
     hg_fail(HG_ERR_STATE, "trainer: the net is not finalized (hg_net_finalize)");
@@ -56,11 +70,9 @@ hg_trainer *hg_trainer_new(hg_net *net, const hg_plasticity *hebb, const hg_trai
       break;
     }
     hg_layer_drop_bias(l); /* Hebbian neurons have no bias: u = w·x */
-    p[i] = *hebb;
-    p[i].mask = NULL;
-    if (is_classifier(net, i)) /* the supervised Hebbian classifier */
-      p[i].comp = (hg_competition){.kind = HG_COMP_TEACHER};
-    s = hg_plasticity_init(&p[i], l->weight, &net->rng);
+    copy_plasticity(hebb, &p[i]);
+    if (is_classifier(net, i)) s = teach(&p[i]);
+    if (s == HG_OK) s = hg_plasticity_init(&p[i], l->weight, &net->rng);
   }
   hg_group_opts h = hg_sgd_opts(opts->hebb_lr, 0.0f, 0.0f, false);
   if (s == HG_OK) t->opt_h = optimizer_for(net, HG_TRAIN_H, h, false);
@@ -85,8 +97,7 @@ hg_status hg_trainer_set_plasticity(hg_trainer *t, int layer, const hg_plasticit
   if (layer < 0 || layer >= t->net->n || t->net->layers[layer]->mode != HG_TRAIN_H)
     return hg_fail(HG_ERR_ARG, "trainer: layer %d is not a Hebbian layer", layer);
   hg_plasticity_release(&t->plasticity[layer]);
-  t->plasticity[layer] = *p;
-  t->plasticity[layer].mask = NULL;
+  copy_plasticity(p, &t->plasticity[layer]);
   return hg_plasticity_init(&t->plasticity[layer], t->net->layers[layer]->weight, &t->net->rng);
 }
 

@@ -41,7 +41,8 @@ typedef struct hg_step_stats {
 } hg_step_stats;
 
 /* A trainer for net with `hebb` as the rule of every H layer (copied; the
- * classifier, when H, always learns with the teacher signal). H layers learn
+ * classifier, when H, always learns with the teacher signal: with hebb's rule
+ * when it takes a competition, else with instar). H layers learn
  * no bias: theirs is set to 0 (u = w·x). The net must be finalized and its
  * modes set. hebb may be NULL when no layer is H (SGD alone). */
 hg_trainer *hg_trainer_new(hg_net *net, const hg_plasticity *hebb, const hg_trainer_opts *opts);
