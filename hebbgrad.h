@@ -42,7 +42,6 @@
 #include "hebb/builtins.h"
 #include "hebb/surrogate.h"
 #include "hebb/competition.h"
-#include "hebb/softhebb.h"
 #include "hebb/plasticity.h"
 #include "hebb/train.h"
 #include "hebb/fit.h"

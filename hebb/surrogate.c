@@ -3,6 +3,8 @@
 #include <stdlib.h>
 
 #include "autograd/ops.h"
+#include "tensor/conv.h"
+#include "tensor/gemm.h"
 
 void hg_rule_dims(const hg_tensor *y, int *n, int *k, int *p) {
   *n = y->shape[0];
@@ -108,6 +110,41 @@ hg_tensor *hg_hebbian_loss(const hg_rule_ctx *c, const hg_tensor *y, int power) 
   }
   free(f);
   return loss;
+}
+
+hg_tensor *hg_hebbian_product(const hg_rule_ctx *c, const hg_tensor *a) {
+  hg_tensor *out = hg_tensor_empty(c->w->ndim, c->w->shape);
+  if (!out) return NULL;
+  hg_status s;
+  if (a->ndim == 2) { /* aᵀ x: [K,N]·[N,D] */
+    int n = a->shape[0], k = a->shape[1], d = c->x->shape[1];
+    s = hg_gemm(true, false, k, d, n, 1.0f, a->data, k, c->x->data, d, 0.0f, out->data, d);
+  } else {
+    hg_conv_shape cs;
+    s = hg_conv_shape_init(&cs, c->x->shape, c->w->shape, c->stride, c->pad);
+    if (s == HG_OK) s = hg_conv2d_backward_weights(&cs, c->x->data, a->data, out->data, NULL, false);
+  }
+  if (s != HG_OK) {
+    hg_tensor_free(out);
+    return NULL;
+  }
+  return out;
+}
+
+hg_tensor *hg_hebbian_delta(const hg_rule_ctx *c, const hg_tensor *g, const hg_tensor *h) {
+  int n, k, p;
+  hg_rule_dims(g, &n, &k, &p);
+  hg_tensor *delta = hg_hebbian_product(c, g);
+  size_t fan = delta ? delta->numel / (size_t)k : 0;
+  for (int j = 0; delta && j < k; j++) {
+    double gh = 0;
+    for (int i = 0; i < n; i++) {
+      const float *gj = g->data + ((size_t)i * k + j) * p, *hj = h->data + ((size_t)i * k + j) * p;
+      for (int q = 0; q < p; q++) gh += (double)gj[q] * hj[q];
+    }
+    for (size_t d = 0; d < fan; d++) delta->data[j * fan + d] -= (float)gh * c->w->data[j * fan + d];
+  }
+  return delta;
 }
 
 /* −Σ y ⊙ u with y copied and negated (a constant of the loss). */

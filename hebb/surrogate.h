@@ -30,6 +30,12 @@ hg_tensor *hg_weight_term(hg_tensor *w, hg_tensor *m);
  * context's aggregation: −∂L/∂w_k = c_k Σ y_k (x − y_k^(power−1) w_k); power 1
  * (instar), 2 (Oja), or 0 for no second term (plain Hebb). */
 hg_tensor *hg_hebbian_loss(const hg_rule_ctx *c, const hg_tensor *y, int power);
+/* Σ_{n,p} a_k x: the Hebbian product of coefficients a (shaped like u) with
+ * the layer's input (patches of the convolution), shaped like w. No gradient. */
+hg_tensor *hg_hebbian_product(const hg_rule_ctx *c, const hg_tensor *a);
+/* Σ_{n,p} g_k x − (Σ_{n,p} g_k h_k) w_k, shaped like w: an Oja-like update
+ * (SoftHebb with h = u, Krotov–Hopfield with h = ⟨w, x⟩_p); g, h shaped like u. */
+hg_tensor *hg_hebbian_delta(const hg_rule_ctx *c, const hg_tensor *g, const hg_tensor *h);
 
 /* Contrastive Hebbian learning (seed 000): Δw = η Σ (y⁺x⁺ − y⁻x⁻);
  * L = −Σ y⁺ u⁺ + Σ y⁻ u⁻, with u± recorded from the same W. Not a registered

@@ -49,11 +49,70 @@ static void ref_instar(const hgt_rule_in *in, double *delta) { hebbian_family(in
 static void ref_oja(const hgt_rule_in *in, double *delta) { hebbian_family(in, 2, delta); }
 static void ref_hpca(const hgt_rule_in *in, double *delta) { hebbian_family(in, 3, delta); }
 
+/* h[(n·P + p)·K + k] = Σ_d sign(w)|w|^(power−1) x (power 2: u = w·x). */
+static double *overlaps(const hgt_rule_in *in, double power) {
+  int N = in->pt->n, P = in->pt->p, D = in->pt->d;
+  double *h = calloc((size_t)N * P * in->k, sizeof *h);
+  for (int n = 0; n < N; n++)
+    for (int p = 0; p < P; p++)
+      for (int k = 0; k < in->k; k++)
+        for (int d = 0; d < D; d++) {
+          double w = in->w[k * D + d];
+          h[((size_t)n * P + p) * in->k + k] += copysign(pow(fabs(w), power - 1), w) * X(in, n, p)[d];
+        }
+  return h;
+}
+
+/* delta_k = Σ g_k x − (Σ g_k h_k) w_k for coefficients g and overlaps h laid out as [N·P, K]. */
+static void hebbian_with_decay(const hgt_rule_in *in, const double *g, const double *h, double *delta) {
+  int N = in->pt->n, P = in->pt->p, D = in->pt->d, K = in->k;
+  memset(delta, 0, (size_t)K * D * sizeof *delta);
+  for (int k = 0; k < K; k++) {
+    double gh = 0;
+    for (int i = 0; i < N * P; i++) gh += g[(size_t)i * K + k] * h[(size_t)i * K + k];
+    for (int i = 0; i < N * P; i++)
+      for (int d = 0; d < D; d++) delta[k * D + d] += g[(size_t)i * K + k] * X(in, i / P, i % P)[d];
+    for (int d = 0; d < D; d++) delta[k * D + d] -= gh * in->w[k * D + d];
+  }
+}
+
+static double max_abs(const double *v, size_t n) {
+  double m = 0;
+  for (size_t i = 0; i < n; i++) m = fmax(m, fabs(v[i]));
+  return m;
+}
+
+/* SoftHebb: ŷ = ±softmax(t·u), winner +; then rate_k Δ_k / (max|Δ| + 1e-30). */
+static void ref_softhebb(const hgt_rule_in *in, double *delta) {
+  int K = in->k, D = in->pt->d, cols = in->pt->n * in->pt->p;
+  double t = in->opt[0], power = in->opt[1];
+  double *u = overlaps(in, 2), *g = calloc((size_t)cols * K, sizeof *g);
+  for (int i = 0; i < cols; i++) {
+    const double *ui = u + (size_t)i * K;
+    int win = 0;
+    for (int k = 1; k < K; k++) win = ui[k] > ui[win] ? k : win;
+    double z = 0;
+    for (int k = 0; k < K; k++) z += exp(t * ui[k]);
+    for (int k = 0; k < K; k++) g[(size_t)i * K + k] = (k == win ? 1 : -1) * exp(t * ui[k]) / z;
+  }
+  hebbian_with_decay(in, g, u, delta);
+  double top = max_abs(delta, (size_t)K * D);
+  for (int k = 0; k < K; k++) {
+    double norm = 0;
+    for (int d = 0; d < D; d++) norm += (double)in->w[k * D + d] * in->w[k * D + d];
+    double rate = pow(fabs(sqrt(norm) - 1) + 1e-10, power);
+    for (int d = 0; d < D; d++) delta[k * D + d] *= rate / (top + 1e-30);
+  }
+  free(u);
+  free(g);
+}
+
 hgt_rule_reference hgt_rule_reference_of(const char *name) {
   static const struct {
     const char *name;
     hgt_rule_reference ref;
-  } refs[] = {{"hebb", ref_hebb}, {"instar", ref_instar}, {"oja", ref_oja}, {"hpca", ref_hpca}};
+  } refs[] = {{"hebb", ref_hebb},         {"instar", ref_instar}, {"oja", ref_oja}, {"hpca", ref_hpca},
+              {"softhebb", ref_softhebb}};
   for (size_t i = 0; i < sizeof refs / sizeof refs[0]; i++)
     if (!strcmp(name, refs[i].name)) return refs[i].ref;
   return NULL;

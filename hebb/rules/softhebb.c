@@ -1,0 +1,71 @@
+/* SoftHebb (Journé, Garcia Rodriguez, Guo, Moraitis, ICLR 2023) as its
+ * reference code does it (github.com/NeuromorphicComputing/SoftHebb,
+ * hebbconv.py: HebbSoftKrotovConv2d, mode 0; update_lr with power_lr):
+ *
+ *   y = softmax(t·u) over the K neurons, per sample and position;
+ *   ŷ_k = y_k for the winner (the largest u), −y_k for every other neuron;
+ *   Δ_k = Σ ŷ_k x − (Σ ŷ_k u_k) w_k;
+ *   ΔW_k/η = (|‖w_k‖ − 1| + 1e-10)^power · Δ_k / (max_{j,d} |Δ_jd| + 1e-30).
+ *
+ * The normalisation by max|Δ| and the norm-dependent rate are computed from
+ * the current values, so they are constants of the step: the loss is
+ * L = Σ W ⊙ sg(−ΔW/η), and −∂L/∂W = ΔW/η exactly. Written with the public
+ * API only. */
+#include <math.h>
+
+#include "hebb/builtins.h"
+#include "hebb/surrogate.h"
+
+enum { T, POWER };
+
+/* ŷ from u: softmax(t·u) over dimension 1, sign flipped for all but the winner. */
+static hg_tensor *softhebb_coefficients(const hg_rule_ctx *c) {
+  int n, k, p;
+  hg_rule_dims(c->u, &n, &k, &p);
+  hg_tensor *y = hg_tensor_empty(c->u->ndim, c->u->shape);
+  for (int i = 0; y && i < n * p; i++) {
+    const float *col = c->u->data + (size_t)(i / p) * k * p + i % p; /* neuron j at col[j·p] */
+    float *out = y->data + (col - c->u->data);
+    int win = 0;
+    for (int j = 1; j < k; j++) win = col[j * p] > col[win * p] ? j : win;
+    double total = 0;
+    for (int j = 0; j < k; j++) total += exp((double)(col[j * p] - col[win * p]) * c->opt[T]);
+    for (int j = 0; j < k; j++) {
+      float v = (float)(exp((double)(col[j * p] - col[win * p]) * c->opt[T]) / total);
+      out[j * p] = j == win ? v : -v;
+    }
+  }
+  return y;
+}
+
+/* snippet loss */
+/* −ΔW/η from Δ (in place): each row times its rate, all over max|Δ|. */
+static void scale_delta(hg_tensor *delta, const hg_tensor *w, float power) {
+  size_t fan = w->numel / (size_t)w->shape[0];
+  float top = 0;
+  for (size_t i = 0; i < delta->numel; i++) top = fmaxf(top, fabsf(delta->data[i]));
+  for (int k = 0; k < w->shape[0]; k++) {
+    double norm = 0;
+    for (size_t d = 0; d < fan; d++) norm += (double)w->data[k * fan + d] * w->data[k * fan + d];
+    float rate = (float)pow(fabs(sqrt(norm) - 1.0) + 1e-10, power);
+    for (size_t d = 0; d < fan; d++) delta->data[k * fan + d] *= -rate / (top + 1e-30f);
+  }
+}
+
+static hg_tensor *softhebb_loss(const hg_rule_ctx *c, const hg_tensor *y) {
+  hg_tensor *delta = hg_hebbian_delta(c, y, c->u); /* Δ = Σ ŷ x − (Σ ŷ u) w */
+  if (!delta) return NULL;
+  scale_delta(delta, c->w, c->opt[POWER]);
+  hg_tensor *loss = hg_weight_term(c->w, delta); /* Σ W ⊙ sg(−ΔW/η) */
+  hg_tensor_free(delta);
+  return loss;
+}
+/* end snippet loss */
+
+const hg_rule_def hg_rule_softhebb = {
+    .name = "softhebb",
+    .doc = "SoftHebb (Journe 2023): y = +-softmax(t u), dw = rate (sum y x - sum y u w) / max|dw|",
+    .options = {{"t", 1, 1e-6f, 1e6f, false, "inverse temperature of the softmax"},
+                {"power", 0.5f, 0, 10, false, "neuron k's rate is |(|w_k| - 1)|^power"}},
+    .coefficients = softhebb_coefficients,
+    .loss = softhebb_loss};
