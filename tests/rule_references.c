@@ -107,12 +107,38 @@ static void ref_softhebb(const hgt_rule_in *in, double *delta) {
   free(g);
 }
 
+/* Krotov–Hopfield: g = 1 at the largest h, −Δ at the k-th largest; D / max|D|. */
+static void ref_krotov(const hgt_rule_in *in, double *delta) {
+  int K = in->k, D = in->pt->d, cols = in->pt->n * in->pt->p, rank = (int)in->opt[1];
+  double *h = overlaps(in, in->opt[0]), *g = calloc((size_t)cols * K, sizeof *g);
+  int *order = malloc((size_t)K * sizeof *order);
+  for (int i = 0; i < cols; i++) {
+    const double *hi = h + (size_t)i * K;
+    for (int k = 0; k < K; k++) order[k] = k;
+    for (int a = 0; a < K; a++) /* selection sort: larger h first, ties by index */
+      for (int b = a + 1; b < K; b++)
+        if (hi[order[b]] > hi[order[a]] || (hi[order[b]] == hi[order[a]] && order[b] < order[a])) {
+          int tmp = order[a];
+          order[a] = order[b];
+          order[b] = tmp;
+        }
+    g[(size_t)i * K + order[rank - 1]] = -in->opt[2];
+    g[(size_t)i * K + order[0]] = 1;
+  }
+  hebbian_with_decay(in, g, h, delta);
+  double top = fmax(max_abs(delta, (size_t)K * D), 1e-30);
+  for (int i = 0; i < K * D; i++) delta[i] /= top;
+  free(order);
+  free(h);
+  free(g);
+}
+
 hgt_rule_reference hgt_rule_reference_of(const char *name) {
   static const struct {
     const char *name;
     hgt_rule_reference ref;
   } refs[] = {{"hebb", ref_hebb},         {"instar", ref_instar}, {"oja", ref_oja}, {"hpca", ref_hpca},
-              {"softhebb", ref_softhebb}};
+              {"softhebb", ref_softhebb}, {"krotov", ref_krotov}};
   for (size_t i = 0; i < sizeof refs / sizeof refs[0]; i++)
     if (!strcmp(name, refs[i].name)) return refs[i].ref;
   return NULL;

@@ -10,8 +10,9 @@
 
 static void test_builtins_come_through_the_public_calls(void **state) {
   (void)state;
-  const hg_rule_def *rules[] = {&hg_rule_hebb, &hg_rule_instar, &hg_rule_oja, &hg_rule_hpca, &hg_rule_softhebb};
-  for (int i = 0; i < 5; i++) {
+  const hg_rule_def *rules[] = {&hg_rule_hebb,     &hg_rule_instar, &hg_rule_oja, &hg_rule_hpca,
+                                &hg_rule_softhebb, &hg_rule_krotov};
+  for (int i = 0; i < 6; i++) {
     assert_ptr_equal(hg_rule_at(i), rules[i]);
     assert_int_equal(hg_rule_register(rules[i]), HG_ERR_ARG); /* refused the second time */
     hgt_error_mentions(rules[i]->name, "already registered");
@@ -28,7 +29,7 @@ static void test_unknown_names_list_the_registered_ones(void **state) {
   (void)state;
   hg_plasticity p;
   assert_int_equal(hg_plasticity_parse("nosuch/wta", &p), HG_ERR_ARG);
-  hgt_error_mentions("'nosuch'", "hebb, instar (competitive), oja, hpca (sanger), softhebb");
+  hgt_error_mentions("'nosuch'", "hebb, instar (competitive), oja, hpca (sanger), softhebb, krotov");
   assert_int_equal(hg_plasticity_parse("instar/nosuch", &p), HG_ERR_ARG);
   hgt_error_mentions("'nosuch'", "none, wta, k-wta, soft-wta, e-soft-wta, p-soft-wta, som, teacher");
 }
@@ -97,7 +98,7 @@ static void test_the_projects_specs_still_parse(void **state) {
       "instar/5-wta/mean", "oja/none", "instar/wta/mean", "instar/none/unitnorm", "instar/e-soft-wta:0.5/mean",
       "instar/e-soft-wta:0.02/mean/cosine", "instar/5-wta/sum/unitnorm/prune=0.5",
       "instar/1-wta/sum/unitnorm/prune=0.99", "instar/1-wta/sum/unitnorm/prune=0.5", "instar",
-      "softhebb"};
+      "softhebb", "krotov"};
   for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
     hg_plasticity p, back;
     char name[256];
@@ -112,6 +113,8 @@ static void test_the_projects_specs_still_parse(void **state) {
   assert_true(p.unit_norm && p.prune == 0.5f && !p.cosine && !p.relu_y);
   hgt_status(hg_plasticity_parse("hpca/none/relu/avg", &p));
   assert_true(p.relu_y && p.agg == HG_AGG_AVG && p.comp.def == &hg_competition_none);
+  hgt_status(hg_plasticity_parse("krotov/p=3/k=3/delta=0.2", &p));
+  assert_true(p.opt[0] == 3 && p.opt[1] == 3 && p.opt[2] == 0.2f && p.agg == HG_AGG_SUM);
 }
 
 static void test_bad_specs_say_why(void **state) {
@@ -125,6 +128,8 @@ static void test_bad_specs_say_why(void **state) {
              {"oja/mean/cosine/sum/x", "'x'", "unitnorm"},
              {"softhebb/wta", "softhebb", "no competition"},
              {"softhebb/mean", "softhebb", "mean"},
+             {"krotov/k=1", "k = '1'", "[2,"},
+             {"krotov/k=2.5", "k = '2.5'", "whole"},
              {"", "empty", NULL}};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     hg_plasticity p;
