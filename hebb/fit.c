@@ -46,11 +46,23 @@ static hg_status collect_optim(tensor_list *l, hg_optimizer *opt, const char *pr
   return HG_OK;
 }
 
+/* The rules' states of the H layers (e.g. BCM's threshold), as "LAYER.rule_state". */
+static hg_status collect_rule_states(tensor_list *l, hg_trainer *t) {
+  for (int i = 0; i < t->net->n; i++) {
+    if (!t->plasticity[i].state) continue;
+    if (l->n == MAX_TENSORS) return hg_fail(HG_ERR_ARG, "checkpoint: more than %d tensors", MAX_TENSORS);
+    snprintf(l->names[l->n], 64, "%.40s.rule_state", t->net->layers[i]->name);
+    l->tensors[l->n++] = t->plasticity[i].state;
+  }
+  return HG_OK;
+}
+
 static hg_status collect(hg_trainer *t, tensor_list *l) {
   l->n = hg_net_tensors(t->net, true, l->names, l->tensors, MAX_TENSORS);
   if (l->n > MAX_TENSORS) return hg_fail(HG_ERR_ARG, "checkpoint: more than %d tensors", MAX_TENSORS);
   hg_status s = collect_optim(l, t->opt_b, "backprop");
-  return s == HG_OK ? collect_optim(l, t->opt_h, "hebb") : s;
+  if (s == HG_OK) s = collect_optim(l, t->opt_h, "hebb");
+  return s == HG_OK ? collect_rule_states(l, t) : s;
 }
 
 hg_status hg_trainer_save(hg_trainer *t, const char *path, int epoch, double best_val, int best_epoch) {

@@ -50,8 +50,8 @@ int hg_fit_fixed_prefix(const hg_net *net);
  * return. */
 hg_status hg_fit_skip_fixed(hg_trainer *t, const hg_dataset *train, const hg_dataset *val, const hg_fit_opts *o,
                             hg_fit_result *result);
-/* Save the net's parameters and statistics, both optimizers' states and
- * `epoch` to path (atomically). */
+/* Save the net's parameters and statistics, both optimizers' states, the
+ * rules' layer states (e.g. BCM's threshold) and `epoch` to path (atomically). */
 hg_status hg_trainer_save(hg_trainer *t, const char *path, int epoch, double best_val, int best_epoch);
 /* Restore what hg_trainer_save wrote; *epoch etc. may be NULL. */
 hg_status hg_trainer_load(hg_trainer *t, const char *path, int *epoch, double *best_val, int *best_epoch);

@@ -21,8 +21,8 @@ static pthread_once_t builtins_once = PTHREAD_ONCE_INIT;
 static _Thread_local bool registering_builtins;
 
 static void register_builtins(void) {
-  static const hg_rule_def *const rules[] = {&hg_rule_hebb, &hg_rule_instar, &hg_rule_oja, &hg_rule_hpca,
-                                             &hg_rule_softhebb, &hg_rule_krotov};
+  static const hg_rule_def *const rules[] = {&hg_rule_hebb,     &hg_rule_instar, &hg_rule_oja, &hg_rule_hpca,
+                                             &hg_rule_softhebb, &hg_rule_krotov, &hg_rule_bcm};
   static const hg_competition_def *const comps[] = {
       &hg_competition_none,  &hg_competition_wta,   &hg_competition_kwta, &hg_competition_soft,
       &hg_competition_esoft, &hg_competition_psoft, &hg_competition_som,  &hg_competition_teacher};

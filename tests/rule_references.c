@@ -133,12 +133,31 @@ static void ref_krotov(const hgt_rule_in *in, double *delta) {
   free(g);
 }
 
+/* BCM: θ ← (1 − ρ)θ + ρ mean y², then factor_k Σ y_k (y_k − θ_k) x. */
+static void ref_bcm(const hgt_rule_in *in, double *delta) {
+  int D = in->pt->d, P = in->pt->p, count = in->pt->n * P;
+  double rate = in->opt[0];
+  memset(delta, 0, (size_t)in->k * D * sizeof *delta);
+  for (int k = 0; k < in->k; k++) {
+    double sq = 0;
+    for (int n = 0; n < in->pt->n; n++)
+      for (int p = 0; p < P; p++) sq += Y(in, n, k, p) * Y(in, n, k, p);
+    double theta = (1 - rate) * in->state[k] + rate * sq / count;
+    in->state[k] = (float)theta;
+    double f = hgt_agg_factor(in->agg, coefficient_sum(in, k), count);
+    for (int n = 0; n < in->pt->n; n++)
+      for (int p = 0; p < P; p++)
+        for (int d = 0; d < D; d++)
+          delta[k * D + d] += f * Y(in, n, k, p) * (Y(in, n, k, p) - theta) * X(in, n, p)[d];
+  }
+}
+
 hgt_rule_reference hgt_rule_reference_of(const char *name) {
   static const struct {
     const char *name;
     hgt_rule_reference ref;
   } refs[] = {{"hebb", ref_hebb},         {"instar", ref_instar}, {"oja", ref_oja}, {"hpca", ref_hpca},
-              {"softhebb", ref_softhebb}, {"krotov", ref_krotov}};
+              {"softhebb", ref_softhebb}, {"krotov", ref_krotov}, {"bcm", ref_bcm}};
   for (size_t i = 0; i < sizeof refs / sizeof refs[0]; i++)
     if (!strcmp(name, refs[i].name)) return refs[i].ref;
   return NULL;

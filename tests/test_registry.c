@@ -11,8 +11,8 @@
 static void test_builtins_come_through_the_public_calls(void **state) {
   (void)state;
   const hg_rule_def *rules[] = {&hg_rule_hebb,     &hg_rule_instar, &hg_rule_oja, &hg_rule_hpca,
-                                &hg_rule_softhebb, &hg_rule_krotov};
-  for (int i = 0; i < 6; i++) {
+                                &hg_rule_softhebb, &hg_rule_krotov, &hg_rule_bcm};
+  for (int i = 0; i < 7; i++) {
     assert_ptr_equal(hg_rule_at(i), rules[i]);
     assert_int_equal(hg_rule_register(rules[i]), HG_ERR_ARG); /* refused the second time */
     hgt_error_mentions(rules[i]->name, "already registered");
@@ -29,7 +29,7 @@ static void test_unknown_names_list_the_registered_ones(void **state) {
   (void)state;
   hg_plasticity p;
   assert_int_equal(hg_plasticity_parse("nosuch/wta", &p), HG_ERR_ARG);
-  hgt_error_mentions("'nosuch'", "hebb, instar (competitive), oja, hpca (sanger), softhebb, krotov");
+  hgt_error_mentions("'nosuch'", "hebb, instar (competitive), oja, hpca (sanger), softhebb, krotov, bcm");
   assert_int_equal(hg_plasticity_parse("instar/nosuch", &p), HG_ERR_ARG);
   hgt_error_mentions("'nosuch'", "none, wta, k-wta, soft-wta, e-soft-wta, p-soft-wta, som, teacher");
 }
@@ -98,7 +98,7 @@ static void test_the_projects_specs_still_parse(void **state) {
       "instar/5-wta/mean", "oja/none", "instar/wta/mean", "instar/none/unitnorm", "instar/e-soft-wta:0.5/mean",
       "instar/e-soft-wta:0.02/mean/cosine", "instar/5-wta/sum/unitnorm/prune=0.5",
       "instar/1-wta/sum/unitnorm/prune=0.99", "instar/1-wta/sum/unitnorm/prune=0.5", "instar",
-      "softhebb", "krotov"};
+      "softhebb", "krotov", "bcm"};
   for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
     hg_plasticity p, back;
     char name[256];
@@ -130,6 +130,7 @@ static void test_bad_specs_say_why(void **state) {
              {"softhebb/mean", "softhebb", "mean"},
              {"krotov/k=1", "k = '1'", "[2,"},
              {"krotov/k=2.5", "k = '2.5'", "whole"},
+             {"bcm/relu/rate=2", "rate = '2'", "[0, 1]"},
              {"", "empty", NULL}};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     hg_plasticity p;
