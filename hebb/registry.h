@@ -25,7 +25,9 @@
 typedef enum hg_aggregation { HG_AGG_SUM, HG_AGG_MEAN, HG_AGG_AVG } hg_aggregation;
 #define HG_AGG_BIT(a) (1u << (a))
 #define HG_AGG_ALL (HG_AGG_BIT(HG_AGG_SUM) | HG_AGG_BIT(HG_AGG_MEAN) | HG_AGG_BIT(HG_AGG_AVG))
-#define HG_AGG_EPS 1e-8f
+/* Guards 1/Σ y_k of a kernel that does not learn (Σ y_k = 0); small enough
+ * that a kernel with Σ y_k = 1e-5 is off by 1e-7 relative. */
+#define HG_AGG_EPS 1e-12
 
 /* A numeric option: NAME=VALUE after a rule, a positional :VALUE after a competition. */
 typedef struct hg_option_def {

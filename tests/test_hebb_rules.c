@@ -108,6 +108,37 @@ static void test_a_wrong_rule_is_caught(void **state) {
   assert_null(hgt_rule_reference_of("no-such-rule"));
 }
 
+/* The weighted average divides by Σ y_k with an ε that does not show: a
+ * kernel with Σ y_k ≈ 1e-5 still gets Σ y x / Σ y to 1e-4. */
+static void test_mean_of_tiny_coefficients(void **state) {
+  (void)state;
+  hg_layer *l = hg_layer_linear("fc", D_LIN, K, false, &(hg_rng){0});
+  assert_non_null(l);
+  hg_tensor *x = hgt_rand(HG_SHAPE(N, D_LIN), 0, 1, 5), *w = hgt_rand(HG_SHAPE(K, D_LIN), 0, 1e-6f, 6);
+  hgt_status(hg_tensor_copy(l->weight, w));
+  hg_layer_set_mode(l, HG_TRAIN_H);
+  hg_plasticity p;
+  hgt_status(hg_plasticity_parse("hebb/none/mean", &p));
+  hg_tensor *xd = hgt_ok(hg_detach(x)), *u = hgt_ok(hg_linear(xd, l->weight, NULL));
+  hg_tensor *loss = hgt_ok(hg_plasticity_loss(&p, l, u, x, NULL));
+  hgt_status(hg_backward(loss));
+  for (int k = 0; k < K; k++) {
+    double ysum = 0;
+    for (int n = 0; n < N; n++) ysum += u->data[n * K + k];
+    assert_true(ysum > 1e-6 && ysum < 1e-4);
+    for (int d = 0; d < D_LIN; d++) {
+      double ref = 0;
+      for (int n = 0; n < N; n++) ref += (double)u->data[n * K + k] * x->data[n * D_LIN + d] / ysum;
+      double got = -hg_grad(l->weight)->data[k * D_LIN + d];
+      if (!(fabs(got - ref) <= 1e-4 * fabs(ref))) fail_msg("kernel %d: %.9g, expected %.9g", k, got, ref);
+    }
+  }
+  hg_tensor *temps[] = {loss, u, xd, w, x};
+  for (int i = 0; i < 5; i++) hg_tensor_free(temps[i]);
+  hg_tape_clear();
+  hg_layer_free(l);
+}
+
 /* One plain SGD step (no momentum, no decay) moves W by exactly η ΔW. */
 static void test_sgd_step_applies_delta(void **state) {
   (void)state;
@@ -192,7 +223,7 @@ static void test_chl_gradient_equals_delta(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_every_registered_rule),     cmocka_unit_test(test_a_wrong_rule_is_caught),
-      cmocka_unit_test(test_sgd_step_applies_delta),
+      cmocka_unit_test(test_mean_of_tiny_coefficients), cmocka_unit_test(test_sgd_step_applies_delta),
       cmocka_unit_test(test_chl_gradient_equals_delta),
   };
   int failed = cmocka_run_group_tests(tests, NULL, NULL);
