@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "experiment/options.h"
+#include "hebb/registry.h"
 
 #define HELP_COLUMN 20 /* width of "--name ARG" before the help text */
 #define TEXT_WIDTH 76  /* of a help line after that */
@@ -59,5 +60,12 @@ hg_status hg_cli_help(const hg_cli *cli, FILE *f) {
     else help_entry(f, &o[i]);
   }
   fprintf(f, "  %-*s this text\n", HELP_COLUMN, "--help");
+  for (int i = 0; i < n; i++)
+    if (o[i].type != HG_OPT_SECTION && !strcmp(o[i].name, "hebb")) { /* the registry's rules */
+      char rules[8192];
+      hg_plasticity_help(rules, sizeof rules);
+      fprintf(f, "\n%s", rules);
+      break;
+    }
   return HG_OK;
 }

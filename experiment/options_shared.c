@@ -71,7 +71,8 @@ const hg_option hg_shared_options[] = {
             "keeps its relative variance (\"+modified-bn\" in the net's name)"),
     HG_STRING("hebb", "SPEC", COMMON(hebb), "instar/e-soft-wta:0.02/mean", hg_check_rule,
               "Hebbian rule RULE[/COMPETITION][/OPTION...], e.g. hpca/none/relu/avg,\n"
-              "instar/5-wta/sum/unitnorm/prune=0.5 (see docs/writing-a-rule.md)"),
+              "instar/5-wta/sum/unitnorm/prune=0.5, softhebb/t=1 (all are listed\n"
+              "below; docs/writing-a-rule.md adds your own)"),
     HG_SECTION("SGD"),
     HG_INT("epochs", "N", COMMON(epochs), "20", 0, 100000, "training epochs"),
     HG_INT("patience", "N", COMMON(patience), "0", 0, 100000,
