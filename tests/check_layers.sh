@@ -14,7 +14,8 @@ bad=0 edges=$(mktemp)
 trap 'rm -f "$edges"' EXIT
 for dir in "${LAYERS[@]}"; do
   own=$(rank "$dir")
-  for f in $(find "$dir" -name '*.[ch]' | sort); do
+  # examples/user_rule is a project of its own, built against an installed hebbgrad
+  for f in $(find "$dir" -path examples/user_rule -prune -o -name '*.[ch]' -print | sort); do
     while read -r inc; do
       [ -n "$inc" ] || continue
       top=${inc%%/*}
