@@ -11,6 +11,7 @@
 #include "data/batcher.h"
 #include "io/checkpoint.h"
 #include "io/files.h"
+#include "io/results.h"
 
 #define MAX_TENSORS 256
 
@@ -436,18 +437,8 @@ hg_status hg_table_set(hg_table *t, int row, int col, const char *fmt, ...) {
 hg_status hg_table_write_csv(const hg_table *t, FILE *f) {
   for (int r = -1; r < t->rows; r++)
     for (int c = 0; c < t->cols; c++) {
-      const char *v = cell(t, r, c);
       if (c) fputc(',', f);
-      if (strpbrk(v, ",\"\n")) {
-        fputc('"', f);
-        for (const char *p = v; *p; p++) {
-          if (*p == '"') fputc('"', f);
-          fputc(*p, f);
-        }
-        fputc('"', f);
-      } else {
-        fputs(v, f);
-      }
+      hg_csv_field(f, cell(t, r, c));
       if (c == t->cols - 1) fputc('\n', f);
     }
   return ferror(f) ? hg_fail(HG_ERR_IO, "table: write failed") : HG_OK;

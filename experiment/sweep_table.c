@@ -8,6 +8,7 @@
 
 #include "experiment/sweep.h"
 #include "io/files.h"
+#include "io/results.h"
 
 hg_status hg_sweep_table_build(hg_sweep_table *t, const hg_sweep_cells *cells, int nconfigs,
                                const char (*configs)[32], int nmethods, const char *const *methods,
@@ -103,10 +104,18 @@ hg_status hg_sweep_table_write_csv(const hg_sweep_table *t, const char *path) {
   if (hg_atomic_open(&a, path, "sweep") != HG_OK) return hg_last_status();
   FILE *f = a.f;
   fputs("config", f);
-  for (int c = 0; c < t->cols; c++) fprintf(f, ",%s,%s_ci95,%s_n", t->col_labels[c], t->col_labels[c], t->col_labels[c]);
+  for (int c = 0; c < t->cols; c++) {
+    const char *suffix[] = {"", "_ci95", "_n"};
+    for (int k = 0; k < 3; k++) {
+      char name[96];
+      snprintf(name, sizeof name, "%s%s", t->col_labels[c], suffix[k]);
+      fputc(',', f);
+      hg_csv_field(f, name);
+    }
+  }
   fputc('\n', f);
   for (int r = 0; r < t->rows; r++) {
-    fputs(t->row_labels[r], f);
+    hg_csv_field(f, t->row_labels[r]);
     for (int c = 0; c < t->cols; c++) {
       const hg_stats *s = &t->stats[r * t->cols + c];
       fputc(',', f);

@@ -96,12 +96,25 @@ static json_object *json_value(const char *text) {
   return json_object_new_string(text);
 }
 
+void hg_csv_field(FILE *f, const char *value) {
+  if (!strpbrk(value, ",\"\n")) {
+    fputs(value, f);
+    return;
+  }
+  fputc('"', f);
+  for (const char *p = value; *p; p++) {
+    if (*p == '"') fputc('"', f);
+    fputc(*p, f);
+  }
+  fputc('"', f);
+}
+
 hg_status hg_results_row(hg_results *r, const char *const *values) {
   json_object *obj = json_object_new_object();
   if (!obj) return hg_fail(HG_ERR_NOMEM, "results: out of memory");
   for (int i = 0; i < r->ncols; i++) {
-    bool quote = strchr(values[i], ',') != NULL;
-    fprintf(r->csv, "%s%s%s%s", i ? "," : "", quote ? "\"" : "", values[i], quote ? "\"" : "");
+    if (i) fputc(',', r->csv);
+    hg_csv_field(r->csv, values[i]);
     json_object_object_add(obj, r->columns[i], json_value(values[i]));
   }
   fputc('\n', r->csv);

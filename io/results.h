@@ -3,6 +3,8 @@
 #ifndef HG_RESULTS_H
 #define HG_RESULTS_H
 
+#include <stdio.h>
+
 #include "tensor/error.h"
 
 typedef struct hg_results hg_results;
@@ -14,5 +16,8 @@ hg_results *hg_results_open(const char *prefix, int ncols, const char *const *co
 /* One row; values[i] is written as a JSON number when it parses as one. */
 hg_status hg_results_row(hg_results *r, const char *const *values);
 void hg_results_close(hg_results *r);
+/* One CSV field (RFC 4180): quoted when it holds a comma, quote or newline,
+ * with each quote doubled. */
+void hg_csv_field(FILE *f, const char *value);
 
 #endif

@@ -117,8 +117,8 @@ static void test_results_append_and_find_the_last_row(void **state) {
   hg_results *r = hg_results_open(prefix, 4, cols);
   assert_non_null(r);
   const char *rows[][4] = {{"a,b", "1", "sgd", "0.5"}, {"a,b", "1", "shc", "0.25"}, {"a,b", "1", "sgd", "0.75"},
-                           {"c", "2", "sgd", "0.125"}};
-  for (int i = 0; i < 4; i++) hgt_status(hg_results_row(r, rows[i]));
+                           {"c", "2", "sgd", "0.125"}, {"say \"hi\", then", "3", "sgd", "0.0625"}};
+  for (int i = 0; i < 5; i++) hgt_status(hg_results_row(r, rows[i]));
   hg_results_close(r);
   const char *keys[] = {"source", "layer", "method"};
   const char *want[] = {"a,b", "1", "sgd"};
@@ -127,6 +127,9 @@ static void test_results_append_and_find_the_last_row(void **state) {
   const char *want2[] = {"c", "2", "sgd"};
   assert_true(hg_experiment_find_result(csv, 3, keys, want2, "test_top1", out, sizeof out));
   assert_string_equal(out, "0.125");
+  const char *quoted[] = {"say \"hi\", then", "3", "sgd"}; /* quotes and commas survive the round trip */
+  assert_true(hg_experiment_find_result(csv, 3, keys, quoted, "test_top1", out, sizeof out));
+  assert_string_equal(out, "0.0625");
   const char *missing[] = {"c", "3", "sgd"};
   assert_false(hg_experiment_find_result(csv, 3, keys, missing, "test_top1", out, sizeof out));
   assert_false(hg_experiment_find_result(csv, 3, keys, want, "no_such_column", out, sizeof out));
