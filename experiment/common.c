@@ -2,6 +2,7 @@
 
 #include <omp.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "data/zca.h"
 #include "io/files.h"
@@ -22,7 +23,13 @@ hg_status hg_common_prepare(hg_common_opts *c, hg_data *d) {
 int hg_common_start(const hg_cli *cli, int argc, char **argv, void *opts) {
   hg_cli_args a;
   int rc = hg_cli_start(cli, argc, argv, opts, &a, stdout, stderr);
-  if (rc < 0) omp_set_num_threads(((hg_common_opts *)opts)->threads);
+  if (rc >= 0) return rc;
+  int threads = ((hg_common_opts *)opts)->threads;
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  if (cpus > 0 && threads > cpus) /* OpenMP's waiting threads then take the CPUs from the working ones */
+    fprintf(stderr, "%s: warning: --threads %d is more than the %ld CPUs here: slower, not faster\n", cli->name,
+            threads, cpus);
+  omp_set_num_threads(threads);
   return rc;
 }
 

@@ -25,6 +25,7 @@ hg_fit_opts hg_fit_defaults(void) {
 
 #define TRAINER_FORMAT "hebbgrad-trainer-1"
 #define MAX_EPOCHS 1000000 /* an epoch count beyond this in a checkpoint is damage */
+#define FIT_LOSS_WARNING 1e3 /* mean cross-entropy of an epoch that is surely divergence */
 
 /* Names and tensors of everything a checkpoint holds. */
 typedef struct tensor_list {
@@ -371,6 +372,9 @@ hg_status hg_fit(hg_trainer *t, const hg_dataset *train, const hg_dataset *val, 
                    .lr = hebb || !t->opt_b ? NAN : hg_optim_lr(t->opt_b, 0),
                    .images_per_s = secs > 0 ? (images - before_images) / secs : 0, .moved = moved};
     s = log_epoch(&r, o, epoch, &e);
+    if (o->log && !hebb && loss > FIT_LOSS_WARNING) /* a chance-level net's cross-entropy is ln(classes) */
+      fprintf(o->log, "warning: epoch %d: cross-entropy %g, far above chance level: is the learning rate too high?\n",
+              epoch + 1, loss);
     if (s == HG_OK && o->run_dir && better) s = hg_trainer_save(t, r.best, epoch + 1, res.best_val, res.best_epoch);
     if (s == HG_OK && o->run_dir) s = hg_trainer_save(t, r.last, epoch + 1, res.best_val, res.best_epoch);
     if (check && o->patience > 0 && epoch + 1 - res.best_epoch >= o->patience) {

@@ -72,6 +72,9 @@ hg_status hg_plasticity_parse(const char *text, hg_plasticity *out) {
   char buf[256];
   if (snprintf(buf, sizeof buf, "%s", text) >= (int)sizeof buf)
     return hg_fail(HG_ERR_ARG, "plasticity '%.40s...' is too long", text);
+  size_t len = strlen(text);
+  if (len && (text[0] == '/' || text[len - 1] == '/' || strstr(text, "//")))
+    return hg_fail(HG_ERR_ARG, "plasticity '%s': an empty part between slashes (RULE[/COMPETITION][/OPTION...])", text);
   char *save = NULL, *part = strtok_r(buf, "/", &save);
   bool named = false, agg_given = false;
   hg_status s = part ? HG_OK : hg_fail(HG_ERR_ARG, "plasticity: empty text");

@@ -131,6 +131,8 @@ static void test_bad_specs_say_why(void **state) {
              {"krotov/k=1", "k = '1'", "[2,"},
              {"krotov/k=2.5", "k = '2.5'", "whole"},
              {"bcm/relu/rate=2", "rate = '2'", "[0, 1]"},
+             {"instar////", "empty part", NULL},
+             {"/instar", "empty part", NULL},
              {"", "empty", NULL}};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     hg_plasticity p;

@@ -340,6 +340,29 @@ static void test_divergence_is_placed(void **state) {
   assert_int_equal(hgt_rmtree(dir), 0);
 }
 
+/* A loss far above chance but finite (Adam at lr 1e6) is trained through,
+ * with a warning in the log. */
+static void test_a_huge_loss_is_warned_about(void **state) {
+  (void)state;
+  hg_net *net = tiny_net(8);
+  hgt_status(hg_net_set_modes(net, "BB-G"));
+  hg_trainer_opts to = {.backprop = hg_adam_opts(1e6f, 0), .adam = true};
+  hg_trainer *t = hg_trainer_new(net, NULL, &to);
+  assert_non_null(t);
+  hg_dataset *train = synthetic(40), *val = synthetic(12);
+  hg_fit_opts o = quiet_fit(1);
+  o.base_lr = 1e6f;
+  char *text = NULL;
+  size_t size = 0;
+  o.log = open_memstream(&text, &size);
+  hg_status s = hg_fit(t, train, val, &o, NULL);
+  fclose(o.log);
+  hgt_status(s);
+  assert_non_null(strstr(text, "far above chance level"));
+  free(text);
+  hg_tensor_free(copy_and_free(net, t, train, val));
+}
+
 /* The weights hg_fit (or hg_fit_skip_fixed) leaves after 3 epochs, the
  * convolution forwards it ran and the net's fixed prefix. */
 static hg_tensor *fit_weights(const char *modes, bool skip, long *conv_forwards, int *prefix) {
@@ -430,6 +453,7 @@ int main(void) {
       cmocka_unit_test(test_resume_gives_the_same_steps),
       cmocka_unit_test(test_resume_checks_the_checkpoint),
       cmocka_unit_test(test_divergence_is_placed),
+      cmocka_unit_test(test_a_huge_loss_is_warned_about),
       cmocka_unit_test(test_skipping_the_fixed_prefix),
       cmocka_unit_test(test_padding_rows_do_not_train),
       cmocka_unit_test(test_bad_modes_are_reported),
