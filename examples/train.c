@@ -43,7 +43,8 @@ static hg_status report(hg_net *net, const hg_data *d, const train_options *o, c
   if (!r) return hg_last_status();
   char v[5][32];
   snprintf(v[0], 32, "%d", res->epochs_run);
-  snprintf(v[1], 32, d->val ? "%.6f" : "", val.top1);
+  v[1][0] = '\0'; /* no validation set: no number */
+  if (d->val) snprintf(v[1], 32, "%.6f", val.top1);
   snprintf(v[2], 32, "%.6f", test.top1);
   snprintf(v[3], 32, "%.6f", test.top5);
   snprintf(v[4], 32, "%.1f", res->seconds);
