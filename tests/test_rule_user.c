@@ -1,41 +1,16 @@
 /* A user's rule, the example of docs/writing-a-rule.md (the document shows
  * the parts between the snippet markers, checked by tests/check_doc_snippets.sh):
- * defined in one file with the public API, registered, checked against its
- * formula on Linear and Conv2d, and trained with hg_fit. */
+ * defined in one file with the public API (examples/user_rule/decay_hebb.c,
+ * the out-of-tree example's rule), registered, checked against its formula
+ * on Linear and Conv2d, and trained with hg_fit. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "examples/user_rule/decay_hebb.h"
 #include "tests/helpers.h"
 #include "tests/rule_check.h"
 
-/* snippet rule */
-/* Hebb with weight decay: Δw_k = η (Σ y_k x − λ w_k);
- * L = −Σ sg(y_k) u_k + ½ λ Σ_k ‖w_k‖². */
-static hg_tensor *decay_hebb_loss(const hg_rule_ctx *c, const hg_tensor *y) {
-  int k = y->shape[1];
-  double *ones = malloc(2 * (size_t)k * sizeof *ones), *lambda = ones + k;
-  if (!ones) {
-    hg_fail(HG_ERR_NOMEM, "decay-hebb: out of memory");
-    return NULL;
-  }
-  for (int j = 0; j < k; j++) ones[j] = 1, lambda[j] = c->opt[0];
-  hg_tensor *hebb = hg_hebbian_term(y, ones, c->u);         /* gradient −Σ y_k x */
-  hg_tensor *decay = hebb ? hg_norm_term(c->w, lambda) : NULL; /* gradient λ w_k  */
-  hg_tensor *loss = decay ? hg_add(hebb, decay) : NULL;
-  hg_tensor_free(hebb);
-  hg_tensor_free(decay);
-  free(ones);
-  return loss;
-}
-
-static const hg_rule_def decay_hebb = {
-    .name = "decay-hebb",
-    .doc = "Hebb with weight decay: dw_k = sum y_k x - lambda w_k",
-    .options = {{"lambda", 0.1f, 0, 100, false, "weight decay"}},
-    .loss = decay_hebb_loss, /* y: the spec's competition (none: y = u) */
-};
-/* end snippet rule */
 
 /* Its formula with plain loops: Σ y_k x − λ w_k. */
 static void decay_hebb_reference(const hgt_rule_in *in, double *delta) {
@@ -53,7 +28,7 @@ static void decay_hebb_reference(const hgt_rule_in *in, double *delta) {
 /* snippet register */
 static int register_rules(void **state) {
   (void)state;
-  if (hg_rule_register(&decay_hebb) == HG_OK) return 0; /* before any thread parses a spec */
+  if (hg_rule_register(&decay_hebb_rule) == HG_OK) return 0; /* before any thread parses a spec */
   fprintf(stderr, "%s\n", hg_last_error());
   return -1;
 }
