@@ -38,6 +38,8 @@ hg_tensor *hg_dot(hg_tensor *a, hg_tensor *b);
 hg_tensor *hg_reshape(hg_tensor *x, int ndim, const int *shape);
 /* x[start : start+count] along dimension 0 (a view) */
 hg_tensor *hg_narrow(hg_tensor *x, int start, int count);
+/* y[n,c,i,j] = x[n,c,r(i−p),r(j−p)], r reflecting at the borders (PyTorch's ReflectionPad2d); p < H, W */
+hg_tensor *hg_pad_reflect(hg_tensor *x, int pad);
 /* [N, ...] → [N, rest] */
 hg_tensor *hg_flatten(hg_tensor *x);
 

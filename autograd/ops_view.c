@@ -1,5 +1,6 @@
-/* Views: reshape and narrow share the input's data; their backward copies
- * the gradient into place. */
+/* Layout ops: the views reshape and narrow share the input's data (their
+ * backward copies the gradient into place); reflect padding copies. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "autograd/op.h"
@@ -81,6 +82,60 @@ static hg_tensor *narrow_reference(const hg_op *op, hg_tensor *const *in, const 
   return hg_tensor_from(x->ndim, shape, x->data + (size_t)a->start * row);
 }
 
+/* ---------- pad_reflect: p rows and columns mirrored around each border ---------- */
+
+/* The source index of padded index i (in [−p, len + p)): reflected at 0 and len − 1. */
+static int reflect(int i, int len) { return i < 0 ? -i : i >= len ? 2 * (len - 1) - i : i; }
+
+/* y or gx (scatter = true: gx[src] += g[dst]) over [N·C] planes of x's size padded by p. */
+static void pad_planes(const float *from, float *to, int planes, int h, int w, int p, bool scatter) {
+  int oh = h + 2 * p, ow = w + 2 * p;
+#pragma omp parallel for if ((size_t)planes * oh * ow > 65536)
+  for (int c = 0; c < planes; c++)
+    for (int i = 0; i < oh; i++)
+      for (int j = 0; j < ow; j++) {
+        size_t dst = ((size_t)c * oh + i) * ow + j, src = ((size_t)c * h + reflect(i - p, h)) * w + reflect(j - p, w);
+        if (scatter) to[src] += from[dst];
+        else to[dst] = from[src];
+      }
+}
+
+static hg_status pad_reflect_backward(hg_node *nd) {
+  bool acc;
+  hg_tensor *x = nd->in[0], *gx = hg_grad_acquire(x, &acc);
+  if (!gx) return HG_ERR_NOMEM;
+  if (!acc) memset(gx->data, 0, gx->numel * sizeof(float));
+  int planes = x->shape[0] * x->shape[1]; /* planes in parallel: each scatters into its own plane */
+  pad_planes(nd->out->grad->data, gx->data, planes, x->shape[2], x->shape[3], nd->args.i[0], true);
+  return HG_OK;
+}
+
+/* A case's argument: the padding p. */
+typedef struct pad_args {
+  int pad;
+} pad_args;
+
+static hg_tensor *pad_reflect_forward(const hg_op *op, hg_tensor *const *in, const void *args) {
+  (void)op;
+  return hg_pad_reflect(in[0], ((const pad_args *)args)->pad);
+}
+
+/* Naive: y[n,c,i,j] = x[n,c,m(i−p, H),m(j−p, W)], m(k, L) = L−1 − |L−1 − |k||. */
+static hg_tensor *pad_reflect_reference(const hg_op *op, hg_tensor *const *in, const void *args) {
+  (void)op;
+  const hg_tensor *x = in[0];
+  int p = ((const pad_args *)args)->pad, h = x->shape[2], w = x->shape[3];
+  hg_tensor *y = hg_tensor_empty(HG_SHAPE(x->shape[0], x->shape[1], h + 2 * p, w + 2 * p));
+  int idx[4] = {0, 0, 0, 0};
+  if (y)
+    do {
+      int si = h - 1 - abs(h - 1 - abs(idx[2] - p)), sj = w - 1 - abs(w - 1 - abs(idx[3] - p));
+      int src[4] = {idx[0], idx[1], si, sj};
+      y->data[hg_op_ref_offset(4, y->shape, idx)] = x->data[hg_op_ref_offset(4, x->shape, src)];
+    } while (hg_op_ref_next(y->shape, idx));
+  return y;
+}
+
 /* ---------- the specs ---------- */
 
 #define GRAD HG_IN_GRAD
@@ -101,9 +156,19 @@ static const hg_op_case narrow_bench[] = {
 };
 
 const hg_op hg_op_reshape = HG_OP_SPEC("reshape", reshape, NULL, reshape_cases, reshape_bench);
-const hg_op hg_op_narrow = HG_OP_SPEC("narrow", narrow, NULL, narrow_cases, narrow_bench);
+static const hg_op_case pad_reflect_cases[] = {
+    {"[2,2,4,5] pad 1", 1, {HG_IN(-1, 1, GRAD, 2, 2, 4, 5)}, &(const pad_args){1}, 0},
+    {"[1,3,3,3] pad 2 (the largest for H = 3)", 1, {HG_IN(-1, 1, GRAD, 1, 3, 3, 3)},
+     &(const pad_args){2}, 0},
+};
+static const hg_op_case pad_reflect_bench[] = {
+    {"[64,96,32,32] pad 2", 1, {HG_IN(-1, 1, GRAD, 64, 96, 32, 32)}, &(const pad_args){2}, 0},
+};
 
-const hg_op *const hg_ops_view[] = {&hg_op_reshape, &hg_op_narrow, NULL};
+const hg_op hg_op_narrow = HG_OP_SPEC("narrow", narrow, NULL, narrow_cases, narrow_bench);
+const hg_op hg_op_pad_reflect = HG_OP_SPEC("pad_reflect", pad_reflect, NULL, pad_reflect_cases, pad_reflect_bench);
+
+const hg_op *const hg_ops_view[] = {&hg_op_reshape, &hg_op_narrow, &hg_op_pad_reflect, NULL};
 
 hg_tensor *hg_reshape(hg_tensor *x, int ndim, const int *shape) {
   hg_tensor *y = hg_tensor_view(x, ndim, shape);
@@ -125,4 +190,21 @@ hg_tensor *hg_flatten(hg_tensor *x) {
     return NULL;
   }
   return hg_reshape(x, HG_SHAPE(x->shape[0], -1));
+}
+
+hg_tensor *hg_pad_reflect(hg_tensor *x, int pad) {
+  char buf[64];
+  if (x->ndim != 4 || pad < 0 || pad >= x->shape[2] || pad >= x->shape[3]) {
+    hg_fail(HG_ERR_SHAPE, "pad_reflect: pad %d of %s needs [N,C,H,W] with H, W > pad", pad,
+            hg_shape_str(x, buf, sizeof buf));
+    return NULL;
+  }
+  int h = x->shape[2], w = x->shape[3];
+  hg_tensor *y = hg_tensor_empty(HG_SHAPE(x->shape[0], x->shape[1], h + 2 * pad, w + 2 * pad));
+  if (!y) return NULL;
+  pad_planes(x->data, y->data, x->shape[0] * x->shape[1], h, w, pad, false);
+  hg_node *nd = NULL;
+  y = hg_record_output(&hg_op_pad_reflect, y, 1, &x, &nd);
+  if (nd) nd->args.i[0] = pad;
+  return y;
 }

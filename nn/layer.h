@@ -32,11 +32,12 @@ typedef struct hg_norm_cfg {
   bool keep_variance; /* hg_layer_batch_norm_keep_variance */
   float momentum, eps;
 } hg_norm_cfg;
+typedef struct hg_triangle_cfg { float threshold, power; } hg_triangle_cfg;
 typedef union hg_layer_cfg {
   hg_affine_cfg affine; /* linear, conv2d */
   hg_pool_cfg pool;     /* max_pool2d, avg_pool2d */
   hg_norm_cfg norm;     /* batch_norm */
-  float threshold;      /* triangle */
+  hg_triangle_cfg triangle;
   float p;              /* dropout */
 } hg_layer_cfg;
 
@@ -74,8 +75,9 @@ hg_layer *hg_layer_batch_norm(const char *name, int channels, bool affine, float
 hg_status hg_layer_batch_norm_keep_variance(hg_layer *l, bool keep);
 /* max(x, 0) */
 hg_layer *hg_layer_relu(const char *name);
-/* Triangle activation relu(x − mean_c(x) − θ) over channels (dim 1). */
-hg_layer *hg_layer_triangle(const char *name, float threshold);
+/* Triangle activation relu(x − mean_c(x) − θ)^power over channels (dim 1);
+ * power 1 is the seeds', SoftHebb's layers use 0.7, 1.4 and 1. */
+hg_layer *hg_layer_triangle(const char *name, float threshold, float power);
 /* x ⊙ Bernoulli(1 − p) / (1 − p) in training, x otherwise. */
 hg_layer *hg_layer_dropout(const char *name, float p);
 /* [N, ...] → [N, rest] */

@@ -20,14 +20,16 @@ static hg_tensor *relu_forward(hg_layer *l, hg_tensor *x, const hg_forward_ctx *
   return hg_relu(x);
 }
 
-/* relu(x − mean_c(x) − θ) */
+/* relu(x − mean_c(x) − θ)^power */
 static hg_tensor *triangle_forward(hg_layer *l, hg_tensor *x, const hg_forward_ctx *ctx) {
   (void)ctx;
   hg_tensor *mean = hg_mean(x, 1, (int[]){1}, true);
   hg_tensor *centred = mean ? hg_sub(x, mean) : NULL;
-  hg_tensor *shifted = centred ? hg_tensor_full(0, NULL, -l->cfg.threshold) : NULL;
+  hg_tensor *shifted = centred ? hg_tensor_full(0, NULL, -l->cfg.triangle.threshold) : NULL;
   hg_tensor *z = shifted ? hg_add(centred, shifted) : NULL;
-  hg_tensor *y = z ? hg_relu(z) : NULL;
+  hg_tensor *r = z ? hg_relu(z) : NULL;
+  hg_tensor *y = r && l->cfg.triangle.power != 1.0f ? hg_pow(r, l->cfg.triangle.power) : r;
+  if (y != r) hg_tensor_free(r);
   hg_tensor_free(mean);
   hg_tensor_free(centred);
   hg_tensor_free(shifted);
@@ -98,9 +100,13 @@ hg_layer *hg_layer_avg_pool2d(const char *name, int kernel, int stride, int pad)
 }
 
 hg_layer *hg_layer_relu(const char *name) { return hg_layer_alloc(&relu_ops, name); }
-hg_layer *hg_layer_triangle(const char *name, float threshold) {
+hg_layer *hg_layer_triangle(const char *name, float threshold, float power) {
+  if (!(power > 0)) {
+    hg_fail(HG_ERR_ARG, "triangle '%s': power %g must be positive", name, power);
+    return NULL;
+  }
   hg_layer *l = hg_layer_alloc(&triangle_ops, name);
-  if (l) l->cfg.threshold = threshold;
+  if (l) l->cfg.triangle = (hg_triangle_cfg){.threshold = threshold, .power = power};
   return l;
 }
 

@@ -76,7 +76,7 @@ static void test_pruning_and_unit_norm_hold_after_steps(void **state) {
   (void)state;
   hg_net *net = hg_net_new(4);
   hgt_status(hg_net_add(net, hg_layer_conv2d("conv1", 2, 6, 3, 2, 1, true, &net->rng)));
-  hgt_status(hg_net_add(net, hg_layer_triangle("tri1", 0.0f)));
+  hgt_status(hg_net_add(net, hg_layer_triangle("tri1", 0.0f, 1.0f)));
   hgt_status(hg_net_finalize(net));
   hgt_status(hg_net_set_modes(net, "H"));
   hg_plasticity p;
@@ -194,10 +194,43 @@ static void test_kinds_and_settings(void **state) {
   for (int i = 0; i < 5; i++) hg_layer_free(all[i]);
 }
 
+/* The powered triangle, relu(x − mean_c x − θ)^p: its values against loops and
+ * its gradient by finite differences (p = 1.4, values kept away from the kink). */
+static hg_tensor *triangle_of(hg_tensor *const *in, void *ctx) {
+  hg_forward_ctx fc = {.training = false};
+  return hg_layer_forward(ctx, in[0], &fc);
+}
+
+static void test_powered_triangle(void **state) {
+  (void)state;
+  hg_layer *tri = hg_layer_triangle("tri", 0.1f, 1.4f);
+  assert_non_null(tri);
+  hg_tensor *x = hgt_rand(HG_SHAPE(2, 3, 2, 2), -1, 1, 11);
+  for (size_t i = 0; i < x->numel; i++) x->data[i] *= i % 2 ? 1.0f : 3.0f; /* spread, few near the kink */
+  hg_tensor *y = hgt_ok(triangle_of(&x, tri));
+  for (int n = 0; n < 2; n++)
+    for (int p = 0; p < 4; p++) {
+      double mean = 0;
+      for (int c = 0; c < 3; c++) mean += x->data[(n * 3 + c) * 4 + p] / 3.0;
+      for (int c = 0; c < 3; c++) {
+        double z = x->data[(n * 3 + c) * 4 + p] - mean - 0.1, want = z > 0 ? pow(z, 1.4) : 0;
+        assert_true(fabs(y->data[(n * 3 + c) * 4 + p] - want) < 1e-5);
+      }
+    }
+  hg_requires_grad(x, true);
+  hgt_status(hg_gradcheck(triangle_of, tri, 1, &x, NULL, NULL));
+  assert_null(hg_layer_triangle("bad", 0.0f, 0.0f));
+  hgt_error_mentions("triangle 'bad'", "power 0");
+  hg_tensor_free(y);
+  hg_tensor_free(x);
+  hg_layer_free(tri);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_linear_layer_by_hand),
       cmocka_unit_test(test_kinds_and_settings),
+      cmocka_unit_test(test_powered_triangle),
       cmocka_unit_test(test_init_bounds),
       cmocka_unit_test(test_seeds_network),
       cmocka_unit_test(test_pruning_and_unit_norm_hold_after_steps),
