@@ -173,19 +173,22 @@ typedef struct run_state {
 
 /* Epoch e's batch order depends on (seed, e) alone, so a resumed run sees
  * the same batches as an uninterrupted one. */
-/* Every weight and bias finite after a step; else the first layer that is not. */
+/* Every parameter finite after a step (one pass over the parameter slab);
+ * else an error naming the layer that holds the first that is not. */
 static hg_status check_weights(const hg_net *net) {
+  const hg_tensor *slab = net->param_slab;
+  size_t bad = slab ? hg_tensor_first_nonfinite(slab) : 0;
+  if (!slab || bad == slab->numel) return HG_OK;
+  const float *at = slab->data + bad;
   for (int i = 0; i < net->n; i++) {
     const hg_layer *l = net->layers[i];
     const hg_tensor *p[2] = {l->weight, l->bias};
-    for (int k = 0; k < 2; k++) {
-      size_t bad = p[k] ? hg_tensor_first_nonfinite(p[k]) : 0;
-      if (p[k] && bad < p[k]->numel)
+    for (int k = 0; k < 2; k++)
+      if (p[k] && at >= p[k]->data && at < p[k]->data + p[k]->numel)
         return hg_fail(HG_ERR_NUMERIC, "layer '%s': its %s holds %g after the step", l->name,
-                       k ? "bias" : "weights", (double)p[k]->data[bad]);
-    }
+                       k ? "bias" : "weight", (double)*at);
   }
-  return HG_OK;
+  return hg_fail(HG_ERR_NUMERIC, "a parameter holds %g after the step", (double)*at);
 }
 
 /* A failure inside an epoch, placed: epoch, step and, for a divergence, what is kept. */

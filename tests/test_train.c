@@ -363,6 +363,21 @@ static void test_a_huge_loss_is_warned_about(void **state) {
   hg_tensor_free(copy_and_free(net, t, train, val));
 }
 
+/* A non-finite parameter after a step is named by its layer, even one the
+ * step did not compute (here fc3 during the Hebbian phase). */
+static void test_nonfinite_weights_are_named(void **state) {
+  (void)state;
+  hg_net *net = tiny_net(8);
+  hg_trainer *t = trainer(net, "HB-G");
+  net->layers[6]->weight->data[3] = INFINITY;
+  hg_dataset *train = synthetic(40);
+  hg_fit_opts o = quiet_fit(1);
+  o.phase = HG_PHASE_HEBB;
+  assert_int_equal(hg_fit(t, train, NULL, &o, NULL), HG_ERR_NUMERIC);
+  hgt_error_mentions("epoch 1, step 1", "layer 'fc3': its weight holds inf");
+  hg_tensor_free(copy_and_free(net, t, train, NULL));
+}
+
 /* The weights hg_fit (or hg_fit_skip_fixed) leaves after 3 epochs, the
  * convolution forwards it ran and the net's fixed prefix. */
 static hg_tensor *fit_weights(const char *modes, bool skip, long *conv_forwards, int *prefix) {
@@ -453,6 +468,7 @@ int main(void) {
       cmocka_unit_test(test_resume_gives_the_same_steps),
       cmocka_unit_test(test_resume_checks_the_checkpoint),
       cmocka_unit_test(test_divergence_is_placed),
+      cmocka_unit_test(test_nonfinite_weights_are_named),
       cmocka_unit_test(test_a_huge_loss_is_warned_about),
       cmocka_unit_test(test_skipping_the_fixed_prefix),
       cmocka_unit_test(test_padding_rows_do_not_train),
