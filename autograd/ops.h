@@ -72,6 +72,9 @@ hg_tensor *hg_avg_pool2d(hg_tensor *x, int kernel, int stride, int pad);
 hg_tensor *hg_batch_norm(hg_tensor *x, hg_tensor *gamma, hg_tensor *beta,
                          hg_tensor *running_mean, hg_tensor *running_var, bool training,
                          float momentum, float eps);
+/* Triangle activation over channels (dim 1) of [N,C] or [N,C,H,W]:
+ * y = relu(x − mean_c x − θ)^power (SoftHebb's, with θ = 0). */
+hg_tensor *hg_triangle(hg_tensor *x, float threshold, float power);
 /* Training: y = x ⊙ m / (1 − p), m ~ Bernoulli(1 − p) from rng; else y = x. */
 hg_tensor *hg_dropout(hg_tensor *x, float p, bool training, hg_rng *rng);
 

@@ -295,4 +295,131 @@ hg_tensor *hg_batch_norm(hg_tensor *x, hg_tensor *gamma, hg_tensor *beta,
   return bn_finish(y, in, mean, invstd, training);
 }
 
-const hg_op *const hg_ops_norm[] = {&hg_op_batch_norm, NULL};
+/* ---------- triangle: y = relu(x − mean_c x − θ)^p over channels ---------- */
+
+typedef struct triangle_args {
+  float threshold, power;
+} triangle_args;
+
+/* [N, C, P] sizes of x around the channel axis (dimension 1 of 2-D or 4-D x). */
+static void channel_dims(const hg_tensor *x, int *n, int *c, int *p) {
+  *n = x->shape[0];
+  *c = x->shape[1];
+  *p = x->ndim == 4 ? x->shape[2] * x->shape[3] : 1;
+}
+
+/* mean[q] = mean over c of x[c·p + q], for one sample. */
+static void channel_mean(const float *x, int c, int p, float *mean) {
+  for (int q = 0; q < p; q++) mean[q] = 0;
+  for (int j = 0; j < c; j++)
+#pragma omp simd
+    for (int q = 0; q < p; q++) mean[q] += x[(size_t)j * p + q];
+  for (int q = 0; q < p; q++) mean[q] /= (float)c;
+}
+
+static float triangle_value(float r, float power) { return r > 0 ? (power == 1 ? r : powf(r, power)) : 0; }
+
+static hg_status triangle_backward(hg_node *nd) {
+  hg_tensor *x = nd->in[0];
+  const float *y = nd->out->data, *g = nd->out->grad->data, *mean = nd->saved[0]->data;
+  float threshold = nd->args.f[0], power = nd->args.f[1];
+  int n, c, p;
+  channel_dims(x, &n, &c, &p);
+  bool acc;
+  hg_tensor *gx = hg_grad_acquire(x, &acc);
+  if (!gx) return HG_ERR_NOMEM;
+#pragma omp parallel for if (x->numel > PARALLEL_MIN)
+  for (int i = 0; i < n * p; i++) { /* dy_k/dx_j = f'(r_k)(δ_kj − 1/C), f'(r) = p·y/r for r > 0 */
+    size_t at = (size_t)(i / p) * c * p + i % p;
+    float m = mean[i], total = 0;
+    for (int j = 0; j < c; j++) {
+      float r = x->data[at + (size_t)j * p] - m - threshold;
+      total += r > 0 ? g[at + (size_t)j * p] * power * y[at + (size_t)j * p] / r : 0;
+    }
+    for (int j = 0; j < c; j++) {
+      size_t e = at + (size_t)j * p;
+      float r = x->data[e] - m - threshold, t = (r > 0 ? g[e] * power * y[e] / r : 0) - total / (float)c;
+      gx->data[e] = acc ? gx->data[e] + t : t;
+    }
+  }
+  return HG_OK;
+}
+
+static hg_tensor *triangle_forward(const hg_op *op, hg_tensor *const *in, const void *args) {
+  (void)op;
+  const triangle_args *a = args;
+  return hg_triangle(in[0], a->threshold, a->power);
+}
+
+static hg_tensor *triangle_reference(const hg_op *op, hg_tensor *const *in, const void *args) {
+  (void)op;
+  const triangle_args *a = args;
+  const hg_tensor *x = in[0];
+  int n, c, p;
+  channel_dims(x, &n, &c, &p);
+  hg_tensor *y = hg_tensor_empty(x->ndim, x->shape);
+  for (int i = 0; y && i < n; i++)
+    for (int q = 0; q < p; q++) {
+      double mean = 0;
+      for (int j = 0; j < c; j++) mean += x->data[((size_t)i * c + j) * p + q];
+      mean /= c;
+      for (int j = 0; j < c; j++) {
+        size_t e = ((size_t)i * c + j) * p + q;
+        double r = x->data[e] - mean - a->threshold;
+        y->data[e] = r > 0 ? (float)pow(r, a->power) : 0.0f;
+      }
+    }
+  return y;
+}
+
+static const hg_op_case triangle_cases[] = {
+    {"[2,5,2,3], θ = 0.1, power 1.4", 1, {HG_IN(-2, 2, HG_IN_GRAD | HG_IN_DISTINCT, 2, 5, 2, 3)},
+     &(const triangle_args){0.1f, 1.4f}, 0},
+    {"[3,6], θ = 0, power 2.5", 1, {HG_IN(-2, 2, HG_IN_GRAD | HG_IN_DISTINCT, 3, 6)},
+     &(const triangle_args){0, 2.5f}, 0},
+    {"[2,4,3,3], θ = 0, power 1", 1, {HG_IN(-2, 2, HG_IN_GRAD | HG_IN_DISTINCT, 2, 4, 3, 3)},
+     &(const triangle_args){0, 1}, 0},
+};
+/* SoftHebb's conv1 and conv3 outputs at batch 10 (powers 0.7 and 1). */
+static const hg_op_case triangle_bench[] = {
+    {"triangle1", 1, {HG_IN(-1, 1, GRAD, 10, 96, 32, 32)}, &(const triangle_args){0, 0.7f}, 0},
+    {"triangle3", 1, {HG_IN(-1, 1, GRAD, 10, 1536, 8, 8)}, &(const triangle_args){0, 1}, 0},
+};
+
+const hg_op hg_op_triangle = HG_OP_SPEC("triangle", triangle, NULL, triangle_cases, triangle_bench);
+
+hg_tensor *hg_triangle(hg_tensor *x, float threshold, float power) {
+  if ((x->ndim != 2 && x->ndim != 4) || !(power > 0)) {
+    char sh[64];
+    hg_fail(HG_ERR_SHAPE, "triangle: x %s, power %g: expected [N,C] or [N,C,H,W] and a positive power",
+            hg_shape_str(x, sh, sizeof sh), power);
+    return NULL;
+  }
+  int n, c, p;
+  channel_dims(x, &n, &c, &p);
+  hg_tensor *y = hg_tensor_empty(x->ndim, x->shape);
+  hg_tensor *mean = y ? hg_tensor_empty(HG_SHAPE(n, p)) : NULL;
+  if (!mean) {
+    hg_tensor_free(y);
+    return NULL;
+  }
+#pragma omp parallel for if (x->numel > PARALLEL_MIN)
+  for (int i = 0; i < n; i++) {
+    const float *xi = x->data + (size_t)i * c * p;
+    float *yi = y->data + (size_t)i * c * p, *m = mean->data + (size_t)i * p;
+    channel_mean(xi, c, p, m);
+    for (int j = 0; j < c; j++)
+      for (int q = 0; q < p; q++) yi[(size_t)j * p + q] = triangle_value(xi[(size_t)j * p + q] - m[q] - threshold, power);
+  }
+  hg_node *nd;
+  y = hg_record_output(&hg_op_triangle, y, 1, &x, &nd);
+  if (nd) {
+    hg_node_save(nd, 0, mean);
+    nd->args.f[0] = threshold;
+    nd->args.f[1] = power;
+  }
+  hg_tensor_free(mean);
+  return y;
+}
+
+const hg_op *const hg_ops_norm[] = {&hg_op_batch_norm, &hg_op_triangle, NULL};

@@ -1,6 +1,7 @@
 /* Mini-batch iterator: an index permutation per epoch, rows copied out. */
 #include "data/batcher.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,13 +45,13 @@ static void start_epoch(hg_batcher *b) {
 }
 
 static hg_status check_batch(const hg_batcher *b, const hg_tensor *images) {
-  const hg_tensor *x = b->ds->images;
-  bool ok = images && images->ndim == x->ndim && images->shape[0] == b->batch_size;
-  for (int d = 1; ok && d < x->ndim; d++) ok = images->shape[d] == x->shape[d];
+  const int *x = b->ds->shape;
+  bool ok = images && images->ndim == 4 && images->shape[0] == b->batch_size;
+  for (int d = 1; ok && d < 4; d++) ok = images->shape[d] == x[d];
   if (ok) return HG_OK;
   char have[64] = "NULL", want[64];
   if (images) hg_shape_str(images, have, sizeof have);
-  hg_shape_str(x, want, sizeof want);
+  snprintf(want, sizeof want, "[%d,%d,%d]", x[1], x[2], x[3]);
   return hg_fail(HG_ERR_SHAPE, "batcher %s: batch tensor %s, expected %d images of %s", b->ds->name,
                  have, b->batch_size, want);
 }
@@ -66,12 +67,13 @@ hg_status hg_batcher_next(hg_batcher *b, hg_tensor *images, int *labels, int *co
     return HG_OK;
   }
   int n = b->ds->count - b->pos < b->batch_size ? b->ds->count - b->pos : b->batch_size;
-  size_t per = b->ds->images->numel / (size_t)b->ds->count;
-  for (int i = 0; i < n; i++) {
+  size_t per = images->numel / (size_t)b->batch_size;
+  for (int i = 0; i < n && st == HG_OK; i++) {
     int src = b->order[b->pos + i];
-    memcpy(images->data + (size_t)i * per, b->ds->images->data + (size_t)src * per, per * sizeof(float));
+    st = hg_dataset_get_row(b->ds, src, images->data + (size_t)i * per);
     if (labels) labels[i] = b->ds->labels[src];
   }
+  if (st != HG_OK) return st;
   if (n < b->batch_size) {
     memset(images->data + (size_t)n * per, 0, (size_t)(b->batch_size - n) * per * sizeof(float));
     if (labels) memset(labels + n, 0, (size_t)(b->batch_size - n) * sizeof *labels);

@@ -13,7 +13,8 @@ const char *hg_default_data_dir(void) {
   return dir && dir[0] ? dir : "datasets";
 }
 
-hg_dataset *hg_dataset_new(int n, int c, int h, int w, int num_classes, const char *name) {
+/* A data set of n images [c,h,w], its images in memory or (dir given) as float16 in a file. */
+static hg_dataset *dataset_new(int n, int c, int h, int w, int num_classes, const char *name, const char *dir) {
   if (n <= 0 || c <= 0 || h <= 0 || w <= 0 || num_classes <= 0) {
     hg_fail(HG_ERR_ARG, "dataset %s: bad size %d x [%d,%d,%d] with %d classes", name ? name : "",
             n, c, h, w, num_classes);
@@ -24,22 +25,50 @@ hg_dataset *hg_dataset_new(int n, int c, int h, int w, int num_classes, const ch
     hg_fail(HG_ERR_NOMEM, "dataset %s: out of memory", name ? name : "");
     return NULL;
   }
-  ds->images = hg_tensor_empty(HG_SHAPE(n, c, h, w));
-  ds->labels = ds->images ? calloc((size_t)n, sizeof *ds->labels) : NULL;
+  if (dir) ds->half = hg_half_rows_new(dir, n, (size_t)c * h * w);
+  else ds->images = hg_tensor_empty(HG_SHAPE(n, c, h, w));
+  ds->labels = ds->images || ds->half ? calloc((size_t)n, sizeof *ds->labels) : NULL;
   if (!ds->labels) {
-    if (ds->images) hg_fail(HG_ERR_NOMEM, "dataset %s: out of memory for %d labels", name ? name : "", n);
+    if (ds->images || ds->half) hg_fail(HG_ERR_NOMEM, "dataset %s: out of memory for %d labels", name ? name : "", n);
     hg_dataset_free(ds);
     return NULL;
   }
   ds->count = n;
   ds->num_classes = num_classes;
+  memcpy(ds->shape, (int[]){n, c, h, w}, sizeof ds->shape);
   snprintf(ds->name, sizeof ds->name, "%s", name ? name : "");
   return ds;
+}
+
+hg_dataset *hg_dataset_new(int n, int c, int h, int w, int num_classes, const char *name) {
+  return dataset_new(n, c, h, w, num_classes, name, NULL);
+}
+
+hg_dataset *hg_dataset_new_half(int n, int c, int h, int w, int num_classes, const char *name, const char *dir) {
+  return dataset_new(n, c, h, w, num_classes, name, dir ? dir : "/tmp");
+}
+
+static size_t row_size(const hg_dataset *ds) { return (size_t)ds->shape[1] * ds->shape[2] * ds->shape[3]; }
+
+hg_status hg_dataset_set_rows(hg_dataset *ds, int first, int count, const float *values) {
+  if (first < 0 || count < 0 || first + count > ds->count)
+    return hg_fail(HG_ERR_ARG, "dataset %s: images [%d, %d) of %d", ds->name, first, first + count, ds->count);
+  if (ds->half) return hg_half_rows_write(ds->half, first, count, values);
+  memcpy(ds->images->data + (size_t)first * row_size(ds), values, (size_t)count * row_size(ds) * sizeof(float));
+  return HG_OK;
+}
+
+hg_status hg_dataset_get_row(const hg_dataset *ds, int i, float *out) {
+  if (i < 0 || i >= ds->count) return hg_fail(HG_ERR_ARG, "dataset %s: image %d of %d", ds->name, i, ds->count);
+  if (ds->half) return hg_half_rows_read(ds->half, i, out);
+  memcpy(out, ds->images->data + (size_t)i * row_size(ds), row_size(ds) * sizeof(float));
+  return HG_OK;
 }
 
 void hg_dataset_free(hg_dataset *ds) {
   if (!ds) return;
   hg_tensor_free(ds->images);
+  hg_half_rows_free(ds->half);
   free(ds->labels);
   free(ds);
 }

@@ -9,10 +9,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "data/half_rows.h"
 #include "tensor/tensor.h"
 
 typedef struct hg_dataset {
-  hg_tensor *images; /* [N,C,H,W] */
+  hg_tensor *images; /* [N,C,H,W]; NULL when the images are in `half` */
+  hg_half_rows *half; /* the images as float16 rows in a file (hg_dataset_new_half), else NULL */
+  int shape[4];      /* [N,C,H,W] */
   int *labels;       /* N class indices in [0, num_classes) */
   int count;         /* N */
   int num_classes;
@@ -25,6 +28,15 @@ const char *hg_default_data_dir(void);
 
 /* Data set of n images [c,h,w] (contents undefined, labels 0). */
 hg_dataset *hg_dataset_new(int n, int c, int h, int w, int num_classes, const char *name);
+/* The same, its images kept as float16 in an unlinked file in folder dir
+ * (data/half_rows.h): for sets too large for memory as float32. Only
+ * hg_dataset_set_rows, hg_dataset_get_row, batchers and hg_evaluate read or
+ * write such a set. */
+hg_dataset *hg_dataset_new_half(int n, int c, int h, int w, int num_classes, const char *name, const char *dir);
+/* Images [first, first + count) ← values (count images of C·H·W floats). */
+hg_status hg_dataset_set_rows(hg_dataset *ds, int first, int count, const float *values);
+/* out ← image i (C·H·W floats). */
+hg_status hg_dataset_get_row(const hg_dataset *ds, int i, float *out);
 /* Free the images, the labels and ds. NULL is allowed. */
 void hg_dataset_free(hg_dataset *ds);
 

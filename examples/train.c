@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "examples/train_options.h"
@@ -102,7 +103,7 @@ static hg_status save_init(hg_net *net, const char *run_dir) {
 /* What makes a run this run, in RUN_DIR/settings.json: written by a new run,
  * and a --resume with other settings is refused naming the first that differs. */
 static hg_status check_settings(const train_options *o, const hg_data *d, const char *run_dir) {
-  char path[600], num[6][32];
+  char path[600], num[7][32];
   snprintf(path, sizeof path, "%s/settings.json", run_dir);
   const hg_data_opts *data = &o->c.data;
   snprintf(num[0], 32, "%d", data->n_val);
@@ -111,16 +112,20 @@ static hg_status check_settings(const train_options *o, const hg_data *d, const 
   snprintf(num[3], 32, "%s %g", data->zca ? "on" : "off", data->zca_eps);
   snprintf(num[4], 32, "%d", o->c.seed);
   snprintf(num[5], 32, "%d", o->c.batch);
+  snprintf(num[6], 32, "%d", o->hebb_batch ? o->hebb_batch : o->c.batch);
   const char *keys[] = {"data", "read_from", "model", "modes", "hebb", "val", "limit_train", "limit_test",
-                        "zca", "seed", "batch"};
+                        "zca", "seed", "batch", "hebb_batch", "model_options"};
   const char *values[] = {data->name, d->train->source, o->c.model, o->modes, strchr(o->modes, 'H') ? o->c.hebb : "",
-                          num[0], num[1], num[2], num[3], num[4], num[5]};
+                          num[0], num[1], num[2], num[3], num[4], num[5], num[6],
+                          strcmp(o->c.model, "softhebb") ? "" : o->c.triangle_powers};
   if (!o->resume && remove(path) != 0 && errno != ENOENT)
     return hg_fail(HG_ERR_IO, "train: cannot replace %s: %s", path, strerror(errno));
-  return hg_sweep_settings_check(path, 11, keys, values);
+  return hg_sweep_settings_check(path, 13, keys, values);
 }
 
-/* The Hebbian phase (when a layer is H and not --joint), then the SGD or joint one. */
+/* The Hebbian phase (when a layer is H and not --joint), then the SGD or joint
+ * one: on features computed once after freezing the Hebbian blocks with
+ * --cache-features. */
 static hg_status fit_phases(hg_trainer *t, const hg_data *d, const train_options *o, const char *run_dir,
                             hg_fit_result *res) {
   hg_fit_opts f;
@@ -129,13 +134,19 @@ static hg_status fit_phases(hg_trainer *t, const hg_data *d, const train_options
   if (t->last_hebb >= 0 && !o->joint) {
     snprintf(dir, sizeof dir, "%s/hebb", run_dir);
     s = phase_opts(o, HG_PHASE_HEBB, o->c.hebb_epochs, "hebbian", dir, &f);
+    if (o->hebb_batch) f.batch = o->hebb_batch;
     if (s == HG_OK) s = hg_fit(t, d->train, d->val, &f, res);
+    if (s == HG_OK) printf("time: hebbian phase %.1f s\n", res->seconds);
   }
+  bool cache = o->cache_features && !o->joint;
+  if (s == HG_OK && cache && hg_trainer_freeze_hebbian(t) < 0) s = hg_last_status();
   if (s == HG_OK && (t->any_backprop || o->joint)) {
     const char *what = o->joint ? "joint" : "backprop";
     snprintf(dir, sizeof dir, "%s/%s", run_dir, what);
     s = phase_opts(o, o->joint ? HG_PHASE_JOINT : HG_PHASE_BACKPROP, o->c.epochs, what, dir, &f);
-    if (s == HG_OK) s = hg_fit(t, d->train, d->val, &f, res);
+    if (s == HG_OK) s = cache ? hg_fit_skip_fixed(t, d->train, d->val, &f, res) : hg_fit(t, d->train, d->val, &f, res);
+    if (s == HG_OK && cache) printf("time: features %.1f s\n", res->feature_seconds);
+    if (s == HG_OK) printf("time: %s phase %.1f s\n", what, res->seconds);
   }
   return s;
 }
@@ -152,17 +163,19 @@ static hg_status train(train_options *o) {
   o->modes = modes(o, net, default_modes, sizeof default_modes);
   if (o->run_dir) snprintf(run_dir, sizeof run_dir, "%s", o->run_dir);
   else snprintf(run_dir, sizeof run_dir, "%s/%s-%s", o->c.out, o->c.data.name, o->modes);
-  hg_plasticity hebb;
+  hg_plasticity rules[HG_MAX_RULES];
+  int n_rules = 0;
   bool hebbian = strchr(o->modes, 'H') != NULL;
   s = hg_make_dirs(run_dir);
   if (s == HG_OK) s = check_settings(o, &d, run_dir);
   if (s == HG_OK) s = hg_net_set_modes(net, o->modes);
-  if (s == HG_OK && hebbian) s = hg_plasticity_parse(o->c.hebb, &hebb);
+  if (s == HG_OK && hebbian && (n_rules = hg_plasticity_parse_list(o->c.hebb, rules, HG_MAX_RULES)) < 0)
+    s = hg_last_status();
   float lr = o->c.lr, decay = o->c.weight_decay;
   bool nesterov = !o->no_nesterov && o->c.momentum > 0;
   hg_trainer_opts to = {.backprop = o->adam ? hg_adam_opts(lr, decay) : hg_sgd_opts(lr, o->c.momentum, decay, nesterov),
                         .adam = o->adam, .hebb_lr = o->c.hebb_lr};
-  hg_trainer *t = s == HG_OK ? hg_trainer_new(net, hebbian ? &hebb : NULL, &to) : NULL;
+  hg_trainer *t = s == HG_OK ? hg_trainer_new_rules(net, rules, n_rules, &to) : NULL;
   if (s == HG_OK && !t) s = hg_last_status();
   if (s == HG_OK && o->init) s = hg_experiment_load_net(net, o->init, -1); /* weights only */
   if (s == HG_OK) s = save_init(net, run_dir);
@@ -177,6 +190,8 @@ static hg_status train(train_options *o) {
                 100 * o->min_test_acc);
   hg_net_free(net);
   hg_data_release(&d);
+  struct rusage ru;
+  if (s == HG_OK && getrusage(RUSAGE_SELF, &ru) == 0) printf("peak RSS: %.0f MB\n", ru.ru_maxrss / 1024.0);
   return s;
 }
 

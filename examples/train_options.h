@@ -10,9 +10,9 @@
 typedef struct train_options {
   hg_common_opts c;
   const char *modes, *init, *probe, *run_dir;
-  int probe_epochs;
+  int probe_epochs, hebb_batch;
   float probe_lr, probe_decay, min_test_acc;
-  bool joint, no_nesterov, adam, probe_shc, resume;
+  bool joint, no_nesterov, adam, probe_shc, resume, cache_features;
 } train_options;
 
 static const char train_usage[] =
@@ -44,7 +44,13 @@ static const hg_cli train_cli = {
         HG_FLAG("adam", TRAIN(adam), "Adam instead of SGD for B layers"),
         HG_GROUP("Hebbian"),
         HG_FLAG("joint", TRAIN(joint), "train H and B layers together instead of H first, then B"),
+        HG_FLAG("cache-features", TRAIN(cache_features),
+                "after the Hebbian phase, freeze the Hebbian blocks (batch norms on their\n"
+                "running statistics) and compute their output once; the B layers train on\n"
+                "that cache (float16 in a temporary file when it exceeds 1 GiB)"),
         HG_SHARED("batch"),
+        HG_INT("hebb-batch", "N", TRAIN(hebb_batch), "0", 0, 65536,
+               "mini-batch size of the Hebbian phase (0: --batch; SoftHebb's is 10)"),
         HG_SHARED("steps"),
         HG_STRING("probe", "LAYER", TRAIN(probe), NULL, NULL,
                   "after training, freeze the net up to LAYER (a layer name, e.g. bn1)\n"

@@ -46,13 +46,27 @@ int hg_common_main(const hg_cli *cli, int argc, char **argv, void *opts,
   return hg_cli_status(cli, s, stderr);
 }
 
+/* SoftHebb's net with --triangle-powers, for square images whose side is a multiple of 8. */
+static hg_net *softhebb_net(const hg_common_opts *c, const hg_dataset *train, uint64_t seed) {
+  const int *shape = train->images->shape;
+  if (shape[2] != shape[3] || shape[2] % 8) {
+    hg_fail(HG_ERR_SHAPE, "--model softhebb: images of %dx%d, expected square ones of a side divisible by 8 "
+            "(cifar10, cifar100, or MNIST made 32x32)", shape[2], shape[3]);
+    return NULL;
+  }
+  float power[3];
+  if (hg_parse_floats(c->triangle_powers, power, 3) != HG_OK) return NULL;
+  return hg_net_softhebb(shape[1], shape[2], train->num_classes, power, seed);
+}
+
 hg_net *hg_common_net(const hg_common_opts *c, const hg_dataset *train, uint64_t seed) {
   const hg_tensor *im = train->images;
   const char *model = c->model ? c->model : "seeds";
   hg_net *net = NULL;
   if (!strcmp(model, "seeds")) net = hg_net_seeds(im->shape[1], train->num_classes, seed);
   else if (!strcmp(model, "small")) net = hg_net_small(im->shape[1], im->shape[2], train->num_classes, seed);
-  else hg_fail(HG_ERR_ARG, "--model '%s' is not seeds or small", model);
+  else if (!strcmp(model, "softhebb")) net = softhebb_net(c, train, seed);
+  else hg_fail(HG_ERR_ARG, "--model '%s' is not seeds, small or softhebb", model);
   if (net) net->check_finite = c->check_finite;
   if (net && c->modified_bn && hg_experiment_modified_bn(net) != HG_OK) {
     hg_net_free(net);

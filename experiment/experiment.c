@@ -224,10 +224,11 @@ hg_status hg_experiment_pretrain(hg_net *net, const hg_dataset *train, const hg_
   if (s == HG_OK) s = o->layers > 0 ? set_modes_split(net, o->layers, 'H', 'F', 'F') : hg_experiment_set_modes(net, 'H', 'F');
   if (s != HG_OK) return s;
   if (hit) return hg_experiment_load_net(net, o->cache, -1);
-  hg_plasticity rule;
-  s = hg_plasticity_parse(o->hebb, &rule);
+  hg_plasticity rules[HG_MAX_RULES];
+  int n_rules = hg_plasticity_parse_list(o->hebb, rules, HG_MAX_RULES);
+  s = n_rules > 0 ? HG_OK : hg_last_status();
   hg_trainer_opts to = {.backprop = hg_sgd_opts(0, 0, 0, false), .hebb_lr = o->lr};
-  hg_trainer *t = s == HG_OK ? hg_trainer_new(net, &rule, &to) : NULL;
+  hg_trainer *t = s == HG_OK ? hg_trainer_new_rules(net, rules, n_rules, &to) : NULL;
   if (s == HG_OK && !t) s = hg_last_status();
   if (s == HG_OK && o->run_dir) s = hg_make_dirs(o->run_dir);
   hg_fit_opts f = hg_fit_defaults();

@@ -79,7 +79,7 @@ struct hg_cli_args {
 /* The values of the shared options; first member of every program's options. */
 typedef struct hg_common_opts {
   hg_data_opts data;        /* --data --data-dir --val --limit-train --limit-test --zca --zca-eps --zca-cache */
-  const char *out, *model, *hebb, *schedule, *metric, *from, *label;
+  const char *out, *model, *hebb, *schedule, *metric, *from, *label, *triangle_powers;
   int seed, batch, threads, epochs, hebb_epochs, patience, steps;
   float lr, hebb_lr, momentum, weight_decay, dropout;
   bool modified_bn, check_finite;
@@ -140,10 +140,14 @@ int hg_cli_start(const hg_cli *cli, int argc, char **argv, void *opts, hg_cli_ar
  * writing "PROGRAM: message" to err. */
 int hg_cli_status(const hg_cli *cli, hg_status s, FILE *err);
 
-/* Checks of HG_OPT_STRING values: a Hebbian rule spec (hg_plasticity_parse),
- * a learning-rate schedule (hg_schedule_parse), a readable file. */
+/* Checks of HG_OPT_STRING values: a Hebbian rule spec or list of them
+ * (hg_plasticity_parse_list), a learning-rate schedule (hg_schedule_parse), a
+ * readable file, three positive numbers (hg_parse_floats). */
 hg_status hg_check_rule(const char *value);
 hg_status hg_check_schedule(const char *value);
 hg_status hg_check_readable(const char *value);
+hg_status hg_check_three_positive(const char *value);
+/* Exactly n comma-separated positive finite numbers from text into out. */
+hg_status hg_parse_floats(const char *text, float *out, int n);
 
 #endif

@@ -4,6 +4,7 @@
  * layer_probe's epochs and weight decay, retrain_top's patience, semisup's
  * dropout. */
 #include <math.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "experiment/options.h"
@@ -14,15 +15,31 @@
 #define DATA(f) (offsetof(hg_common_opts, data) + offsetof(hg_data_opts, f))
 
 hg_status hg_check_rule(const char *value) {
-  hg_plasticity p;
-  hg_status s = hg_plasticity_parse(value, &p);
-  if (s == HG_OK) hg_plasticity_release(&p);
-  return s;
+  hg_plasticity p[HG_MAX_RULES];
+  return hg_plasticity_parse_list(value, p, HG_MAX_RULES) > 0 ? HG_OK : hg_last_status();
 }
 
 hg_status hg_check_schedule(const char *value) {
   hg_schedule s;
   return hg_schedule_parse(value, &s);
+}
+
+hg_status hg_parse_floats(const char *text, float *out, int n) {
+  const char *p = text;
+  for (int i = 0; i < n; i++) {
+    char *end;
+    double v = strtod(p, &end);
+    if (end == p || !(v > 0 && v < HUGE_VAL) || *end != (i == n - 1 ? '\0' : ','))
+      return hg_fail(HG_ERR_ARG, "'%s': expected %d positive numbers separated by commas", text, n);
+    out[i] = (float)v;
+    p = end + 1;
+  }
+  return HG_OK;
+}
+
+hg_status hg_check_three_positive(const char *value) {
+  float v[3];
+  return hg_parse_floats(value, v, 3);
 }
 
 hg_status hg_check_readable(const char *value) {
@@ -58,8 +75,11 @@ const hg_option hg_shared_options[] = {
             "check every layer's output for NaN and infinity, naming the first layer\n"
             "where a diverging run goes wrong (slower)"),
     HG_SECTION("Nets and rules"),
-    HG_CHOICE("model", "NAME", COMMON(model), "seeds", "seeds|small",
-              "seeds (the seeds' 6-layer net, inputs made 3x32x32) or small (conv1, fc2)"),
+    HG_CHOICE("model", "NAME", COMMON(model), "seeds", "seeds|small|softhebb",
+              "seeds (the seeds' 6-layer net, inputs made 3x32x32), small (conv1, fc2)\n"
+              "or softhebb (SoftHebb's 3 conv blocks 96-384-1536 and a linear classifier)"),
+    HG_STRING("triangle-powers", "P,P,P", COMMON(triangle_powers), "0.7,1.4,1", hg_check_three_positive,
+              "--model softhebb: the triangle activations' powers of its three blocks"),
     HG_STRING("from", "FILE", COMMON(from), NULL, hg_check_readable,
               "checkpoint of the seeds' net trained on this data set: best.safetensors\n"
               "or last.safetensors of a run of train, or any file of hg_trainer_save;\n"
@@ -72,7 +92,8 @@ const hg_option hg_shared_options[] = {
     HG_STRING("hebb", "SPEC", COMMON(hebb), "instar/e-soft-wta:0.02/mean", hg_check_rule,
               "Hebbian rule RULE[/COMPETITION][/OPTION...], e.g. hpca/none/relu/avg,\n"
               "instar/5-wta/sum/unitnorm/prune=0.5, softhebb/t=1 (all are listed\n"
-              "below; docs/writing-a-rule.md adds your own)"),
+              "below; docs/writing-a-rule.md adds your own); SPEC+SPEC+... gives\n"
+              "each Hebbian layer its own, from the bottom"),
     HG_SECTION("SGD"),
     HG_INT("epochs", "N", COMMON(epochs), "20", 0, 100000, "training epochs"),
     HG_INT("patience", "N", COMMON(patience), "0", 0, 100000,
@@ -80,7 +101,8 @@ const hg_option hg_shared_options[] = {
     HG_FLOAT("lr", "F", COMMON(lr), "1e-3", 0, HUGE_VAL, 0, "SGD learning rate"),
     HG_STRING("schedule", "S", COMMON(schedule), "seeds:10:2", hg_check_schedule,
               "SGD learning-rate schedule: constant, step:S:G, cosine:T[:MIN[:W]],\n"
-              "seeds:HOLD:PERIOD (--lr for HOLD epochs, then halved every PERIOD)"),
+              "seeds:HOLD:PERIOD (--lr for HOLD epochs, then halved every PERIOD),\n"
+              "halve:E,E,... (halved at each epoch E, e.g. SoftHebb's halve:10,17,25,30,35,40,45)"),
     HG_FLOAT("momentum", "F", COMMON(momentum), "0.9", 0, 1, 0, "SGD Nesterov momentum"),
     HG_FLOAT("weight-decay", "F", COMMON(weight_decay), "5e-2", 0, HUGE_VAL, 0,
              "L2 weight decay of the SGD-trained layers"),

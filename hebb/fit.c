@@ -318,9 +318,9 @@ static double weights_moved(const hg_net *net, hg_tensor **before) {
 }
 
 static hg_status setup(run_state *r, const hg_dataset *train, const hg_fit_opts *o) {
-  const hg_tensor *im = train->images;
+  const int *im = train->shape;
   r->train = train;
-  r->x = hg_tensor_empty(HG_SHAPE(o->batch, im->shape[1], im->shape[2], im->shape[3]));
+  r->x = hg_tensor_empty(HG_SHAPE(o->batch, im[1], im[2], im[3]));
   r->labels = r->x ? calloc((size_t)o->batch, sizeof(int)) : NULL;
   if (!r->labels) return hg_last_status() ? hg_last_status() : hg_fail(HG_ERR_NOMEM, "fit: out of memory");
   if (!o->run_dir) return HG_OK;
@@ -401,19 +401,31 @@ int hg_fit_fixed_prefix(const hg_net *net) {
   return n;
 }
 
-/* Does layers [0, upto)'s output keep the [N,C,H,W] layout that a data set
- * stores? (A flattened [N,F] output would reach the next layer as
- * [N,F,1,1].) Checked on one image of ds. */
-static bool keeps_layout(hg_net *net, int upto, const hg_dataset *ds) {
-  hg_tensor *one = hg_tensor_narrow0(ds->images, 0, 1);
+/* Values per image of layers [0, upto)'s output when it keeps the [N,C,H,W]
+ * layout that a data set stores, else 0 (a flattened [N,F] output would reach
+ * the next layer as [N,F,1,1]). Checked on one image of ds. */
+static size_t feature_size(hg_net *net, int upto, const hg_dataset *ds) {
+  float *row = malloc((size_t)ds->shape[1] * ds->shape[2] * ds->shape[3] * sizeof *row);
+  hg_tensor *one = row && hg_dataset_get_row(ds, 0, row) == HG_OK
+                       ? hg_tensor_from(HG_SHAPE(1, ds->shape[1], ds->shape[2], ds->shape[3]), row)
+                       : NULL;
   bool grad = hg_set_grad_enabled(false);
   hg_tensor *y = one ? hg_net_forward_range(net, one, 0, upto, false) : NULL;
   hg_set_grad_enabled(grad);
-  bool keeps = y && y->ndim == 4;
+  size_t size = y && y->ndim == 4 ? y->numel : 0;
   hg_tensor_free(y);
   hg_tensor_free(one);
+  free(row);
   hg_net_clear_outputs(net);
-  return keeps;
+  return size;
+}
+
+/* The features of ds: in memory, or as float16 in a file when they would take more than HG_FEATURE_MEMORY. */
+static hg_dataset *features(hg_net *net, int prefix, const hg_dataset *ds, size_t per_image, const hg_fit_opts *o) {
+  bool large = (double)per_image * ds->count * sizeof(float) > HG_FEATURE_MEMORY;
+  const char *dir = !large ? NULL : o->run_dir ? o->run_dir : "/tmp";
+  if (dir && hg_make_dirs(dir) != HG_OK) return NULL;
+  return hg_net_features_to(net, prefix, ds, o->batch, dir, o->log);
 }
 
 hg_status hg_fit_skip_fixed(hg_trainer *t, const hg_dataset *train, const hg_dataset *val, const hg_fit_opts *o,
@@ -421,10 +433,12 @@ hg_status hg_fit_skip_fixed(hg_trainer *t, const hg_dataset *train, const hg_dat
   hg_net *net = t->net;
   int prefix = net->first == 0 ? hg_fit_fixed_prefix(net) : 0;
   if (prefix == net->n) prefix = 0; /* nothing would learn */
-  while (prefix > 0 && !keeps_layout(net, prefix, train)) prefix--;
+  size_t per_image = 0;
+  while (prefix > 0 && !(per_image = feature_size(net, prefix, train))) prefix--;
   if (prefix == 0) return hg_fit(t, train, val, o, result);
-  hg_dataset *ftrain = hg_net_features(net, prefix, train, o->batch);
-  hg_dataset *fval = ftrain && val ? hg_net_features(net, prefix, val, o->batch) : NULL;
+  double t0 = hg_now();
+  hg_dataset *ftrain = features(net, prefix, train, per_image, o);
+  hg_dataset *fval = ftrain && val ? features(net, prefix, val, per_image, o) : NULL;
   hg_status s = HG_OK;
   if (!ftrain || (val && !fval)) {
     s = hg_last_status();
@@ -432,9 +446,11 @@ hg_status hg_fit_skip_fixed(hg_trainer *t, const hg_dataset *train, const hg_dat
     hg_dataset_free(fval);
     return s == HG_ERR_NOMEM ? hg_fit(t, train, val, o, result) : s; /* too large: as hg_fit */
   }
+  double feature_seconds = hg_now() - t0;
   net->first = prefix;
   s = hg_fit(t, ftrain, fval, o, result);
   net->first = 0;
+  if (result) result->feature_seconds = feature_seconds;
   hg_dataset_free(ftrain);
   hg_dataset_free(fval);
   return s;

@@ -30,6 +30,7 @@ typedef struct hg_fit_result {
   int best_epoch;      /* 1-based; 0 when nothing was validated */
   double best_val;     /* best validation top-1 (fraction) */
   double seconds;      /* training time of this call */
+  double feature_seconds; /* hg_fit_skip_fixed: computing the fixed prefix's features (before `seconds`) */
   double images_per_s;
 } hg_fit_result;
 
@@ -44,10 +45,13 @@ hg_status hg_fit(hg_trainer *t, const hg_dataset *train, const hg_dataset *val, 
  * off): their outputs are the same in every epoch. */
 int hg_fit_fixed_prefix(const hg_net *net);
 /* hg_fit, with the fixed prefix of t's net run once over train and val
- * (hg_net_features, held in memory) instead of in every epoch: the same
- * training, without the prefix's forward passes. Plain hg_fit when there is
+ * (hg_net_features) instead of in every epoch: the same training, without
+ * the prefix's forward passes. The features are held in memory as float32,
+ * or as float16 in an unlinked file in o->run_dir (else /tmp) when they
+ * would take more than HG_FEATURE_MEMORY bytes. Plain hg_fit when there is
  * no prefix or its outputs do not fit in memory. net->first is 0 again on
  * return. */
+#define HG_FEATURE_MEMORY (1024.0 * 1024 * 1024)
 hg_status hg_fit_skip_fixed(hg_trainer *t, const hg_dataset *train, const hg_dataset *val, const hg_fit_opts *o,
                             hg_fit_result *result);
 /* Save the net's parameters and statistics, both optimizers' states, the

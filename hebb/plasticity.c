@@ -1,5 +1,6 @@
 #include "hebb/plasticity.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,12 +35,14 @@ static hg_status parse_option(const char *opt, hg_plasticity *p, bool *agg_given
   else if (!strcmp(opt, "relu")) p->relu_y = true;
   else if (!strcmp(opt, "unitnorm")) p->unit_norm = true;
   else if (sscanf(opt, "prune=%f%n", &f, &n) == 1 && !opt[n] && f >= 0 && f < 1) p->prune = f;
+  else if (sscanf(opt, "lr=%f%n", &f, &n) == 1 && !opt[n] && f > 0 && f < HUGE_VALF) p->lr = f;
   else if (!rule_option(opt, p, &s)) {
     char own[256] = "";
     for (int i = 0, used = 0; i < HG_MAX_OPTIONS && p->rule->options[i].name && used < (int)sizeof own; i++)
       used += snprintf(own + used, sizeof own - (size_t)used, ", %s=V", p->rule->options[i].name);
     return hg_fail(HG_ERR_ARG,
-                   "option '%s' is not one of sum, mean, avg, cosine, relu, unitnorm, prune=F (0 <= F < 1)%s",
+                   "option '%s' is not one of sum, mean, avg, cosine, relu, unitnorm, prune=F (0 <= F < 1), "
+                   "lr=F (F > 0)%s",
                    opt, own);
   }
   return s;
@@ -96,6 +99,25 @@ hg_status hg_plasticity_parse(const char *text, hg_plasticity *out) {
   return HG_OK;
 }
 
+int hg_plasticity_parse_list(const char *text, hg_plasticity *out, int max) {
+  char buf[1024];
+  if (snprintf(buf, sizeof buf, "%s", text) >= (int)sizeof buf) {
+    hg_fail(HG_ERR_ARG, "plasticity list '%.40s...' is too long", text);
+    return -1;
+  }
+  int n = 0;
+  for (char *part = buf, *plus; part; part = plus ? plus + 1 : NULL) {
+    plus = strchr(part, '+');
+    if (plus) *plus = '\0';
+    if (n == max) {
+      hg_fail(HG_ERR_ARG, "plasticity list '%s': more than %d rules", text, max);
+      return -1;
+    }
+    if (hg_plasticity_parse(part, &out[n++]) != HG_OK) return -1;
+  }
+  return n;
+}
+
 const char *hg_plasticity_name(const hg_plasticity *p, char *buf, size_t size) {
   char comp[128] = ""; /* "/COMPETITION", or nothing for a rule that takes none */
   if (!p->rule->coefficients) {
@@ -106,6 +128,7 @@ const char *hg_plasticity_name(const hg_plasticity *p, char *buf, size_t size) {
                    p->cosine ? "/cosine" : "", p->relu_y ? "/relu" : "", p->unit_norm ? "/unitnorm" : "");
   if (p->prune > 0 && n >= 0 && (size_t)n < size)
     n += snprintf(buf + n, size - (size_t)n, "/prune=%g", p->prune);
+  if (p->lr > 0 && n >= 0 && (size_t)n < size) n += snprintf(buf + n, size - (size_t)n, "/lr=%g", p->lr);
   for (int i = 0; i < HG_MAX_OPTIONS && p->rule->options[i].name && n >= 0 && (size_t)n < size; i++)
     n += snprintf(buf + n, size - (size_t)n, "/%s=%g", p->rule->options[i].name, p->opt[i]);
   return buf;

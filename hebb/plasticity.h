@@ -11,6 +11,8 @@
 #include "hebb/registry.h"
 #include "nn/layer.h"
 
+enum { HG_MAX_RULES = 16 }; /* per-layer rules of one spec list */
+
 typedef struct hg_plasticity {
   const hg_rule_def *rule;
   float opt[HG_MAX_OPTIONS]; /* the rule's option values, in the order of rule->options */
@@ -20,17 +22,24 @@ typedef struct hg_plasticity {
   bool relu_y;               /* y = relu(y): for rules without competition, y = relu(u) (nonlinear HPCA) */
   bool unit_norm;            /* w_k ← w_k/‖w_k‖ after every step */
   float prune;               /* fraction of weights removed by a fixed random mask */
+  float lr;                  /* this layer's Hebbian learning rate; 0: the trainer's */
   hg_tensor *mask;           /* that mask (1 keeps), shaped like W; NULL when prune = 0 */
   hg_tensor *state;          /* the rule's state of this layer (rule->state_new); NULL when none */
 } hg_plasticity;
 
 /* Parse "RULE[/COMPETITION][/OPTION...]": a registered rule (hebb/registry.h),
  * a registered competition (default none), then options sum, mean, avg,
- * cosine, relu, unitnorm, prune=F and the rule's own NAME=VALUE — e.g.
+ * cosine, relu, unitnorm, prune=F, lr=F (this layer's learning rate) and the
+ * rule's own NAME=VALUE — e.g.
  * "instar/e-soft-wta:0.02/mean", "hpca/none/relu/avg",
  * "instar/1-wta/sum/unitnorm/prune=0.99", "krotov/p=3/k=2". Defaults: the
  * rule's aggregation and option values. Nothing is allocated. */
 hg_status hg_plasticity_parse(const char *text, hg_plasticity *out);
+/* Parse "SPEC[+SPEC...]", one spec per Hebbian layer from the bottom (a
+ * single spec serves every layer), into out[0..max); the count, or −1 with
+ * the error of the first bad spec. E.g. SoftHebb's three layers:
+ * "softhebb/t=1/lr=0.08+softhebb/t=0.65/lr=0.005+softhebb/t=0.25/lr=0.01". */
+int hg_plasticity_parse_list(const char *text, hg_plasticity *out, int max);
 /* The spec of p as hg_plasticity_parse reads it back, in buf (returned). */
 const char *hg_plasticity_name(const hg_plasticity *p, char *buf, size_t size);
 /* For a layer with `weight`: draw the pruning mask (when prune > 0) and apply

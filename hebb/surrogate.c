@@ -135,8 +135,10 @@ hg_tensor *hg_hebbian_delta(const hg_rule_ctx *c, const hg_tensor *g, const hg_t
   int n, k, p;
   hg_rule_dims(g, &n, &k, &p);
   hg_tensor *delta = hg_hebbian_product(c, g);
-  size_t fan = delta ? delta->numel / (size_t)k : 0;
-  for (int j = 0; delta && j < k; j++) {
+  if (!delta) return NULL;
+  size_t fan = delta->numel / (size_t)k;
+#pragma omp parallel for if (delta->numel > 32768)
+  for (int j = 0; j < k; j++) {
     double gh = 0;
     for (int i = 0; i < n; i++) {
       const float *gj = g->data + ((size_t)i * k + j) * p, *hj = h->data + ((size_t)i * k + j) * p;

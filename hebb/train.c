@@ -44,7 +44,17 @@ static hg_status teach(hg_plasticity *p) {
   return hg_competition_parse("teacher", &p->comp);
 }
 
-hg_trainer *hg_trainer_new(hg_net *net, const hg_plasticity *hebb, const hg_trainer_opts *opts) {
+/* Each H layer's own learning rate (its rule's lr=), in the order of opt_h's groups. */
+static void set_layer_lrs(hg_trainer *t) {
+  for (int i = 0, g = 0; i < t->net->n; i++) {
+    hg_layer *l = t->net->layers[i];
+    if (l->mode != HG_TRAIN_H || !hg_layer_has_params(l)) continue;
+    if (t->plasticity[i].lr > 0) hg_optim_set_lr(t->opt_h, g, t->plasticity[i].lr);
+    g++;
+  }
+}
+
+hg_trainer *hg_trainer_new_rules(hg_net *net, const hg_plasticity *rules, int n_rules, const hg_trainer_opts *opts) {
   if (!net->param_slab) {
     hg_fail(HG_ERR_STATE, "trainer: the net is not finalized (hg_net_finalize)");
     return NULL;
@@ -60,20 +70,25 @@ hg_trainer *hg_trainer_new(hg_net *net, const hg_plasticity *hebb, const hg_trai
   t->plasticity = p;
   t->last_hebb = -1;
   hg_status s = HG_OK;
+  int hebbian = 0;
   for (int i = 0; i < net->n && s == HG_OK; i++) {
     hg_layer *l = net->layers[i];
     t->any_backprop |= l->mode == HG_TRAIN_B && hg_layer_has_params(l);
     if (l->mode != HG_TRAIN_H || !l->weight) continue;
     t->last_hebb = i;
-    if (!hebb) {
-      s = hg_fail(HG_ERR_ARG, "trainer: layer %s is Hebbian but no rule was given", l->name);
+    if (n_rules < 1 || (n_rules > 1 && hebbian >= n_rules)) {
+      s = hg_fail(HG_ERR_ARG, "trainer: layer %s is Hebbian layer %d but %d rule%s given", l->name, hebbian + 1,
+                  n_rules, n_rules == 1 ? " was" : "s were");
       break;
     }
     hg_layer_drop_bias(l); /* Hebbian neurons have no bias: u = w·x */
-    copy_plasticity(hebb, &p[i]);
+    copy_plasticity(&rules[n_rules > 1 ? hebbian : 0], &p[i]);
+    hebbian++;
     if (is_classifier(net, i)) s = teach(&p[i]);
     if (s == HG_OK) s = hg_plasticity_init(&p[i], l->weight, &net->rng);
   }
+  if (s == HG_OK && n_rules > 1 && hebbian != n_rules)
+    s = hg_fail(HG_ERR_ARG, "trainer: %d rules given for %d Hebbian layers", n_rules, hebbian);
   hg_group_opts h = hg_sgd_opts(opts->hebb_lr, 0.0f, 0.0f, false);
   if (s == HG_OK) t->opt_h = optimizer_for(net, HG_TRAIN_H, h, false);
   if (s == HG_OK) t->opt_b = optimizer_for(net, HG_TRAIN_B, opts->backprop, opts->adam);
@@ -81,7 +96,30 @@ hg_trainer *hg_trainer_new(hg_net *net, const hg_plasticity *hebb, const hg_trai
     hg_trainer_free(t);
     return NULL;
   }
+  if (t->opt_h) set_layer_lrs(t);
   return t;
+}
+
+hg_trainer *hg_trainer_new(hg_net *net, const hg_plasticity *hebb, const hg_trainer_opts *opts) {
+  return hg_trainer_new_rules(net, hebb, hebb ? 1 : 0, opts);
+}
+
+int hg_trainer_freeze_hebbian(hg_trainer *t) {
+  hg_net *net = t->net;
+  if (t->last_hebb < 0) return 0;
+  for (int i = 0; i < t->last_hebb; i++)
+    if (net->layers[i]->mode == HG_TRAIN_B && hg_layer_has_params(net->layers[i])) {
+      hg_fail(HG_ERR_ARG, "freeze: layer %s below the last Hebbian layer %s learns by backprop", net->layers[i]->name,
+              net->layers[t->last_hebb]->name);
+      return -1;
+    }
+  int end = t->last_hebb + 1;
+  while (end < net->n && !hg_layer_has_params(net->layers[end]) &&
+         net->layers[end]->ops->kind != HG_LAYER_FLATTEN && net->layers[end]->ops->kind != HG_LAYER_DROPOUT)
+    end++;
+  for (int i = 0; i < end; i++) hg_layer_set_mode(net->layers[i], HG_TRAIN_F);
+  t->last_hebb = -1;
+  return end;
 }
 
 void hg_trainer_free(hg_trainer *t) {

@@ -46,9 +46,20 @@ typedef struct hg_step_stats {
  * no bias: theirs is set to 0 (u = w·x). The net must be finalized and its
  * modes set. hebb may be NULL when no layer is H (SGD alone). */
 hg_trainer *hg_trainer_new(hg_net *net, const hg_plasticity *hebb, const hg_trainer_opts *opts);
+/* The same with rules[j] for the j-th H layer from the bottom (n_rules 1:
+ * one rule for all; else exactly one per H layer); a rule's lr= sets its
+ * layer's learning rate instead of opts->hebb_lr. */
+hg_trainer *hg_trainer_new_rules(hg_net *net, const hg_plasticity *rules, int n_rules, const hg_trainer_opts *opts);
 void hg_trainer_free(hg_trainer *t);
 /* Replace the rule of layer i (an H layer). */
 hg_status hg_trainer_set_plasticity(hg_trainer *t, int layer, const hg_plasticity *p);
+/* After the Hebbian phase: the layers up to the end of the last H layer's
+ * block (before the next layer with weights, flatten or dropout) become F,
+ * kept as they are (batch norms on their running statistics), so that their
+ * output can be computed once (hg_fit_skip_fixed). The number of frozen
+ * layers; −1 (error set) when a layer below the last H one learns by
+ * backprop. */
+int hg_trainer_freeze_hebbian(hg_trainer *t);
 /* One step on the first `count` rows of x (labels[count]). */
 hg_status hg_trainer_step(hg_trainer *t, hg_tensor *x, const int *labels, int count, hg_phase phase,
                           hg_step_stats *stats);

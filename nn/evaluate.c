@@ -50,9 +50,9 @@ static hg_status eval_batches(hg_net *net, hg_batcher *b, hg_tensor *x, int *lab
 }
 
 hg_status hg_evaluate(hg_net *net, const hg_dataset *ds, int batch, hg_eval *out) {
-  const hg_tensor *im = ds->images;
+  const int *im = ds->shape;
   hg_batcher *b = hg_batcher_new(ds, batch, false, 0);
-  hg_tensor *x = b ? hg_tensor_empty(HG_SHAPE(batch, im->shape[1], im->shape[2], im->shape[3])) : NULL;
+  hg_tensor *x = b ? hg_tensor_empty(HG_SHAPE(batch, im[1], im[2], im[3])) : NULL;
   int *labels = x ? calloc((size_t)batch, sizeof *labels) : NULL;
   hg_status s = labels ? HG_OK : hg_fail(HG_ERR_NOMEM, "evaluate: out of memory");
   bool grad = hg_set_grad_enabled(false);

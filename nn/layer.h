@@ -15,7 +15,7 @@ typedef struct hg_forward_ctx {
 
 typedef enum hg_layer_kind {
   HG_LAYER_LINEAR, HG_LAYER_CONV2D, HG_LAYER_MAX_POOL2D, HG_LAYER_AVG_POOL2D, HG_LAYER_BATCH_NORM,
-  HG_LAYER_RELU, HG_LAYER_TRIANGLE, HG_LAYER_DROPOUT, HG_LAYER_FLATTEN
+  HG_LAYER_RELU, HG_LAYER_TRIANGLE, HG_LAYER_DROPOUT, HG_LAYER_FLATTEN, HG_LAYER_PAD_REFLECT
 } hg_layer_kind;
 
 typedef struct hg_layer_ops {
@@ -39,6 +39,7 @@ typedef union hg_layer_cfg {
   hg_norm_cfg norm;     /* batch_norm */
   hg_triangle_cfg triangle;
   float p;              /* dropout */
+  int pad;              /* pad_reflect */
 } hg_layer_cfg;
 
 /* How a layer is trained (seed notation): B backprop, H Hebbian, F frozen
@@ -82,6 +83,9 @@ hg_layer *hg_layer_triangle(const char *name, float threshold, float power);
 hg_layer *hg_layer_dropout(const char *name, float p);
 /* [N, ...] → [N, rest] */
 hg_layer *hg_layer_flatten(const char *name);
+/* x padded by `pad` on each side of H and W with its reflection (PyTorch's
+ * ReflectionPad2d), for a convolution with reflect padding. */
+hg_layer *hg_layer_pad_reflect(const char *name, int pad);
 
 hg_tensor *hg_layer_forward(hg_layer *l, hg_tensor *x, const hg_forward_ctx *ctx);
 /* B and H layers learn; F and R layers keep their weights (no gradient).

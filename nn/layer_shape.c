@@ -1,4 +1,4 @@
-/* Layers without weights: pooling, ReLU, dropout, flatten, batch norm. */
+/* Layers without weights: pooling, ReLU, dropout, flatten, padding, batch norm. */
 #include <math.h>
 
 #include "autograd/ops.h"
@@ -20,21 +20,9 @@ static hg_tensor *relu_forward(hg_layer *l, hg_tensor *x, const hg_forward_ctx *
   return hg_relu(x);
 }
 
-/* relu(x − mean_c(x) − θ)^power */
 static hg_tensor *triangle_forward(hg_layer *l, hg_tensor *x, const hg_forward_ctx *ctx) {
   (void)ctx;
-  hg_tensor *mean = hg_mean(x, 1, (int[]){1}, true);
-  hg_tensor *centred = mean ? hg_sub(x, mean) : NULL;
-  hg_tensor *shifted = centred ? hg_tensor_full(0, NULL, -l->cfg.triangle.threshold) : NULL;
-  hg_tensor *z = shifted ? hg_add(centred, shifted) : NULL;
-  hg_tensor *r = z ? hg_relu(z) : NULL;
-  hg_tensor *y = r && l->cfg.triangle.power != 1.0f ? hg_pow(r, l->cfg.triangle.power) : r;
-  if (y != r) hg_tensor_free(r);
-  hg_tensor_free(mean);
-  hg_tensor_free(centred);
-  hg_tensor_free(shifted);
-  hg_tensor_free(z);
-  return y;
+  return hg_triangle(x, l->cfg.triangle.threshold, l->cfg.triangle.power);
 }
 
 static hg_tensor *dropout_forward(hg_layer *l, hg_tensor *x, const hg_forward_ctx *ctx) {
@@ -45,6 +33,11 @@ static hg_tensor *flatten_forward(hg_layer *l, hg_tensor *x, const hg_forward_ct
   (void)l;
   (void)ctx;
   return hg_flatten(x);
+}
+
+static hg_tensor *pad_reflect_forward(hg_layer *l, hg_tensor *x, const hg_forward_ctx *ctx) {
+  (void)ctx;
+  return hg_pad_reflect(x, l->cfg.pad);
 }
 
 /* s_c = √((v_c + ε) / (mean_c v + ε)) over the running variances v, shaped to
@@ -78,6 +71,7 @@ static const hg_layer_ops relu_ops = {HG_LAYER_RELU, "relu", relu_forward};
 static const hg_layer_ops triangle_ops = {HG_LAYER_TRIANGLE, "triangle", triangle_forward};
 static const hg_layer_ops dropout_ops = {HG_LAYER_DROPOUT, "dropout", dropout_forward};
 static const hg_layer_ops flatten_ops = {HG_LAYER_FLATTEN, "flatten", flatten_forward};
+static const hg_layer_ops pad_reflect_ops = {HG_LAYER_PAD_REFLECT, "pad_reflect", pad_reflect_forward};
 static const hg_layer_ops batch_norm_ops = {HG_LAYER_BATCH_NORM, "batch_norm", batch_norm_forward};
 
 static hg_layer *pool(const hg_layer_ops *ops, const char *name, int kernel, int stride, int pad) {
@@ -111,6 +105,16 @@ hg_layer *hg_layer_triangle(const char *name, float threshold, float power) {
 }
 
 hg_layer *hg_layer_flatten(const char *name) { return hg_layer_alloc(&flatten_ops, name); }
+
+hg_layer *hg_layer_pad_reflect(const char *name, int pad) {
+  if (pad < 1) {
+    hg_fail(HG_ERR_ARG, "pad_reflect '%s': pad %d must be at least 1", name, pad);
+    return NULL;
+  }
+  hg_layer *l = hg_layer_alloc(&pad_reflect_ops, name);
+  if (l) l->cfg.pad = pad;
+  return l;
+}
 
 hg_layer *hg_layer_dropout(const char *name, float p) {
   if (!(p >= 0.0f && p < 1.0f)) {

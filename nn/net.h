@@ -5,6 +5,8 @@
 #ifndef HG_NET_H
 #define HG_NET_H
 
+#include <stdio.h>
+
 #include "data/dataset.h"
 #include "nn/layer.h"
 
@@ -70,6 +72,11 @@ hg_status hg_net_attach_probe(hg_net *net, int after, const hg_tensor *sample, i
  * net->first = upto gives the same result as on the images, without running
  * the frozen layers again every epoch. */
 hg_dataset *hg_net_features(hg_net *net, int upto, const hg_dataset *ds, int batch);
+/* The same with a progress bar on log (NULL: none) and, when half_dir is
+ * given, the features kept as float16 in an unlinked file there
+ * (hg_dataset_new_half): 2 bytes a value and no process memory. */
+hg_dataset *hg_net_features_to(hg_net *net, int upto, const hg_dataset *ds, int batch, const char *half_dir,
+                               FILE *log);
 
 /* The seeds' network (seeds 002/003): 4 conv + 2 fc layers for 3×32×32
  * input, layers conv1 relu1 pool1 bn1 conv2 relu2 bn2 conv3 relu3 pool3 bn3
@@ -78,5 +85,13 @@ hg_net *hg_net_seeds(int in_channels, int classes, uint64_t seed);
 /* A small net for quick runs: conv1 (32 5×5) relu1 pool1 bn1 flatten fc2,
  * for square inputs of side `size`. */
 hg_net *hg_net_small(int in_channels, int size, int classes, uint64_t seed);
+/* SoftHebb's network (Journé et al. 2023) for square inputs of side `size`
+ * (a multiple of 8): three blocks bnI padI convI triangleI poolI (I = 1..3;
+ * batch norm without scale or shift, reflect padding, conv 3→96 5×5, 96→384
+ * 3×3, 384→1536 3×3 without bias, triangle powers power[0..2] (NULL: the
+ * reference's 0.7, 1.4, 1), max pool 4/2/1, 4/2/1, average pool 2/2), then
+ * flatten, dropout (0.5) and the linear "classifier"; weights initialised as
+ * the reference does (conv ~ N(0, (25/√fan_in)²), classifier ~ U[0, 0.11)). */
+hg_net *hg_net_softhebb(int in_channels, int size, int classes, const float power[3], uint64_t seed);
 
 #endif

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "data/batcher.h"
+#include "io/progress.h"
 #include "nn/net.h"
 
 hg_status hg_net_attach_probe(hg_net *net, int after, const hg_tensor *sample, int classes, float dropout) {
@@ -27,39 +28,39 @@ hg_status hg_net_attach_probe(hg_net *net, int after, const hg_tensor *sample, i
   return s == HG_OK ? hg_net_finalize(net) : s;
 }
 
-/* y [count, ...] into rows [at, at + count) of out's images. */
-static void store_rows(hg_dataset *out, const hg_tensor *y, int at, int count) {
-  size_t per = out->images->numel / (size_t)out->count;
-  memcpy(out->images->data + (size_t)at * per, y->data, (size_t)count * per * sizeof(float));
-}
-
-hg_dataset *hg_net_features(hg_net *net, int upto, const hg_dataset *ds, int batch) {
+hg_dataset *hg_net_features_to(hg_net *net, int upto, const hg_dataset *ds, int batch, const char *half_dir,
+                               FILE *log) {
   if (upto < 1 || upto > net->n || batch < 1) {
     hg_fail(HG_ERR_ARG, "features: layers [0, %d) of a net of %d, batch %d", upto, net->n, batch);
     return NULL;
   }
-  const int *s = ds->images->shape;
+  const int *s = ds->shape;
   hg_tensor *x = hg_tensor_empty(HG_SHAPE(batch, s[1], s[2], s[3]));
   hg_batcher *b = x ? hg_batcher_new(ds, batch, false, 0) : NULL;
   hg_dataset *out = NULL;
   bool grad = hg_set_grad_enabled(false);
   int count, at = 0;
+  hg_progress bar;
+  char label[80];
+  snprintf(label, sizeof label, "features %s", ds->name);
+  if (log && b) hg_progress_start(&bar, log, label, hg_batcher_num_batches(b));
   hg_status st = b ? hg_batcher_next(b, x, NULL, &count) : hg_last_status();
   while (st == HG_OK && count > 0) {
     hg_tensor *y = hg_net_forward_range(net, x, 0, upto, false);
     if (y && !out) { /* the first batch gives the feature shape */
       const int *f = y->shape;
-      out = hg_dataset_new(ds->count, f[1], y->ndim > 2 ? f[2] : 1, y->ndim > 3 ? f[3] : 1,
-                           ds->num_classes, ds->name);
+      int c = f[1], h = y->ndim > 2 ? f[2] : 1, w = y->ndim > 3 ? f[3] : 1;
+      out = half_dir ? hg_dataset_new_half(ds->count, c, h, w, ds->num_classes, ds->name, half_dir)
+                     : hg_dataset_new(ds->count, c, h, w, ds->num_classes, ds->name);
     }
-    if (y && out) {
-      store_rows(out, y, at, count);
-      at += count;
-    }
-    st = y && out ? hg_batcher_next(b, x, NULL, &count) : hg_last_status();
+    st = y && out ? hg_dataset_set_rows(out, at, count, y->data) : hg_last_status();
+    at += count;
+    if (log && st == HG_OK) hg_progress_step(&bar, count, 0);
+    if (st == HG_OK) st = hg_batcher_next(b, x, NULL, &count);
     hg_tensor_free(y);
     hg_net_clear_outputs(net);
   }
+  if (log && b && st == HG_OK) hg_progress_end(&bar, NULL);
   hg_set_grad_enabled(grad);
   hg_batcher_free(b);
   hg_tensor_free(x);
@@ -69,4 +70,8 @@ hg_dataset *hg_net_features(hg_net *net, int upto, const hg_dataset *ds, int bat
   }
   hg_dataset_free(out);
   return NULL;
+}
+
+hg_dataset *hg_net_features(hg_net *net, int upto, const hg_dataset *ds, int batch) {
+  return hg_net_features_to(net, upto, ds, batch, NULL, NULL);
 }

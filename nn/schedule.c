@@ -20,6 +20,11 @@ float hg_schedule_lr(const hg_schedule *s, int epoch, float base_lr) {
     case HG_SCHEDULE_SEEDS:
       if (epoch < s->hold) return base_lr;
       return (float)((double)base_lr * pow(0.5, (double)((epoch - s->hold) / period + 1)));
+    case HG_SCHEDULE_HALVE: {
+      int halvings = 0;
+      while (halvings < s->n_milestones && s->milestones[halvings] <= epoch) halvings++;
+      return (float)ldexp((double)base_lr, -halvings);
+    }
     case HG_SCHEDULE_COSINE: {
       if (epoch < s->hold) return (float)((double)base_lr * (epoch + 1) / s->hold);
       if (epoch >= period) return s->min_lr;
@@ -62,7 +67,22 @@ static bool parse_float(const char *s, float *out) {
   return true;
 }
 
-#define USAGE "constant, step:S:G, seeds:H:P or cosine:T[:MIN[:W]]"
+#define USAGE "constant, step:S:G, seeds:H:P, halve:E,E,... or cosine:T[:MIN[:W]]"
+
+/* "E,E,...": increasing epochs >= 1, at most HG_SCHEDULE_MILESTONES. */
+static bool parse_milestones(char *text, hg_schedule *s) {
+  s->n_milestones = 0;
+  for (char *p = text, *comma; p; p = comma ? comma + 1 : NULL) {
+    comma = strchr(p, ',');
+    if (comma) *comma = '\0';
+    int e;
+    if (s->n_milestones == HG_SCHEDULE_MILESTONES || !parse_int(p, 1, &e) ||
+        (s->n_milestones && e <= s->milestones[s->n_milestones - 1]))
+      return false;
+    s->milestones[s->n_milestones++] = e;
+  }
+  return true;
+}
 
 hg_status hg_schedule_parse(const char *text, hg_schedule *out) {
   if (!text) return hg_fail(HG_ERR_ARG, "lr schedule: missing (expected " USAGE ")");
@@ -83,6 +103,9 @@ hg_status hg_schedule_parse(const char *text, hg_schedule *out) {
     s.kind = HG_SCHEDULE_SEEDS;
     s.gamma = 0.5f;
     ok = n == 3 && parse_int(f[1], 0, &s.hold) && parse_int(f[2], 1, &s.period);
+  } else if (strcmp(f[0], "halve") == 0) {
+    s.kind = HG_SCHEDULE_HALVE;
+    ok = n == 2 && parse_milestones(f[1], &s);
   } else if (strcmp(f[0], "cosine") == 0) {
     s.kind = HG_SCHEDULE_COSINE;
     ok = n >= 2 && n <= 4 && parse_int(f[1], 1, &s.period) &&
@@ -95,7 +118,7 @@ hg_status hg_schedule_parse(const char *text, hg_schedule *out) {
   if (!ok)
     return hg_fail(HG_ERR_ARG,
                    "lr schedule '%s': bad parameters (expected " USAGE
-                   "; S, P, T >= 1, H, W >= 0, W < T, G, MIN >= 0)",
+                   "; S, P, T >= 1, H, W >= 0, W < T, G, MIN >= 0, at most 16 increasing E >= 1)",
                    text);
   *out = s;
   return HG_OK;
@@ -112,6 +135,12 @@ const char *hg_schedule_str(const hg_schedule *s, char *buf, size_t size) {
     case HG_SCHEDULE_SEEDS:
       snprintf(buf, size, "seeds:%d:%d", s->hold, s->period);
       break;
+    case HG_SCHEDULE_HALVE: {
+      int n = snprintf(buf, size, "halve:");
+      for (int i = 0; i < s->n_milestones && n >= 0 && (size_t)n < size; i++)
+        n += snprintf(buf + n, size - (size_t)n, "%s%d", i ? "," : "", s->milestones[i]);
+      break;
+    }
     case HG_SCHEDULE_COSINE:
       snprintf(buf, size, "cosine:%d:%g:%d", s->period, (double)s->min_lr, s->hold);
       break;

@@ -5,6 +5,8 @@
  *   step:S:G                 lr = base·G^⌊e/S⌋
  *   seeds:H:P                lr = base for e < H, then base·2^−(⌊(e−H)/P⌋+1)
  *                            (the seeds' protocol: seeds:10:1 or seeds:10:2)
+ *   halve:E,E,...            lr = base·2^−(number of the epochs E <= e), e.g.
+ *                            SoftHebb's classifier: halve:10,17,25,30,35,40,45
  *   cosine:T[:MIN[:W]]       linear warm-up base·(e+1)/W for e < W (W = 0 by
  *                            default), then MIN + (base−MIN)·(1+cos(π(e−W)/(T−W)))/2,
  *                            and MIN from epoch T on (MIN = 0 by default) */
@@ -19,8 +21,11 @@ typedef enum hg_schedule_kind {
   HG_SCHEDULE_CONSTANT,
   HG_SCHEDULE_STEP,
   HG_SCHEDULE_SEEDS,
-  HG_SCHEDULE_COSINE
+  HG_SCHEDULE_COSINE,
+  HG_SCHEDULE_HALVE
 } hg_schedule_kind;
+
+enum { HG_SCHEDULE_MILESTONES = 16 };
 
 typedef struct hg_schedule {
   hg_schedule_kind kind;
@@ -28,6 +33,7 @@ typedef struct hg_schedule {
   int hold;     /* seeds: H; cosine: W */
   float gamma;  /* step: G (seeds always halve) */
   float min_lr; /* cosine: MIN */
+  int n_milestones, milestones[HG_SCHEDULE_MILESTONES]; /* halve: the epochs E */
 } hg_schedule;
 
 /* lr at `epoch` (negative epochs count as 0) for a schedule starting at base_lr. */

@@ -433,14 +433,24 @@ static void test_schedule_kinds(void **state) {
   assert_float_equal(hg_schedule_lr(&s, 7, base), 0.055f, 1e-7f);
   assert_float_equal(hg_schedule_lr(&s, 12, base), 0.01f, 0.0f);
 
+  /* halve:10,17: base until epoch 9, base/2 for 10..16, base/4 from 17 (SoftHebb's classifier). */
+  s = parsed("halve:10,17");
+  assert_true(hg_schedule_lr(&s, 9, base) == base);
+  assert_true(hg_schedule_lr(&s, 10, base) == base / 2);
+  assert_true(hg_schedule_lr(&s, 16, base) == base / 2);
+  assert_true(hg_schedule_lr(&s, 17, base) == base / 4);
+  assert_true(hg_schedule_lr(&s, 49, base) == base / 4);
+
   char buf[64];
-  const char *texts[] = {"constant", "step:10:0.5", "seeds:10:2", "cosine:12:0.01:2"};
+  const char *texts[] = {"constant", "step:10:0.5", "seeds:10:2", "cosine:12:0.01:2", "halve:10,17,25,30,35,40,45"};
   for (size_t i = 0; i < N_OF(texts); i++) {
     s = parsed(texts[i]);
     hg_schedule back = parsed(hg_schedule_str(&s, buf, sizeof buf));
     for (int e = 0; e < 30; e++)
       assert_true(hg_schedule_lr(&s, e, base) == hg_schedule_lr(&back, e, base));
   }
+  s = parsed("halve:10,17,25,30,35,40,45");
+  assert_string_equal(hg_schedule_str(&s, buf, sizeof buf), "halve:10,17,25,30,35,40,45");
   assert_string_equal(hg_schedule_str(&(hg_schedule){.kind = HG_SCHEDULE_SEEDS, .hold = 10,
                                                      .period = 1},
                                       buf, sizeof buf),
@@ -453,7 +463,8 @@ static void test_schedule_parse_errors(void **state) {
                        "step:10",    "step:10:x",     "step:10:0.5:1",   "step:-1:0.5",
                        "seeds:10",   "seeds:10:0",    "seeds:a:2",       "seeds:10:2x",
                        "cosine",     "cosine:0",      "cosine:20:-1",    "cosine:20:0:20",
-                       "cosine:20:0:1:2", "Seeds:10:2"};
+                       "cosine:20:0:1:2", "Seeds:10:2", "halve",      "halve:",
+                       "halve:10,10", "halve:17,10", "halve:0",  "halve:10,",  "halve:1:2"};
   for (size_t i = 0; i < N_OF(bad); i++) {
     hg_schedule s = {.kind = HG_SCHEDULE_STEP, .period = 99};
     hg_clear_error();

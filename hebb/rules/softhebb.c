@@ -18,22 +18,28 @@
 
 enum { T, POWER };
 
+/* ŷ at one sample and position: neuron j's u at u[j·p], its ŷ to y[j·p]. */
+static void soft_winner(const float *u, float *y, int k, int p, float t) {
+  int win = 0;
+  for (int j = 1; j < k; j++) win = u[j * p] > u[win * p] ? j : win;
+  float top = u[win * p], total = 0;
+  for (int j = 0; j < k; j++) {
+    y[j * p] = expf((u[j * p] - top) * t);
+    total += y[j * p];
+  }
+  for (int j = 0; j < k; j++) y[j * p] *= (j == win ? 1 : -1) / total;
+}
+
 /* ŷ from u: softmax(t·u) over dimension 1, sign flipped for all but the winner. */
 static hg_tensor *softhebb_coefficients(const hg_rule_ctx *c) {
   int n, k, p;
   hg_rule_dims(c->u, &n, &k, &p);
   hg_tensor *y = hg_tensor_empty(c->u->ndim, c->u->shape);
-  for (int i = 0; y && i < n * p; i++) {
-    const float *col = c->u->data + (size_t)(i / p) * k * p + i % p; /* neuron j at col[j·p] */
-    float *out = y->data + (col - c->u->data);
-    int win = 0;
-    for (int j = 1; j < k; j++) win = col[j * p] > col[win * p] ? j : win;
-    double total = 0;
-    for (int j = 0; j < k; j++) total += exp((double)(col[j * p] - col[win * p]) * c->opt[T]);
-    for (int j = 0; j < k; j++) {
-      float v = (float)(exp((double)(col[j * p] - col[win * p]) * c->opt[T]) / total);
-      out[j * p] = j == win ? v : -v;
-    }
+  if (!y) return NULL;
+#pragma omp parallel for if ((size_t)n * k * p > 32768)
+  for (int i = 0; i < n * p; i++) {
+    size_t at = (size_t)(i / p) * k * p + i % p; /* neuron 0 of sample i / p, position i % p */
+    soft_winner(c->u->data + at, y->data + at, k, p, c->opt[T]);
   }
   return y;
 }
@@ -43,7 +49,9 @@ static hg_tensor *softhebb_coefficients(const hg_rule_ctx *c) {
 static void scale_delta(hg_tensor *delta, const hg_tensor *w, float power) {
   size_t fan = w->numel / (size_t)w->shape[0];
   float top = 0;
+#pragma omp parallel for reduction(max : top) if (delta->numel > 32768)
   for (size_t i = 0; i < delta->numel; i++) top = fmaxf(top, fabsf(delta->data[i]));
+#pragma omp parallel for if (delta->numel > 32768)
   for (int k = 0; k < w->shape[0]; k++) {
     double norm = 0;
     for (size_t d = 0; d < fan; d++) norm += (double)w->data[k * fan + d] * w->data[k * fan + d];
