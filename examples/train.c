@@ -114,13 +114,41 @@ static hg_status check_settings(const train_options *o, const hg_data *d, const 
   snprintf(num[5], 32, "%d", o->c.batch);
   snprintf(num[6], 32, "%d", o->hebb_batch ? o->hebb_batch : o->c.batch);
   const char *keys[] = {"data", "read_from", "model", "modes", "hebb", "val", "limit_train", "limit_test",
-                        "zca", "seed", "batch", "hebb_batch", "model_options"};
+                        "zca", "seed", "batch", "hebb_batch", "model_options", "hebbian_order"};
   const char *values[] = {data->name, d->train->source, o->c.model, o->modes, strchr(o->modes, 'H') ? o->c.hebb : "",
                           num[0], num[1], num[2], num[3], num[4], num[5], num[6],
-                          strcmp(o->c.model, "softhebb") ? "" : o->c.triangle_powers};
+                          strcmp(o->c.model, "softhebb") ? "" : o->c.triangle_powers,
+                          o->greedy ? "greedy" : "one pass"};
   if (!o->resume && remove(path) != 0 && errno != ENOENT)
     return hg_fail(HG_ERR_IO, "train: cannot replace %s: %s", path, strerror(errno));
-  return hg_sweep_settings_check(path, 13, keys, values);
+  return hg_sweep_settings_check(path, 14, keys, values);
+}
+
+/* The Hebbian phase: all H layers in the same pass, or with --greedy one
+ * after another (each with its own epochs, the layers below it frozen). */
+static hg_status hebbian_phase(hg_trainer *t, const hg_data *d, const train_options *o, const char *run_dir,
+                               hg_fit_result *res) {
+  int stages[64], n = 0; /* the top H layer of each stage */
+  for (int i = 0; i <= t->last_hebb && n < 64; i++)
+    if (o->greedy && t->net->layers[i]->mode == HG_TRAIN_H && t->net->layers[i]->weight) stages[n++] = i;
+  if (!o->greedy) stages[n++] = t->last_hebb;
+  hg_status s = HG_OK;
+  double seconds = 0;
+  for (int k = 0; k < n && s == HG_OK; k++) {
+    if (k > 0 && hg_trainer_freeze_upto(t, stages[k - 1]) < 0) return hg_last_status();
+    t->last_hebb = stages[k];
+    const char *name = t->net->layers[stages[k]]->name;
+    char dir[600], label[64] = "hebbian";
+    if (o->greedy) snprintf(label, sizeof label, "hebbian %s", name);
+    snprintf(dir, sizeof dir, "%s/%s%s", run_dir, o->greedy ? "hebb-" : "hebb", o->greedy ? name : "");
+    hg_fit_opts f;
+    s = phase_opts(o, HG_PHASE_HEBB, o->c.hebb_epochs, label, dir, &f);
+    if (o->hebb_batch) f.batch = o->hebb_batch;
+    if (s == HG_OK) s = hg_fit(t, d->train, d->val, &f, res);
+    seconds += res->seconds;
+  }
+  if (s == HG_OK) printf("time: hebbian phase %.1f s\n", seconds);
+  return s;
 }
 
 /* The Hebbian phase (when a layer is H and not --joint), then the SGD or joint
@@ -128,20 +156,13 @@ static hg_status check_settings(const train_options *o, const hg_data *d, const 
  * --cache-features. */
 static hg_status fit_phases(hg_trainer *t, const hg_data *d, const train_options *o, const char *run_dir,
                             hg_fit_result *res) {
-  hg_fit_opts f;
-  char dir[600];
-  hg_status s = HG_OK;
-  if (t->last_hebb >= 0 && !o->joint) {
-    snprintf(dir, sizeof dir, "%s/hebb", run_dir);
-    s = phase_opts(o, HG_PHASE_HEBB, o->c.hebb_epochs, "hebbian", dir, &f);
-    if (o->hebb_batch) f.batch = o->hebb_batch;
-    if (s == HG_OK) s = hg_fit(t, d->train, d->val, &f, res);
-    if (s == HG_OK) printf("time: hebbian phase %.1f s\n", res->seconds);
-  }
+  hg_status s = t->last_hebb >= 0 && !o->joint ? hebbian_phase(t, d, o, run_dir, res) : HG_OK;
   bool cache = o->cache_features && !o->joint;
   if (s == HG_OK && cache && hg_trainer_freeze_hebbian(t) < 0) s = hg_last_status();
   if (s == HG_OK && (t->any_backprop || o->joint)) {
     const char *what = o->joint ? "joint" : "backprop";
+    char dir[600];
+    hg_fit_opts f;
     snprintf(dir, sizeof dir, "%s/%s", run_dir, what);
     s = phase_opts(o, o->joint ? HG_PHASE_JOINT : HG_PHASE_BACKPROP, o->c.epochs, what, dir, &f);
     if (s == HG_OK) s = cache ? hg_fit_skip_fixed(t, d->train, d->val, &f, res) : hg_fit(t, d->train, d->val, &f, res);

@@ -12,7 +12,7 @@ typedef struct train_options {
   const char *modes, *init, *probe, *run_dir;
   int probe_epochs, hebb_batch;
   float probe_lr, probe_decay, min_test_acc;
-  bool joint, no_nesterov, adam, probe_shc, resume, cache_features;
+  bool joint, no_nesterov, adam, probe_shc, resume, cache_features, greedy;
 } train_options;
 
 static const char train_usage[] =
@@ -44,6 +44,9 @@ static const hg_cli train_cli = {
         HG_FLAG("adam", TRAIN(adam), "Adam instead of SGD for B layers"),
         HG_GROUP("Hebbian"),
         HG_FLAG("joint", TRAIN(joint), "train H and B layers together instead of H first, then B"),
+        HG_FLAG("greedy", TRAIN(greedy),
+                "Hebbian layers learn one after another, each for --hebb-epochs with the\n"
+                "layers below it frozen (SoftHebb's \"successive\"), instead of all in one pass"),
         HG_FLAG("cache-features", TRAIN(cache_features),
                 "after the Hebbian phase, freeze the Hebbian blocks (batch norms on their\n"
                 "running statistics) and compute their output once; the B layers train on\n"

@@ -104,21 +104,26 @@ hg_trainer *hg_trainer_new(hg_net *net, const hg_plasticity *hebb, const hg_trai
   return hg_trainer_new_rules(net, hebb, hebb ? 1 : 0, opts);
 }
 
-int hg_trainer_freeze_hebbian(hg_trainer *t) {
+int hg_trainer_freeze_upto(hg_trainer *t, int layer) {
   hg_net *net = t->net;
-  if (t->last_hebb < 0) return 0;
-  for (int i = 0; i < t->last_hebb; i++)
+  for (int i = 0; i < layer; i++)
     if (net->layers[i]->mode == HG_TRAIN_B && hg_layer_has_params(net->layers[i])) {
-      hg_fail(HG_ERR_ARG, "freeze: layer %s below the last Hebbian layer %s learns by backprop", net->layers[i]->name,
-              net->layers[t->last_hebb]->name);
+      hg_fail(HG_ERR_ARG, "freeze: layer %s below the Hebbian layer %s learns by backprop", net->layers[i]->name,
+              net->layers[layer]->name);
       return -1;
     }
-  int end = t->last_hebb + 1;
+  int end = layer + 1;
   while (end < net->n && !hg_layer_has_params(net->layers[end]) &&
          net->layers[end]->ops->kind != HG_LAYER_FLATTEN && net->layers[end]->ops->kind != HG_LAYER_DROPOUT)
     end++;
   for (int i = 0; i < end; i++) hg_layer_set_mode(net->layers[i], HG_TRAIN_F);
-  t->last_hebb = -1;
+  return end;
+}
+
+int hg_trainer_freeze_hebbian(hg_trainer *t) {
+  if (t->last_hebb < 0) return 0;
+  int end = hg_trainer_freeze_upto(t, t->last_hebb);
+  if (end >= 0) t->last_hebb = -1;
   return end;
 }
 

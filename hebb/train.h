@@ -53,12 +53,15 @@ hg_trainer *hg_trainer_new_rules(hg_net *net, const hg_plasticity *rules, int n_
 void hg_trainer_free(hg_trainer *t);
 /* Replace the rule of layer i (an H layer). */
 hg_status hg_trainer_set_plasticity(hg_trainer *t, int layer, const hg_plasticity *p);
-/* After the Hebbian phase: the layers up to the end of the last H layer's
- * block (before the next layer with weights, flatten or dropout) become F,
- * kept as they are (batch norms on their running statistics), so that their
- * output can be computed once (hg_fit_skip_fixed). The number of frozen
- * layers; −1 (error set) when a layer below the last H one learns by
- * backprop. */
+/* Layer `layer` and everything below it up to the end of its block (before
+ * the next layer with weights, flatten or dropout) become F, kept as they
+ * are (batch norms on their running statistics). The number of frozen
+ * layers; −1 (error set) when a layer below it learns by backprop. Greedy
+ * Hebbian training freezes each layer so before the next one learns. */
+int hg_trainer_freeze_upto(hg_trainer *t, int layer);
+/* After the Hebbian phase: hg_trainer_freeze_upto the last H layer, so that
+ * the frozen part's output can be computed once (hg_fit_skip_fixed); no layer
+ * is H afterwards (last_hebb −1). */
 int hg_trainer_freeze_hebbian(hg_trainer *t);
 /* One step on the first `count` rows of x (labels[count]). */
 hg_status hg_trainer_step(hg_trainer *t, hg_tensor *x, const int *labels, int count, hg_phase phase,
