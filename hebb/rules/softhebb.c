@@ -12,22 +12,35 @@
  * L = Σ W ⊙ sg(−ΔW/η), and −∂L/∂W = ΔW/η exactly. Written with the public
  * API only. */
 #include <math.h>
+#include <stdlib.h>
 
 #include "hebb/builtins.h"
 #include "hebb/surrogate.h"
 
 enum { T, POWER };
 
-/* ŷ at one sample and position: neuron j's u at u[j·p], its ŷ to y[j·p]. */
-static void soft_winner(const float *u, float *y, int k, int p, float t) {
-  int win = 0;
-  for (int j = 1; j < k; j++) win = u[j * p] > u[win * p] ? j : win;
-  float top = u[win * p], total = 0;
-  for (int j = 0; j < k; j++) {
-    y[j * p] = expf((u[j * p] - top) * t);
-    total += y[j * p];
+/* ŷ of one sample: u and y are [k][p] (neuron j's values at row j), the
+ * positions side by side so that every loop runs along them; top, total
+ * and win hold p values each. */
+static void soft_winners(const float *u, float *y, int k, int p, float t, float *top, float *total, int *win) {
+  for (int q = 0; q < p; q++) {
+    top[q] = u[q];
+    win[q] = 0;
+    total[q] = 0;
   }
-  for (int j = 0; j < k; j++) y[j * p] *= (j == win ? 1 : -1) / total;
+  for (int j = 1; j < k; j++)
+    for (int q = 0; q < p; q++)
+      if (u[(size_t)j * p + q] > top[q]) {
+        top[q] = u[(size_t)j * p + q];
+        win[q] = j;
+      }
+  for (int j = 0; j < k; j++)
+    for (int q = 0; q < p; q++) {
+      y[(size_t)j * p + q] = expf((u[(size_t)j * p + q] - top[q]) * t);
+      total[q] += y[(size_t)j * p + q];
+    }
+  for (int j = 0; j < k; j++)
+    for (int q = 0; q < p; q++) y[(size_t)j * p + q] *= (j == win[q] ? 1 : -1) / total[q];
 }
 
 /* ŷ from u: softmax(t·u) over dimension 1, sign flipped for all but the winner. */
@@ -35,11 +48,25 @@ static hg_tensor *softhebb_coefficients(const hg_rule_ctx *c) {
   int n, k, p;
   hg_rule_dims(c->u, &n, &k, &p);
   hg_tensor *y = hg_tensor_empty(c->u->ndim, c->u->shape);
-  if (!y) return NULL;
-#pragma omp parallel for if ((size_t)n * k * p > 32768)
-  for (int i = 0; i < n * p; i++) {
-    size_t at = (size_t)(i / p) * k * p + i % p; /* neuron 0 of sample i / p, position i % p */
-    soft_winner(c->u->data + at, y->data + at, k, p, c->opt[T]);
+  bool failed = !y;
+#pragma omp parallel if ((size_t)n * k * p > 32768)
+  {
+    float *scratch = y ? malloc((size_t)p * (2 * sizeof(float) + sizeof(int))) : NULL;
+    if (!scratch) {
+#pragma omp atomic write
+      failed = true;
+    }
+#pragma omp for
+    for (int i = 0; i < n; i++)
+      if (scratch)
+        soft_winners(c->u->data + (size_t)i * k * p, y->data + (size_t)i * k * p, k, p, c->opt[T], scratch,
+                     scratch + p, (int *)(scratch + 2 * (size_t)p));
+    free(scratch);
+  }
+  if (failed) {
+    hg_tensor_free(y);
+    hg_fail(HG_ERR_NOMEM, "softhebb: out of memory");
+    return NULL;
   }
   return y;
 }
@@ -50,7 +77,7 @@ static void scale_delta(hg_tensor *delta, const hg_tensor *w, float power) {
   size_t fan = w->numel / (size_t)w->shape[0];
   float top = 0;
 #pragma omp parallel for reduction(max : top) if (delta->numel > 32768)
-  for (size_t i = 0; i < delta->numel; i++) top = fmaxf(top, fabsf(delta->data[i]));
+  for (size_t i = 0; i < delta->numel; i++) top = fabsf(delta->data[i]) > top ? fabsf(delta->data[i]) : top;
 #pragma omp parallel for if (delta->numel > 32768)
   for (int k = 0; k < w->shape[0]; k++) {
     double norm = 0;
