@@ -1,5 +1,6 @@
 /* The CIFAR reader on any bytes: they are a folder's test_batch.bin (CIFAR-10)
- * and test.bin (CIFAR-100), read with any record count. */
+ * and test.bin (CIFAR-100), read with any record count. The folder is in
+ * /dev/shm (memory) when there is one, else in /tmp. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -19,7 +20,7 @@ static void write_as(const char *name, const uint8_t *data, size_t size) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (!dir[0]) {
-    snprintf(dir, sizeof dir, "/tmp/hg_fuzz_cifar_XXXXXX");
+    snprintf(dir, sizeof dir, "%s/hg_fuzz_cifar_XXXXXX", access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
     if (!mkdtemp(dir)) abort();
   }
   write_as("test_batch.bin", data, size);

@@ -104,18 +104,22 @@ hg_trainer *hg_trainer_new(hg_net *net, const hg_plasticity *hebb, const hg_trai
   return hg_trainer_new_rules(net, hebb, hebb ? 1 : 0, opts);
 }
 
+/* A batch norm normalises the input of the layer after it, so it starts that one's block. */
+static bool starts_block(const hg_layer *l) {
+  hg_layer_kind k = l->ops->kind;
+  return hg_layer_is_affine(l) || k == HG_LAYER_BATCH_NORM || k == HG_LAYER_FLATTEN || k == HG_LAYER_DROPOUT;
+}
+
 int hg_trainer_freeze_upto(hg_trainer *t, int layer) {
   hg_net *net = t->net;
   for (int i = 0; i < layer; i++)
-    if (net->layers[i]->mode == HG_TRAIN_B && hg_layer_has_params(net->layers[i])) {
+    if (net->layers[i]->mode == HG_TRAIN_B && hg_layer_is_affine(net->layers[i])) {
       hg_fail(HG_ERR_ARG, "freeze: layer %s below the Hebbian layer %s learns by backprop", net->layers[i]->name,
               net->layers[layer]->name);
       return -1;
     }
   int end = layer + 1;
-  while (end < net->n && !hg_layer_has_params(net->layers[end]) &&
-         net->layers[end]->ops->kind != HG_LAYER_FLATTEN && net->layers[end]->ops->kind != HG_LAYER_DROPOUT)
-    end++;
+  while (end < net->n && !starts_block(net->layers[end])) end++;
   for (int i = 0; i < end; i++) hg_layer_set_mode(net->layers[i], HG_TRAIN_F);
   return end;
 }

@@ -54,9 +54,10 @@ void hg_trainer_free(hg_trainer *t);
 /* Replace the rule of layer i (an H layer). */
 hg_status hg_trainer_set_plasticity(hg_trainer *t, int layer, const hg_plasticity *p);
 /* Layer `layer` and everything below it up to the end of its block (before
- * the next layer with weights, flatten or dropout) become F, kept as they
- * are (batch norms on their running statistics). The number of frozen
- * layers; −1 (error set) when a layer below it learns by backprop. Greedy
+ * the next linear, convolution, batch norm, flatten or dropout) become F, kept as they
+ * are (batch norms on their running statistics, their scale and shift
+ * included). The number of frozen layers; −1 (error set) when a linear or
+ * convolution layer below it learns by backprop. Greedy
  * Hebbian training freezes each layer so before the next one learns. */
 int hg_trainer_freeze_upto(hg_trainer *t, int layer);
 /* After the Hebbian phase: hg_trainer_freeze_upto the last H layer, so that

@@ -102,7 +102,8 @@ static void test_rules_per_layer(void **state) {
   hg_net_free(net);
 }
 
-/* Freezing ends at the last Hebbian block: the classifier's dropout keeps working. */
+/* Freezing ends at the last Hebbian block: the classifier's dropout keeps
+ * working, and a batch norm belongs to the block whose input it normalises. */
 static void test_freeze_hebbian(void **state) {
   (void)state;
   hg_net *net = hg_net_softhebb(3, 32, 10, NULL, 1);
@@ -115,6 +116,14 @@ static void test_freeze_hebbian(void **state) {
   for (int i = 0; i < 15; i++) assert_int_equal(net->layers[i]->mode, HG_TRAIN_F);
   assert_int_equal(net->layers[17]->mode, HG_TRAIN_B);
   assert_int_equal(hg_fit_fixed_prefix(net), 15);
+  hg_trainer_free(t);
+  /* greedy: conv1's block ends at pool1; bn2 normalises conv2's input and learns its statistics with it */
+  hgt_status(hg_net_set_modes(net, "HHH-G"));
+  t = hg_trainer_new(net, &rule, &to);
+  assert_int_equal(hg_trainer_freeze_upto(t, 2), 5);
+  assert_int_equal(net->layers[4]->mode, HG_TRAIN_F);
+  assert_int_equal(net->layers[5]->mode, HG_TRAIN_B);
+  assert_int_equal(net->layers[7]->mode, HG_TRAIN_H);
   hg_trainer_free(t);
   hgt_status(hg_net_set_modes(net, "BHH-G"));
   t = hg_trainer_new(net, &rule, &to);
