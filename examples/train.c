@@ -76,7 +76,7 @@ static hg_status run_probe(hg_net *net, const hg_data *d, const train_options *o
   s = phase_opts(o, o->probe_shc ? HG_PHASE_HEBB : HG_PHASE_BACKPROP, o->probe_epochs, label, dir, &f);
   f.base_lr = o->probe_lr;
   f.resume = false;
-  if (s == HG_OK) s = hg_fit(t, d->train, d->val, &f, &res);
+  if (s == HG_OK) s = hg_fit_skip_fixed(t, d->train, d->val, &f, &res); /* the frozen layers run once */
   if (s == HG_OK) s = report(net, d, o, run_dir, label, &res, test_top1);
   hg_trainer_free(t);
   return s;
