@@ -27,7 +27,9 @@ static hg_tensor *dropout_mask(const hg_tensor *x, float p, hg_rng *rng) {
   hg_tensor *m = hg_tensor_empty(x->ndim, x->shape);
   if (!m) return NULL;
   float keep = 1.0f - p, scale = 1.0f / keep;
-  for (size_t i = 0; i < m->numel; i++) m->data[i] = hg_rng_uniform(rng) < keep ? scale : 0.0f;
+  hg_rng_fill_uniform(rng, m->data, m->numel);
+#pragma omp parallel for simd if (m->numel > PARALLEL_MIN)
+  for (size_t i = 0; i < m->numel; i++) m->data[i] = m->data[i] < keep ? scale : 0.0f;
   return m;
 }
 

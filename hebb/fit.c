@@ -173,13 +173,32 @@ typedef struct run_state {
 
 /* Epoch e's batch order depends on (seed, e) alone, so a resumed run sees
  * the same batches as an uninterrupted one. */
-/* Every parameter finite after a step (one pass over the parameter slab);
- * else an error naming the layer that holds the first that is not. */
+/* The part of the parameter slab that a step can change: from the first to
+ * the last layer with parameters that learns (B or H); *begin = *end when none. */
+static void learning_range(const hg_net *net, size_t *begin, size_t *end) {
+  int first = -1, last = -1;
+  for (int i = 0; i < net->n; i++) {
+    const hg_layer *l = net->layers[i];
+    if (!hg_layer_has_params(l) || (l->mode != HG_TRAIN_B && l->mode != HG_TRAIN_H)) continue;
+    if (first < 0) first = i;
+    last = i;
+  }
+  *begin = *end = 0;
+  if (first >= 0) hg_net_slab_range(net, first, last, begin, end);
+}
+
+/* Every parameter a step can change finite after it (one pass over that part
+ * of the parameter slab); else an error naming the layer that holds the first
+ * that is not. */
 static hg_status check_weights(const hg_net *net) {
-  const hg_tensor *slab = net->param_slab;
-  size_t bad = slab ? hg_tensor_first_nonfinite(slab) : 0;
-  if (!slab || bad == slab->numel) return HG_OK;
-  const float *at = slab->data + bad;
+  size_t begin, end;
+  if (!net->param_slab) return HG_OK;
+  learning_range(net, &begin, &end);
+  hg_tensor *part = end > begin ? hg_tensor_narrow0(net->param_slab, (int)begin, (int)(end - begin)) : NULL;
+  size_t bad = part ? hg_tensor_first_nonfinite(part) : 0, n = part ? part->numel : 0;
+  hg_tensor_free(part);
+  if (bad == n) return HG_OK;
+  const float *at = net->param_slab->data + begin + bad;
   for (int i = 0; i < net->n; i++) {
     const hg_layer *l = net->layers[i];
     const hg_tensor *p[2] = {l->weight, l->bias};

@@ -53,11 +53,13 @@ typedef struct conv_mds {
   dnnl_dims_t strides, pads;
 } conv_mds;
 
-static conv_mds conv_descs(const hg_conv_shape *s) {
-  conv_mds m = {.x = hg_kernel_md4(s->n, s->c, s->h, s->w, dnnl_nchw),
-                .w = hg_kernel_md4(s->k, s->c, s->kh, s->kw, dnnl_oihw),
+/* The descriptors in the plain layouts (nchw, oihw), or with `any` layout
+ * so that oneDNN picks its preferred (blocked) ones. */
+static conv_mds conv_descs(const hg_conv_shape *s, bool any) {
+  conv_mds m = {.x = hg_kernel_md4(s->n, s->c, s->h, s->w, any ? dnnl_format_tag_any : dnnl_nchw),
+                .w = hg_kernel_md4(s->k, s->c, s->kh, s->kw, any ? dnnl_format_tag_any : dnnl_oihw),
                 .b = hg_kernel_md1(s->k),
-                .y = hg_kernel_md4(s->n, s->k, s->oh, s->ow, dnnl_nchw),
+                .y = hg_kernel_md4(s->n, s->k, s->oh, s->ow, any ? dnnl_format_tag_any : dnnl_nchw),
                 .strides = {s->stride, s->stride},
                 .pads = {s->pad, s->pad}};
   return m;
@@ -100,9 +102,66 @@ static int conv_arg_ids(int kind, bool bias, int ids[HG_KERNEL_MAX_ARGS]) {
   return n;
 }
 
-/* Build the primitive for (kind, s, bias) from its descriptors. */
+/* A convolution in oneDNN's preferred layouts, with the reorders between
+ * them and the plain ones of the caller's first three arguments (the two
+ * inputs, then the output) where they differ. */
+typedef struct conv_plan {
+  hg_kernel *conv;
+  hg_kernel *reorder[3]; /* argument i: plain → preferred (inputs) or back (output); NULL: same layout */
+  size_t bytes[3];       /* argument i in the preferred layout */
+} conv_plan;
+
+static const char *const labels[] = {"", "conv2d forward", "conv2d backward_data", "conv2d backward_weights"};
+
+/* The plain descriptor of argument i (in conv_arg_ids order) of a convolution of this kind. */
+static const dnnl_memory_desc_t *plain_md(const conv_mds *m, int kind, int i) {
+  const dnnl_memory_desc_t *fwd[] = {&m->x, &m->w, &m->y}, *data[] = {&m->y, &m->w, &m->x},
+                           *weights[] = {&m->x, &m->y, &m->w};
+  return kind == CONV_FORWARD ? fwd[i] : kind == CONV_BACKWARD_DATA ? data[i] : weights[i];
+}
+
+/* The reorder of argument i between its plain layout and `preferred`, cached under the conv's key. */
+static hg_kernel *reorder_kernel(const int *conv_key_ints, int i, const dnnl_memory_desc_t *plain,
+                                 const dnnl_memory_desc_t *preferred, bool to_plain) {
+  int key[HG_KERNEL_KEY_INTS];
+  memcpy(key, conv_key_ints, sizeof key);
+  key[0] += 100 * (i + 1);
+  hg_kernel *k = hg_kernel_find(key);
+  if (k) return k;
+  dnnl_primitive_attr_t attr = hg_kernel_attr();
+  dnnl_primitive_desc_t pd = NULL;
+  const dnnl_memory_desc_t *from = to_plain ? preferred : plain, *to = to_plain ? plain : preferred;
+  dnnl_status_t st = attr ? dnnl_reorder_primitive_desc_create(&pd, from, hg_kernel_engine(), to, hg_kernel_engine(),
+                                                               attr)
+                          : dnnl_out_of_memory;
+  static const int ids[] = {DNNL_ARG_FROM, DNNL_ARG_TO};
+  if (st == dnnl_success) k = hg_kernel_build(key, pd, 2, ids, "conv2d reorder");
+  else hg_kernel_fail(st, "conv2d", "reorder descriptor creation");
+  if (pd) dnnl_primitive_desc_destroy(pd);
+  if (attr) dnnl_primitive_attr_destroy(attr);
+  return k;
+}
+
+/* The reorders that the preferred layouts of pd need. */
+static hg_status plan_reorders(conv_plan *p, const int *key, int kind, const hg_conv_shape *s,
+                               const_dnnl_primitive_desc_t pd) {
+  conv_mds plain = conv_descs(s, false);
+  int ids[HG_KERNEL_MAX_ARGS];
+  conv_arg_ids(kind, false, ids);
+  for (int i = 0; i < 3; i++) {
+    const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md(pd, dnnl_query_exec_arg_md, ids[i]);
+    if (!md) return hg_kernel_fail(dnnl_invalid_arguments, "conv2d", "layout query");
+    p->bytes[i] = dnnl_memory_desc_get_size(md);
+    if (dnnl_memory_desc_equal(md, plain_md(&plain, kind, i))) continue;
+    p->reorder[i] = reorder_kernel(key, i, plain_md(&plain, kind, i), md, i == 2);
+    if (!p->reorder[i]) return hg_last_status();
+  }
+  return HG_OK;
+}
+
+/* Build the primitive for (kind, s, bias) from its descriptors, in the preferred layouts. */
 static hg_kernel *conv_build(const int *key, int kind, const hg_conv_shape *s, bool bias) {
-  conv_mds m = conv_descs(s);
+  conv_mds m = conv_descs(s, true);
   dnnl_primitive_attr_t attr = hg_kernel_attr();
   dnnl_primitive_desc_t hint = NULL, pd = NULL;
   hg_kernel *k = NULL;
@@ -112,8 +171,6 @@ static hg_kernel *conv_build(const int *key, int kind, const hg_conv_shape *s, b
   if (st == dnnl_success) {
     int ids[HG_KERNEL_MAX_ARGS];
     int n = conv_arg_ids(kind, bias, ids);
-    static const char *const labels[] = {"", "conv2d forward", "conv2d backward_data",
-                                         "conv2d backward_weights"};
     k = hg_kernel_build(key, pd, n, ids, labels[kind]);
   } else {
     hg_kernel_fail(st, "conv2d", "primitive descriptor creation");
@@ -124,22 +181,50 @@ static hg_kernel *conv_build(const int *key, int kind, const hg_conv_shape *s, b
   return k;
 }
 
-static hg_kernel *conv_kernel(int kind, const hg_conv_shape *s, bool bias) {
+/* The cached convolution of (kind, s, bias) and its reorders, built when missing. */
+static hg_status conv_plan_for(conv_plan *p, int kind, const hg_conv_shape *s, bool bias) {
   int key[HG_KERNEL_KEY_INTS];
   conv_key(key, kind, s, bias);
-  hg_kernel *k = hg_kernel_find(key);
-  if (k) return k;
-  if (!hg_kernel_engine()) return NULL;
-  return conv_build(key, kind, s, bias);
+  *p = (conv_plan){.conv = hg_kernel_find(key)};
+  if (!p->conv && !hg_kernel_engine()) return hg_last_status();
+  if (!p->conv) p->conv = conv_build(key, kind, s, bias);
+  if (!p->conv) return hg_last_status();
+  const_dnnl_primitive_desc_t pd;
+  dnnl_status_t st = dnnl_primitive_get_primitive_desc(p->conv->primitive, &pd);
+  if (st != dnnl_success) return hg_kernel_fail(st, "conv2d", "descriptor query");
+  hg_status status = plan_reorders(p, key, kind, s, pd);
+  p->conv = hg_kernel_find(key); /* building a reorder may have evicted it */
+  if (status == HG_OK && !p->conv) status = hg_fail(HG_ERR_BACKEND, "conv2d: the kernel cache is too small");
+  return status;
+}
+
+/* Run p on the caller's plain arguments data[0..n): inputs reordered into
+ * pool buffers, the convolution, the output reordered back. */
+static hg_status plan_run(const conv_plan *p, void *const *data, int n) {
+  void *args[HG_KERNEL_MAX_ARGS], *buf[3] = {NULL, NULL, NULL};
+  memcpy(args, data, (size_t)n * sizeof *args);
+  hg_status st = HG_OK;
+  for (int i = 0; i < 3 && st == HG_OK; i++) {
+    if (!p->reorder[i]) continue;
+    buf[i] = args[i] = hg_pool_alloc(p->bytes[i]);
+    if (!buf[i]) st = HG_ERR_NOMEM;
+    else if (i < 2) st = hg_kernel_run(p->reorder[i], (void *[]){data[i], buf[i]}, "conv2d");
+  }
+  if (st == HG_OK) st = hg_kernel_run(p->conv, args, "conv2d");
+  if (st == HG_OK && p->reorder[2]) st = hg_kernel_run(p->reorder[2], (void *[]){buf[2], data[2]}, "conv2d");
+  for (int i = 0; i < 3; i++)
+    if (buf[i]) hg_pool_free(buf[i], p->bytes[i]);
+  return st;
 }
 
 static hg_status forward(const hg_conv_shape *s, const float *x, const float *w, const float *b,
                          float *y) {
-  hg_kernel *k = conv_kernel(CONV_FORWARD, s, b != NULL);
-  if (!k) return hg_last_status();
+  conv_plan p;
+  hg_status st = conv_plan_for(&p, CONV_FORWARD, s, b != NULL);
+  if (st != HG_OK) return st;
   hg_kstats.conv_forward++;
   void *data[] = {(void *)x, (void *)w, y, (void *)b};
-  return hg_kernel_run(k, data, "conv2d");
+  return plan_run(&p, data, b ? 4 : 3);
 }
 
 /* A buffer of n floats for a result to be added (accumulate) or the
@@ -156,14 +241,15 @@ static void result_finish(float *dst, float *tmp, size_t n) {
 
 static hg_status backward_data(const hg_conv_shape *s, const float *dy, const float *w, float *dx,
                                bool accumulate) {
-  hg_kernel *k = conv_kernel(CONV_BACKWARD_DATA, s, false);
-  if (!k) return hg_last_status();
+  conv_plan p;
+  hg_status st = conv_plan_for(&p, CONV_BACKWARD_DATA, s, false);
+  if (st != HG_OK) return st;
   size_t n = (size_t)s->n * s->c * s->h * s->w;
   float *out = result_buffer(dx, n, accumulate);
   if (!out) return HG_ERR_NOMEM;
   hg_kstats.conv_backward_data++;
   void *data[] = {(void *)dy, (void *)w, out};
-  hg_status st = hg_kernel_run(k, data, "conv2d");
+  st = plan_run(&p, data, 3);
   if (st == HG_OK) result_finish(dx, out, n);
   else if (out != dx) hg_pool_free(out, n * sizeof(float));
   return st;
@@ -171,16 +257,17 @@ static hg_status backward_data(const hg_conv_shape *s, const float *dy, const fl
 
 static hg_status backward_weights(const hg_conv_shape *s, const float *x, const float *dy, float *dw,
                                   float *db, bool accumulate) {
-  hg_kernel *k = conv_kernel(CONV_BACKWARD_WEIGHTS, s, db != NULL);
-  if (!k) return hg_last_status();
+  conv_plan p;
+  hg_status st = conv_plan_for(&p, CONV_BACKWARD_WEIGHTS, s, db != NULL);
+  if (st != HG_OK) return st;
   size_t nw = (size_t)s->k * s->c * s->kh * s->kw, nb = (size_t)s->k;
   float *ow = result_buffer(dw, nw, accumulate);
   float *ob = ow ? result_buffer(db, nb, accumulate) : NULL;
-  hg_status st = ow && (ob || !db) ? HG_OK : HG_ERR_NOMEM;
+  st = ow && (ob || !db) ? HG_OK : HG_ERR_NOMEM;
   if (st == HG_OK) {
     hg_kstats.conv_backward_weights++;
     void *data[] = {(void *)x, (void *)dy, ow, ob};
-    st = hg_kernel_run(k, data, "conv2d");
+    st = plan_run(&p, data, db ? 4 : 3);
   }
   if (st == HG_OK) {
     result_finish(dw, ow, nw);

@@ -3,6 +3,7 @@
 #ifndef HG_RNG_H
 #define HG_RNG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct hg_rng {
@@ -18,6 +19,11 @@ uint32_t hg_rng_u32(hg_rng *rng);
 uint32_t hg_rng_below(hg_rng *rng, uint32_t bound);
 /* Uniform float in [0, 1) with 24 random bits. */
 float hg_rng_uniform(hg_rng *rng);
+/* Skip the next `delta` numbers in O(log delta) steps. */
+void hg_rng_advance(hg_rng *rng, uint64_t delta);
+/* out[i] = the i-th next hg_rng_uniform, for i < n: the same numbers as n
+ * calls in a row, drawn in chunks on all threads (jumping ahead to each). */
+void hg_rng_fill_uniform(hg_rng *rng, float *out, size_t n);
 /* Standard normal (Box–Muller). */
 float hg_rng_normal(hg_rng *rng);
 /* Fisher–Yates shuffle of n ints. */

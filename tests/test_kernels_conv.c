@@ -458,15 +458,20 @@ static void test_cache_reuses_primitives(void **state) {
     hg_tensor_free(p);
   }
   assert_int_equal(hg_kernel_cache_builds(), builds);
-  /* a new shape builds one more */
+  /* a new shape builds its convolution and the layout reorders it needs, once */
   y = hgt_ok(hg_conv2d(x, w, NULL, 2, 0));
-  assert_int_equal(hg_kernel_cache_builds(), builds + 1);
+  long per_shape = hg_kernel_cache_builds() - builds;
+  assert_true(per_shape >= 1 && per_shape <= 4);
+  hg_tensor_free(y);
+  y = hgt_ok(hg_conv2d(x, w, NULL, 2, 0));
+  assert_int_equal(hg_kernel_cache_builds(), builds + per_shape);
   hg_tensor_free(y);
   /* after a release, kernels rebuild on demand and give the same result */
   y = hgt_ok(hg_conv2d(x, w, NULL, 1, 0));
+  long before_release = hg_kernel_cache_builds();
   hg_kernels_release();
   hg_tensor *y2 = hgt_ok(hg_conv2d(x, w, NULL, 1, 0));
-  assert_int_equal(hg_kernel_cache_builds(), builds + 2);
+  assert_true(hg_kernel_cache_builds() > before_release);
   hgt_close(y2->data, y->data, y->numel, 0, 0);
   hg_tensor_free(y);
   hg_tensor_free(y2);

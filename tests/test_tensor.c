@@ -42,6 +42,27 @@ static void test_rng_matches_reference(void **state) {
   for (int i = 0; i < 6; i++) assert_int_equal(hg_rng_u32(&rng), expected[i]);
 }
 
+/* Jumping ahead n numbers, and filling n uniforms on all threads, give what
+ * n draws in a row give: the same stream for any thread count. */
+static void test_rng_advance_and_fill(void **state) {
+  (void)state;
+  hg_rng a, b;
+  hg_rng_seed(&a, 5, 3);
+  b = a;
+  for (int i = 0; i < 1000; i++) hg_rng_u32(&a);
+  hg_rng_advance(&b, 1000);
+  assert_true(a.state == b.state && hg_rng_u32(&a) == hg_rng_u32(&b));
+  const size_t n = 200003; /* several chunks and a partial one */
+  float *fill = malloc(n * sizeof *fill);
+  hg_rng_seed(&a, 9, 1);
+  b = a;
+  hg_rng_fill_uniform(&a, fill, n);
+  for (size_t i = 0; i < n; i++)
+    if (fill[i] != hg_rng_uniform(&b)) fail_msg("uniform %zu differs", i);
+  assert_true(a.state == b.state);
+  free(fill);
+}
+
 static void test_rng_distributions(void **state) {
   (void)state;
   hg_rng rng;
@@ -185,7 +206,8 @@ static void test_unary_against_naive(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_create_and_fill),          cmocka_unit_test(test_bad_shapes_are_reported),
-      cmocka_unit_test(test_rng_matches_reference),    cmocka_unit_test(test_rng_distributions),
+      cmocka_unit_test(test_rng_matches_reference),    cmocka_unit_test(test_rng_advance_and_fill),
+      cmocka_unit_test(test_rng_distributions),
       cmocka_unit_test(test_views_share_storage),      cmocka_unit_test(test_allocator_reuses_buffers),
       cmocka_unit_test(test_broadcast_against_naive),  cmocka_unit_test(test_reductions_against_naive),
       cmocka_unit_test(test_unary_against_naive),
