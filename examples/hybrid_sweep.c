@@ -134,8 +134,8 @@ static hg_status finish_cell(sweep *w, hg_net *net, hg_sweep_cell *cell, double 
   if (s == HG_OK) s = hg_sweep_cells_put(&w->cells, cell);
   if (s == HG_OK)
     printf("%scell %d/%d %s %s seed %d: test %.2f%% (top-5 %.2f%%), validation %.2f%%, %.0f s\n", w->who,
-           ++w->done, w->total, cell->config, cell->method, cell->seed, 100 * test.top1, 100 * test.top5, 100 * val.top1,
-           cell->seconds);
+           ++w->done, w->total, cell->config, cell->method, cell->seed, 100 * test.top1, 100 * test.top5,
+           100 * val.top1, cell->seconds);
   fflush(stdout);
   return s;
 }
@@ -428,7 +428,8 @@ static hg_status setup_all(sweep *w) {
 int main(int argc, char **argv) {
   hybrid_sweep_options o = {0};
   hg_status s = hg_parallel_start(&argc, &argv);
-  int rc = s == HG_OK ? hg_common_start(&hybrid_sweep_cli, argc, argv, &o) : hg_cli_status(&hybrid_sweep_cli, s, stderr);
+  const hg_cli *cli = &hybrid_sweep_cli;
+  int rc = s == HG_OK ? hg_common_start(cli, argc, argv, &o) : hg_cli_status(cli, s, stderr);
   if (rc >= 0) return hg_parallel_end(rc);
   sweep w = {.o = &o};
   s = setup_all(&w);
@@ -439,5 +440,5 @@ int main(int argc, char **argv) {
   hg_sweep_cells_free(&w.cells);
   hg_data_release(&w.d);
   free(w.method_text);
-  return hg_parallel_end(hg_cli_status(&hybrid_sweep_cli, s, stderr));
+  return hg_parallel_end(hg_cli_status(cli, s, stderr));
 }

@@ -37,7 +37,8 @@ static bool compare(const hg_dataset *ds, const char *modes, int batch) {
 int main(int argc, char **argv) {
   hg_status s = hg_parallel_start(&argc, &argv);
   if (s != HG_OK || hg_parallel_size() < 2) {
-    printf("mpi_data_parallel: skipped: %s\n", s != HG_OK ? hg_last_error() : "not started by mpirun with 2 or more processes");
+    const char *why = s != HG_OK ? hg_last_error() : "not started by mpirun with 2 or more processes";
+    printf("mpi_data_parallel: skipped: %s\n", why);
     return hg_parallel_end(s != HG_OK ? 1 : 77);
   }
   hg_dataset *ds = dp_data();

@@ -77,7 +77,8 @@ static void compare(const char *modes, int batch) {
   pthread_t threads[WAYS];
   for (int r = 0; r < WAYS; r++) {
     m[r] = (member){.pool = &p, .ds = ds, .modes = modes, .batch = batch};
-    m[r].sync = (hg_batch_sync){.rank = r, .size = WAYS, .sum_double = sum_double, .sum_float = sum_float, .ctx = &m[r]};
+    m[r].sync =
+        (hg_batch_sync){.rank = r, .size = WAYS, .sum_double = sum_double, .sum_float = sum_float, .ctx = &m[r]};
     assert_int_equal(pthread_create(&threads[r], NULL, train_member, &m[r]), 0);
   }
   for (int r = 0; r < WAYS; r++) assert_int_equal(pthread_join(threads[r], NULL), 0);
