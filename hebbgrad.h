@@ -18,6 +18,7 @@
 #include "autograd/ops.h"
 #include "autograd/op_table.h"
 #include "autograd/gradcheck.h"
+#include "autograd/batch_sync.h"
 /* io/: checkpoints, results files, progress, pictures */
 #include "io/checkpoint.h"
 #include "io/files.h"
@@ -50,5 +51,6 @@
 #include "experiment/experiment.h"
 #include "experiment/options.h"
 #include "experiment/common.h"
+#include "experiment/parallel.h"
 
 #endif

@@ -1,6 +1,8 @@
 /* Batch normalisation over channels (dim 1 of [N,C] or [N,C,H,W]). */
 #include <math.h>
+#include <stdlib.h>
 
+#include "autograd/batch_sync.h"
 #include "autograd/op.h"
 #include "autograd/ops.h"
 
@@ -68,16 +70,42 @@ static void bn_channel_stats(const float *x, bn_dims d, int c, double *mean, dou
   *var = sq / count;
 }
 
-/* mean[c], invstd[c] from the batch (updating running stats) or from running stats. */
+/* Training under a batch sync: shared[0..C) the means, shared[C..2C) the
+ * biased variances of the channels over the rows of every process,
+ * shared[2C] their count (two sums over the processes, as bn_channel_stats). */
+static hg_status bn_synced_stats(const float *x, bn_dims d, double *shared) {
+  double *sum = shared, *sq = shared + d.c, *count = shared + 2 * d.c;
+  for (int c = 0; c < d.c; c++) {
+    sum[c] = 0.0;
+    for (int n = 0; n < d.n; n++) sum[c] += plane_sum(x + ((size_t)n * d.c + c) * d.s, d.s);
+  }
+  *count = (double)d.n * (double)d.s;
+  sum[d.c] = *count; /* the count travels right after the sums */
+  hg_status s = hg_batch_sum(sum, (size_t)d.c + 1);
+  *count = sum[d.c];
+  for (int c = 0; c < d.c && s == HG_OK; c++) {
+    sum[c] /= *count;
+    float m = (float)sum[c];
+    sq[c] = 0.0;
+    for (int n = 0; n < d.n; n++) sq[c] += plane_sq(x + ((size_t)n * d.c + c) * d.s, d.s, m);
+  }
+  if (s == HG_OK) s = hg_batch_sum(sq, (size_t)d.c);
+  for (int c = 0; c < d.c && s == HG_OK; c++) sq[c] /= *count;
+  return s;
+}
+
+/* mean[c], invstd[c] from the batch (updating running stats) or from running
+ * stats; `shared` (NULL: this batch alone) from bn_synced_stats. */
 static void bn_stats(const float *x, bn_dims d, hg_tensor *const params[4], bool training,
-                     float momentum, float eps, float *mean, float *invstd) {
+                     float momentum, float eps, const double *shared, float *mean, float *invstd) {
   float *rm = params[2] ? params[2]->data : NULL, *rv = params[3] ? params[3]->data : NULL;
-  double count = (double)d.n * (double)d.s;
+  double count = shared ? shared[2 * d.c] : (double)d.n * (double)d.s;
 #pragma omp parallel for if ((size_t)d.n * d.c * d.s > PARALLEL_MIN)
   for (int c = 0; c < d.c; c++) {
     double m, v;
     if (training) {
-      bn_channel_stats(x, d, c, &m, &v);
+      if (shared) m = shared[c], v = shared[d.c + c];
+      else bn_channel_stats(x, d, c, &m, &v);
       if (rm) rm[c] = (float)((1.0 - momentum) * rm[c] + momentum * m);
       if (rv) rv[c] = (float)((1.0 - momentum) * rv[c] + momentum * v * count / (count - 1.0));
     } else {
@@ -125,15 +153,26 @@ static void bn_channel_sums(const float *x, const float *g, bn_dims d, int c, fl
   *sum_gx = sgx * invstd;
 }
 
-/* Training: gx = γ·invstd/M · (M·g − Σg − x̂·Σ g x̂); evaluation: gx = γ·invstd·g. */
+/* Under a batch sync: shared[0..C) Σ g, shared[C..2C) Σ g·x̂ per channel and
+ * shared[2C] the count M, over the rows of every process. */
+static hg_status bn_synced_sums(const float *x, const float *g, bn_dims d, const float *mean,
+                                const float *invstd, double *shared) {
+  for (int c = 0; c < d.c; c++) bn_channel_sums(x, g, d, c, mean[c], invstd[c], &shared[c], &shared[d.c + c]);
+  shared[2 * d.c] = (double)d.n * (double)d.s;
+  return hg_batch_sum(shared, 2 * (size_t)d.c + 1);
+}
+
+/* Training: gx = γ·invstd/M · (M·g − Σg − x̂·Σ g x̂); evaluation: gx = γ·invstd·g.
+ * `shared` (NULL: this batch alone) from bn_synced_sums. */
 static void bn_grad_x(const float *x, const float *g, bn_dims d, const float *mean,
-                      const float *invstd, const float *gamma, bool training, float *gx,
-                      bool acc) {
-  double count = (double)d.n * (double)d.s;
+                      const float *invstd, const float *gamma, bool training, const double *shared,
+                      float *gx, bool acc) {
+  double count = shared ? shared[2 * d.c] : (double)d.n * (double)d.s;
 #pragma omp parallel for if ((size_t)d.n * d.c * d.s > PARALLEL_MIN)
   for (int c = 0; c < d.c; c++) {
     double sg = 0.0, sgx = 0.0;
-    if (training) bn_channel_sums(x, g, d, c, mean[c], invstd[c], &sg, &sgx);
+    if (training && shared) sg = shared[c], sgx = shared[d.c + c];
+    else if (training) bn_channel_sums(x, g, d, c, mean[c], invstd[c], &sg, &sgx);
     float k = invstd[c] * (gamma ? gamma[c] : 1.0f);
     float mg = (float)(sg / count), mgx = (float)(sgx / count);
     for (int n = 0; n < d.n; n++) {
@@ -169,15 +208,19 @@ static hg_status bn_grad_affine(hg_node *nd, bn_dims d, const float *mean, const
 static hg_status batch_norm_backward(hg_node *nd) {
   hg_tensor *x = nd->in[0], *gamma = nd->in[1];
   bn_dims d = bn_dims_of(x);
-  const float *mean = nd->saved[0]->data, *invstd = nd->saved[1]->data;
-  if (hg_needs_grad(x)) {
+  const float *mean = nd->saved[0]->data, *invstd = nd->saved[1]->data, *g = nd->out->grad->data;
+  bool synced = nd->args.i[0] && hg_batch_sync_current();
+  double *shared = synced ? malloc((2 * (size_t)d.c + 1) * sizeof *shared) : NULL;
+  if (synced && !shared) return hg_fail(HG_ERR_NOMEM, "batch_norm: out of memory");
+  hg_status s = synced ? bn_synced_sums(x->data, g, d, mean, invstd, shared) : HG_OK;
+  if (s == HG_OK && hg_needs_grad(x)) {
     bool acc;
     hg_tensor *gx = hg_grad_acquire(x, &acc);
-    if (!gx) return HG_ERR_NOMEM;
-    bn_grad_x(x->data, nd->out->grad->data, d, mean, invstd, gamma ? gamma->data : NULL,
-              nd->args.i[0], gx->data, acc);
+    if (gx) bn_grad_x(x->data, g, d, mean, invstd, gamma ? gamma->data : NULL, nd->args.i[0], shared, gx->data, acc);
+    else s = HG_ERR_NOMEM;
   }
-  return bn_grad_affine(nd, d, mean, invstd);
+  free(shared);
+  return s == HG_OK ? bn_grad_affine(nd, d, mean, invstd) : s;
 }
 
 /* A case's arguments. */
@@ -283,13 +326,19 @@ hg_tensor *hg_batch_norm(hg_tensor *x, hg_tensor *gamma, hg_tensor *beta,
   hg_tensor *y = hg_tensor_empty(x->ndim, x->shape);
   hg_tensor *mean = hg_tensor_empty(HG_SHAPE(d.c));
   hg_tensor *invstd = hg_tensor_empty(HG_SHAPE(d.c));
-  if (!y || !mean || !invstd) {
+  bool synced = training && hg_batch_sync_current(); /* statistics over every process's rows */
+  double *shared = synced ? malloc((2 * (size_t)d.c + 1) * sizeof *shared) : NULL;
+  hg_status s = !y || !mean || !invstd || (synced && !shared) ? hg_fail(HG_ERR_NOMEM, "batch_norm: out of memory")
+                : synced                                    ? bn_synced_stats(x->data, d, shared)
+                                                            : HG_OK;
+  if (s == HG_OK) bn_stats(x->data, d, params, training, momentum, eps, shared, mean->data, invstd->data);
+  free(shared);
+  if (s != HG_OK) {
     hg_tensor_free(y);
     hg_tensor_free(mean);
     hg_tensor_free(invstd);
     return NULL;
   }
-  bn_stats(x->data, d, params, training, momentum, eps, mean->data, invstd->data);
   bn_normalize(x->data, d, mean->data, invstd->data, gamma, beta, y->data);
   hg_tensor *const in[3] = {x, gamma, beta};
   return bn_finish(y, in, mean, invstd, training);

@@ -4,7 +4,10 @@
  * trains the layers from there up afresh — H layers with a Hebbian method,
  * B layers by SGD — and is tested. The table (configurations × methods, mean
  * ± 95% CI over seeds) goes to text, CSV, Markdown and a heat map. Every
- * finished cell is a line of OUT/cells.jsonl: a rerun skips it. */
+ * finished cell is a line of OUT/cells.jsonl: a rerun skips it. Under mpirun
+ * (built with -DHG_MPI=ON) the processes share out the unfinished cells,
+ * each appending its own to the cells file, and rank 0 writes the tables
+ * (docs/scale-out.md). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +33,13 @@ typedef struct sweep {
   hg_sweep_cells cells;
   char cells_path[600];
   int done, total; /* cells, for the progress lines */
+  char who[32];    /* "[rank R] " before this process's lines in a job of several, else "" */
 } sweep;
+
+/* One piece of work: a seed's baseline (config −1) or one cell. */
+typedef struct task {
+  int seed, config, method;
+} task;
 
 static hg_net *build_net(const sweep *w, uint64_t seed) { return hg_common_net(&w->o->c, w->d.train, seed); }
 
@@ -78,7 +87,8 @@ static hg_status fit_phase(const sweep *w, hg_trainer *t, hg_phase phase, const 
   const hg_common_opts *c = &w->o->c;
   hg_fit_opts f;
   bool hebb = phase == HG_PHASE_HEBB;
-  hg_status s = hg_common_fit_opts(c, phase, dir, hebb ? "hebbian" : "backprop", stdout, &f);
+  FILE *log = hg_parallel_rank() == 0 ? stdout : NULL; /* one progress bar at a time */
+  hg_status s = hg_common_fit_opts(c, phase, dir, hebb ? "hebbian" : "backprop", log, &f);
   f.epochs = hebb ? c->hebb_epochs : c->epochs;
   f.seed = seed; /* the cell's */
   hg_fit_result res;
@@ -123,9 +133,9 @@ static hg_status finish_cell(sweep *w, hg_net *net, hg_sweep_cell *cell, double 
   s = hg_sweep_cell_append(w->cells_path, cell);
   if (s == HG_OK) s = hg_sweep_cells_put(&w->cells, cell);
   if (s == HG_OK)
-    printf("cell %d/%d %s %s seed %d: test %.2f%% (top-5 %.2f%%), validation %.2f%%, %.0f s\n", ++w->done,
-           w->total, cell->config, cell->method, cell->seed, 100 * test.top1, 100 * test.top5, 100 * val.top1,
-           cell->seconds);
+    printf("%scell %d/%d %s %s seed %d: test %.2f%% (top-5 %.2f%%), validation %.2f%%, %.0f s\n", w->who,
+           ++w->done, w->total, cell->config, cell->method, cell->seed, 100 * test.top1, 100 * test.top5,
+           100 * val.top1, cell->seconds);
   fflush(stdout);
   return s;
 }
@@ -141,7 +151,6 @@ static hg_status baseline(sweep *w, int seed, bool needed) {
   baseline_path(w, seed, path, sizeof path);
   const hg_sweep_cell *done = hg_sweep_cells_find(&w->cells, w->baseline, "-", seed);
   bool have = access(path, R_OK) == 0;
-  if (done) announce_skip(w, done);
   if (done && (have || !needed)) return HG_OK;
   double t0 = hg_now();
   hg_net *net = build_net(w, (uint64_t)seed);
@@ -152,7 +161,7 @@ static hg_status baseline(sweep *w, int seed, bool needed) {
   if (s == HG_OK && have) {
     s = hg_trainer_load(t, path, NULL, NULL, NULL);
   } else if (s == HG_OK) {
-    printf("baseline %s seed %d\n", w->baseline, seed);
+    printf("%sbaseline %s seed %d\n", w->who, w->baseline, seed);
     char phase_dir[720];
     snprintf(phase_dir, sizeof phase_dir, "%s/backprop", dir);
     s = hg_make_dirs(dir);
@@ -183,7 +192,7 @@ static hg_status run_cell(sweep *w, const char *config, const char *method, int 
   if (s == HG_OK && !t) s = hg_last_status();
   cell_dir(w, config, method, seed, dir, sizeof dir);
   if (s == HG_OK) {
-    printf("%s (modes %s) %s seed %d\n", config, modes, method, seed);
+    printf("%s%s (modes %s) %s seed %d\n", w->who, config, modes, method, seed);
     s = hg_make_dirs(dir);
   }
   if (s == HG_OK && t->last_hebb >= 0) {
@@ -207,24 +216,78 @@ static hg_status run_cell(sweep *w, const char *config, const char *method, int 
   return s;
 }
 
-/* Every cell of one seed, in table order. */
-static hg_status run_seed(sweep *w, int seed) {
-  bool needed = false; /* does any unfinished cell need the baseline's weights? */
+/* The method of column m of row r: "-" when the row does not use one. */
+static const char *method_of(const sweep *w, int r, int m) {
+  return hg_sweep_uses_method(w->configs[r]) ? w->methods[m] : "-";
+}
+
+/* Does the cell start from its seed's baseline weights (frozen layers)? */
+static bool needs_baseline(const sweep *w, int r) {
+  char modes[32];
+  return hg_sweep_hybrid_modes(w->configs[r], modes, sizeof modes) == HG_OK && strchr(modes, 'F');
+}
+
+/* Does an unfinished cell of the seed need its baseline's weights? */
+static bool baseline_needed(const sweep *w, int seed) {
   for (int r = 0; r < w->nconfigs; r++)
     for (int m = 0; m < (hg_sweep_uses_method(w->configs[r]) ? w->nmethods : 1); m++)
-      needed |= strcmp(w->configs[r], w->baseline) &&
-                !hg_sweep_cells_find(&w->cells, w->configs[r], hg_sweep_uses_method(w->configs[r]) ? w->methods[m] : "-", seed);
-  hg_status s = baseline(w, seed, needed);
-  for (int r = 0; r < w->nconfigs && s == HG_OK; r++) {
-    if (!strcmp(w->configs[r], w->baseline)) continue;
-    bool uses = hg_sweep_uses_method(w->configs[r]);
-    for (int m = 0; m < (uses ? w->nmethods : 1) && s == HG_OK; m++) {
-      const char *method = uses ? w->methods[m] : "-";
-      const hg_sweep_cell *done = hg_sweep_cells_find(&w->cells, w->configs[r], method, seed);
-      if (done) announce_skip(w, done);
-      else s = run_cell(w, w->configs[r], method, seed);
-    }
+      if (needs_baseline(w, r) && !hg_sweep_cells_find(&w->cells, w->configs[r], method_of(w, r, m), seed))
+        return true;
+  return false;
+}
+
+/* The unfinished work in the order it is dealt out: the baselines, then the
+ * cells that do not need one, then those that do (by then most baselines
+ * exist). Returns the count; the finished cells are announced as skipped. */
+static int list_tasks(sweep *w, task *out) {
+  int n = 0;
+  for (int seed = 1; seed <= w->o->seeds; seed++) {
+    char path[700];
+    baseline_path(w, seed, path, sizeof path);
+    const hg_sweep_cell *done = hg_sweep_cells_find(&w->cells, w->baseline, "-", seed);
+    if (done && hg_parallel_rank() == 0) announce_skip(w, done);
+    if (!done || (baseline_needed(w, seed) && access(path, R_OK) != 0)) out[n++] = (task){seed, -1, 0};
   }
+  for (int pass = 0; pass < 2; pass++)
+    for (int seed = 1; seed <= w->o->seeds; seed++)
+      for (int r = 0; r < w->nconfigs; r++)
+        for (int m = 0; m < (hg_sweep_uses_method(w->configs[r]) ? w->nmethods : 1); m++) {
+          if (!strcmp(w->configs[r], w->baseline) || needs_baseline(w, r) != (pass == 1)) continue;
+          const hg_sweep_cell *done = hg_sweep_cells_find(&w->cells, w->configs[r], method_of(w, r, m), seed);
+          if (done && hg_parallel_rank() == 0) announce_skip(w, done);
+          if (!done) out[n++] = (task){seed, r, m};
+        }
+  return n;
+}
+
+/* Wait until another process has written the seed's baseline weights. */
+static void wait_for_baseline(const sweep *w, int seed) {
+  char path[700];
+  baseline_path(w, seed, path, sizeof path);
+  for (int waited = 0; access(path, R_OK) != 0; waited++) {
+    if (waited % 60 == 0) printf("%swaiting for %s\n", w->who, path);
+    fflush(stdout);
+    sleep(1);
+  }
+}
+
+/* This process's share of the unfinished work: task i goes to rank i mod size. */
+static hg_status run_tasks(sweep *w) {
+  int most = w->o->seeds * (1 + w->nconfigs * HYBRID_MAX_METHODS);
+  task *tasks = malloc((size_t)most * sizeof *tasks);
+  if (!tasks) return hg_fail(HG_ERR_NOMEM, "sweep: out of memory");
+  int n = list_tasks(w, tasks), rank = hg_parallel_rank(), size = hg_parallel_size();
+  hg_status s = HG_OK;
+  for (int i = rank; i < n && s == HG_OK; i += size) {
+    const task *k = &tasks[i];
+    if (k->config < 0) {
+      s = baseline(w, k->seed, baseline_needed(w, k->seed));
+      continue;
+    }
+    if (needs_baseline(w, k->config)) wait_for_baseline(w, k->seed);
+    s = run_cell(w, w->configs[k->config], method_of(w, k->config, k->method), k->seed);
+  }
+  free(tasks);
   return s;
 }
 
@@ -343,22 +406,39 @@ static hg_status setup(sweep *w) {
   if ((s = hg_sweep_cells_read(w->cells_path, &w->cells)) != HG_OK) return s;
   for (int r = 0; r < w->nconfigs; r++)
     w->total += h->seeds * (hg_sweep_uses_method(w->configs[r]) ? w->nmethods : 1);
-  printf("sweep: %s, model %s, %d configurations x %d methods, %d seed%s: %d cells (%d done) -> %s\n",
-         o->data.name, o->model, w->nconfigs, w->nmethods, h->seeds, h->seeds > 1 ? "s" : "", w->total,
-         w->cells.n, o->out);
+  if (hg_parallel_rank() == 0)
+    printf("sweep: %s, model %s, %d configurations x %d methods, %d seed%s: %d cells (%d done) -> %s%s\n",
+           o->data.name, o->model, w->nconfigs, w->nmethods, h->seeds, h->seeds > 1 ? "s" : "", w->total,
+           w->cells.n, o->out, hg_parallel_size() > 1 ? ", shared by the processes of the job" : "");
   return HG_OK;
+}
+
+/* setup, by rank 0 first (it makes OUT, its settings and caches), then by the
+ * others; every process has read the cells file before any adds to it. */
+static hg_status setup_all(sweep *w) {
+  int rank = hg_parallel_rank();
+  if (hg_parallel_size() > 1) snprintf(w->who, sizeof w->who, "[rank %d] ", rank);
+  hg_status s = rank == 0 ? setup(w) : HG_OK;
+  if (!hg_parallel_all(s == HG_OK)) return s != HG_OK ? s : hg_fail(HG_ERR_IO, "rank 0 could not set the sweep up");
+  if (rank != 0) s = setup(w);
+  if (!hg_parallel_all(s == HG_OK) && s == HG_OK) s = hg_fail(HG_ERR_IO, "another process could not set the sweep up");
+  return s;
 }
 
 int main(int argc, char **argv) {
   hybrid_sweep_options o = {0};
-  int rc = hg_common_start(&hybrid_sweep_cli, argc, argv, &o);
-  if (rc >= 0) return rc;
+  hg_status s = hg_parallel_start(&argc, &argv);
+  const hg_cli *cli = &hybrid_sweep_cli;
+  int rc = s == HG_OK ? hg_common_start(cli, argc, argv, &o) : hg_cli_status(cli, s, stderr);
+  if (rc >= 0) return hg_parallel_end(rc);
   sweep w = {.o = &o};
-  hg_status s = setup(&w);
-  for (int seed = 1; seed <= o.seeds && s == HG_OK; seed++) s = run_seed(&w, seed);
-  if (s == HG_OK) s = write_tables(&w);
+  s = setup_all(&w);
+  if (s == HG_OK) s = run_tasks(&w);
+  /* every cell is in the file once all processes are here (a failed one ends the job instead) */
+  if (s == HG_OK && !hg_parallel_all(true)) s = hg_fail(HG_ERR_IO, "another process failed");
+  if (s == HG_OK && hg_parallel_rank() == 0) s = write_tables(&w);
   hg_sweep_cells_free(&w.cells);
   hg_data_release(&w.d);
   free(w.method_text);
-  return hg_cli_status(&hybrid_sweep_cli, s, stderr);
+  return hg_parallel_end(hg_cli_status(cli, s, stderr));
 }

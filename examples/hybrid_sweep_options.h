@@ -72,6 +72,10 @@ static const char hybrid_sweep_usage[] =
     "are skipped (an unfinished cell resumes from its last epoch checkpoint). The\n"
     "settings that change results are kept in OUT/settings.json; a different setting\n"
     "with the same OUT is refused.\n"
+    "\n"
+    "Built with -DHG_MPI=ON and started by mpirun or srun, the processes share the\n"
+    "unfinished cells out (OUT on a file system they all see); rank 0 writes the\n"
+    "tables (docs/scale-out.md).\n"
     "\n";
 
 #define SWEEP(f) offsetof(hybrid_sweep_options, f)

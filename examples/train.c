@@ -1,6 +1,8 @@
 /* train: train the seeds' network (or a small one) with SGD, Hebbian rules
  * or any mix, on MNIST, Fashion-MNIST, CIFAR-10 or CIFAR-100; report
- * validation and test accuracy. Optionally end with a linear probe. */
+ * validation and test accuracy. Optionally end with a linear probe. Under
+ * mpirun (built with -DHG_MPI=ON) the processes split every batch
+ * (data-parallel, docs/scale-out.md); rank 0 alone writes and reports. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,9 +14,11 @@
 /* hg_fit's options of a phase of this run: `epochs` of it, resumed with --resume. */
 static hg_status phase_opts(const train_options *o, hg_phase phase, int epochs, const char *label,
                             const char *dir, hg_fit_opts *f) {
-  hg_status s = hg_common_fit_opts(&o->c, phase, dir, label, stdout, f);
+  bool lead = hg_parallel_rank() == 0;
+  hg_status s = hg_common_fit_opts(&o->c, phase, dir, label, lead ? stdout : NULL, f);
   f->epochs = epochs;
   f->resume = o->resume;
+  f->read_only = !lead;
   return s;
 }
 
@@ -63,7 +67,7 @@ static hg_status run_probe(hg_net *net, const hg_data *d, const train_options *o
   hg_status s = hg_net_attach_probe(net, layer, d->train->images, d->train->num_classes, 0);
   if (s == HG_OK && o->probe_shc) hg_layer_set_mode(net->layers[net->n - 1], HG_TRAIN_H);
   hg_trainer_opts to = {.backprop = hg_sgd_opts(o->probe_lr, o->c.momentum, o->probe_decay, !o->no_nesterov),
-                        .adam = o->adam, .hebb_lr = o->c.hebb_lr};
+                        .adam = o->adam, .hebb_lr = o->c.hebb_lr, .sync = hg_parallel_sync()};
   hg_plasticity teacher; /* the base of the Hebbian classifier's teacher rule */
   if (s == HG_OK && o->probe_shc) s = hg_plasticity_parse("instar", &teacher);
   hg_trainer *t = s == HG_OK ? hg_trainer_new(net, o->probe_shc ? &teacher : NULL, &to) : NULL;
@@ -77,7 +81,7 @@ static hg_status run_probe(hg_net *net, const hg_data *d, const train_options *o
   f.base_lr = o->probe_lr;
   f.resume = false;
   if (s == HG_OK) s = hg_fit_skip_fixed(t, d->train, d->val, &f, &res); /* the frozen layers run once */
-  if (s == HG_OK) s = report(net, d, o, run_dir, label, &res, test_top1);
+  if (s == HG_OK && hg_parallel_rank() == 0) s = report(net, d, o, run_dir, label, &res, test_top1);
   hg_trainer_free(t);
   return s;
 }
@@ -172,9 +176,25 @@ static hg_status fit_phases(hg_trainer *t, const hg_data *d, const train_options
   return s;
 }
 
+/* The data, prepared by rank 0 before the other processes (which then find its ZCA cache). */
+static hg_status prepare(train_options *o, hg_data *d) {
+  bool lead = hg_parallel_rank() == 0;
+  hg_status s = lead ? hg_common_prepare(&o->c, d) : HG_OK;
+  if (!hg_parallel_all(s == HG_OK)) return s != HG_OK ? s : hg_fail(HG_ERR_IO, "rank 0 could not prepare the data");
+  return lead ? HG_OK : hg_common_prepare(&o->c, d);
+}
+
+/* Rank 0's part before training: the run folder, its settings, the initial weights. */
+static hg_status start_run(const train_options *o, const hg_data *d, hg_net *net, const char *run_dir) {
+  hg_status s = hg_make_dirs(run_dir);
+  if (s == HG_OK) s = check_settings(o, d, run_dir);
+  if (s == HG_OK) s = save_init(net, run_dir);
+  return s;
+}
+
 static hg_status train(train_options *o) {
   hg_data d = {0};
-  hg_status s = hg_common_prepare(&o->c, &d);
+  hg_status s = prepare(o, &d);
   hg_net *net = s == HG_OK ? hg_common_net(&o->c, d.train, (uint64_t)o->c.seed) : NULL;
   if (!net) {
     hg_data_release(&d);
@@ -187,23 +207,23 @@ static hg_status train(train_options *o) {
   hg_plasticity rules[HG_MAX_RULES];
   int n_rules = 0;
   bool hebbian = strchr(o->modes, 'H') != NULL;
-  s = hg_make_dirs(run_dir);
-  if (s == HG_OK) s = check_settings(o, &d, run_dir);
-  if (s == HG_OK) s = hg_net_set_modes(net, o->modes);
+  s = hg_net_set_modes(net, o->modes);
   if (s == HG_OK && hebbian && (n_rules = hg_plasticity_parse_list(o->c.hebb, rules, HG_MAX_RULES)) < 0)
     s = hg_last_status();
   float lr = o->c.lr, decay = o->c.weight_decay;
   bool nesterov = !o->no_nesterov && o->c.momentum > 0;
   hg_trainer_opts to = {.backprop = o->adam ? hg_adam_opts(lr, decay) : hg_sgd_opts(lr, o->c.momentum, decay, nesterov),
-                        .adam = o->adam, .hebb_lr = o->c.hebb_lr};
+                        .adam = o->adam, .hebb_lr = o->c.hebb_lr, .sync = hg_parallel_sync()};
   hg_trainer *t = s == HG_OK ? hg_trainer_new_rules(net, rules, n_rules, &to) : NULL;
   if (s == HG_OK && !t) s = hg_last_status();
   if (s == HG_OK && o->init) s = hg_experiment_load_net(net, o->init, -1); /* weights only */
-  if (s == HG_OK) s = save_init(net, run_dir);
+  bool lead = hg_parallel_rank() == 0;
+  if (s == HG_OK && lead) s = start_run(o, &d, net, run_dir);
+  if (!hg_parallel_all(s == HG_OK) && s == HG_OK) s = hg_fail(HG_ERR_IO, "rank 0 could not start %s", run_dir);
   hg_fit_result res = {0};
   if (s == HG_OK) s = fit_phases(t, &d, o, run_dir, &res);
-  double top1 = 0;
-  if (s == HG_OK) s = report(net, &d, o, run_dir, o->modes, &res, &top1);
+  double top1 = 1;
+  if (s == HG_OK && lead) s = report(net, &d, o, run_dir, o->modes, &res, &top1);
   hg_trainer_free(t);
   if (s == HG_OK && o->probe) s = run_probe(net, &d, o, run_dir, &top1);
   if (s == HG_OK && top1 < o->min_test_acc)
@@ -218,9 +238,10 @@ static hg_status train(train_options *o) {
 
 int main(int argc, char **argv) {
   train_options o = {0};
-  int rc = hg_common_start(&train_cli, argc, argv, &o);
-  if (rc >= 0) return rc;
-  hg_status s = train(&o);
+  hg_status s = hg_parallel_start(&argc, &argv);
+  int rc = s == HG_OK ? hg_common_start(&train_cli, argc, argv, &o) : hg_cli_status(&train_cli, s, stderr);
+  if (rc >= 0) return hg_parallel_end(rc);
+  s = train(&o);
   rc = hg_cli_status(&train_cli, s, stderr);
-  return s == HG_ERR_NUMERIC && strstr(hg_last_error(), "min-test-acc") ? 3 : rc;
+  return hg_parallel_end(s == HG_ERR_NUMERIC && strstr(hg_last_error(), "min-test-acc") ? 3 : rc);
 }

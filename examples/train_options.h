@@ -22,6 +22,9 @@ static const char train_usage[] =
     "validation and test accuracy. Checkpoints, per-epoch CSV/JSON lines and the\n"
     "final result go to --run-dir. The H layers learn with the rule --hebb (a run\n"
     "without H layers uses none): Hebbian epochs first, then the B layers by SGD.\n"
+    "Built with -DHG_MPI=ON and started by mpirun or srun, the processes split every\n"
+    "batch (data-parallel, the same weights as one process); rank 0 writes\n"
+    "(docs/scale-out.md).\n"
     "\n";
 
 #define TRAIN(f) offsetof(train_options, f)

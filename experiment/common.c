@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "data/zca.h"
+#include "experiment/parallel.h"
 #include "io/files.h"
 #include "nn/net.h"
 
@@ -26,6 +27,9 @@ int hg_common_start(const hg_cli *cli, int argc, char **argv, void *opts) {
   if (rc >= 0) return rc;
   int threads = ((hg_common_opts *)opts)->threads;
   long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  int local = hg_parallel_local_size(); /* processes of an MPI job on this machine share its cores */
+  if (local > 1 && cpus > 0 && !hg_cli_given(&a, "threads")) threads = cpus / local > 1 ? (int)(cpus / local) : 1;
+  ((hg_common_opts *)opts)->threads = threads;
   if (cpus > 0 && threads > cpus) /* OpenMP's waiting threads then take the CPUs from the working ones */
     fprintf(stderr, "%s: warning: --threads %d is more than the %ld CPUs here: slower, not faster\n", cli->name,
             threads, cpus);

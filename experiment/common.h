@@ -14,7 +14,8 @@
  * in --zca-cache, by default OUT/zca-DATA.safetensors (OUT made then). */
 hg_status hg_common_prepare(hg_common_opts *c, hg_data *d);
 /* The start of a program's main: parse argv into opts (hg_cli_start:
- * --help to stdout, errors to stderr) and use --threads; −1 to go on, else
+ * --help to stdout, errors to stderr) and use --threads (without it, the
+ * processes of an MPI job on one machine share its CPUs); −1 to go on, else
  * main's exit status (0 after --help, 2 after a bad option). */
 int hg_common_start(const hg_cli *cli, int argc, char **argv, void *opts);
 /* The main of a program that works on the prepared data: hg_common_start,

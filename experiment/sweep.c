@@ -10,6 +10,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -175,6 +176,8 @@ hg_status hg_sweep_cell_append(const char *path, const hg_sweep_cell *c) {
   json_object_put(obj);
   int fd = s == HG_OK ? open(path, O_RDWR | O_CREAT, 0644) : -1;
   if (s == HG_OK && fd < 0) s = hg_fail(HG_ERR_IO, "sweep: cannot open %s: %s", path, strerror(errno));
+  /* the processes of a job append to one file: one at a time (the lock goes with close) */
+  if (s == HG_OK && flock(fd, LOCK_EX) != 0) s = hg_fail(HG_ERR_IO, "sweep: cannot lock %s: %s", path, strerror(errno));
   if (s == HG_OK) s = drop_torn_line(fd, path);
   for (size_t done = 0; s == HG_OK && done < len;) {
     ssize_t w = pwrite(fd, line + done, len - done, lseek(fd, 0, SEEK_END));

@@ -60,8 +60,10 @@ const hg_sweep_cell *hg_sweep_cells_find(const hg_sweep_cells *cells, const char
 /* Add (or replace) a cell in memory. */
 hg_status hg_sweep_cells_put(hg_sweep_cells *cells, const hg_sweep_cell *cell);
 void hg_sweep_cells_free(hg_sweep_cells *cells);
-/* Append cell to path as one JSON line and fsync it. A cut-off last line
- * left by an earlier kill is removed first, so every line stays whole. */
+/* Append cell to path as one JSON line and fsync it, holding an exclusive
+ * lock (flock) on it, so several processes may append to one file. A
+ * cut-off last line left by an earlier kill is removed first, so every line
+ * stays whole. */
 hg_status hg_sweep_cell_append(const char *path, const hg_sweep_cell *cell);
 
 /* ---- configurations and methods ---- */

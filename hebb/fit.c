@@ -284,7 +284,7 @@ static void print_epoch(FILE *log, const hg_fit_opts *o, int epoch, const epoch_
 
 static hg_status log_epoch(const run_state *r, const hg_fit_opts *o, int epoch, const epoch_log *e) {
   if (o->log) print_epoch(o->log, o, epoch, e);
-  if (!o->run_dir) return HG_OK;
+  if (!o->run_dir || o->read_only) return HG_OK;
   const char *cols[] = {"epoch", "loss", "train_top1", "val_top1", "lr"};
   hg_results *res = hg_results_open(r->results, 5, cols);
   if (!res) return hg_last_status();
@@ -336,6 +336,12 @@ static double weights_moved(const hg_net *net, hg_tensor **before) {
   return n ? sum / n : NAN;
 }
 
+/* Data-parallel: return once every process has come here (a sum is a barrier). */
+static hg_status wait_for_all(const hg_batch_sync *sync) {
+  double one = 1.0;
+  return sync->sum_double(&one, 1, sync->ctx);
+}
+
 static hg_status setup(run_state *r, const hg_dataset *train, const hg_fit_opts *o) {
   const int *im = train->shape;
   r->train = train;
@@ -343,7 +349,7 @@ static hg_status setup(run_state *r, const hg_dataset *train, const hg_fit_opts 
   r->labels = r->x ? calloc((size_t)o->batch, sizeof(int)) : NULL;
   if (!r->labels) return hg_last_status() ? hg_last_status() : hg_fail(HG_ERR_NOMEM, "fit: out of memory");
   if (!o->run_dir) return HG_OK;
-  if (hg_make_dirs(o->run_dir) != HG_OK) return hg_last_status();
+  if (!o->read_only && hg_make_dirs(o->run_dir) != HG_OK) return hg_last_status();
   snprintf(r->last, sizeof r->last, "%s/last.safetensors", o->run_dir);
   snprintf(r->best, sizeof r->best, "%s/best.safetensors", o->run_dir);
   snprintf(r->results, sizeof r->results, "%s/epochs", o->run_dir);
@@ -397,8 +403,9 @@ hg_status hg_fit(hg_trainer *t, const hg_dataset *train, const hg_dataset *val, 
     if (o->log && !hebb && loss > FIT_LOSS_WARNING) /* a chance-level net's cross-entropy is ln(classes) */
       fprintf(o->log, "warning: epoch %d: cross-entropy %g, far above chance level: is the learning rate too high?\n",
               epoch + 1, loss);
-    if (s == HG_OK && o->run_dir && better) s = hg_trainer_save(t, r.best, epoch + 1, res.best_val, res.best_epoch);
-    if (s == HG_OK && o->run_dir) s = hg_trainer_save(t, r.last, epoch + 1, res.best_val, res.best_epoch);
+    bool writes = o->run_dir && !o->read_only;
+    if (s == HG_OK && writes && better) s = hg_trainer_save(t, r.best, epoch + 1, res.best_val, res.best_epoch);
+    if (s == HG_OK && writes) s = hg_trainer_save(t, r.last, epoch + 1, res.best_val, res.best_epoch);
     if (check && o->patience > 0 && epoch + 1 - res.best_epoch >= o->patience) {
       if (o->log) fprintf(o->log, "early stop: no better validation for %d epochs\n", o->patience);
       break;
@@ -406,6 +413,7 @@ hg_status hg_fit(hg_trainer *t, const hg_dataset *train, const hg_dataset *val, 
   }
   res.seconds = hg_now() - t0;
   res.images_per_s = res.seconds > 0 ? images / res.seconds : 0;
+  if (s == HG_OK && t->sync) s = wait_for_all(t->sync); /* the best weights are written before any process reads them */
   if (s == HG_OK && o->run_dir && res.best_epoch > 0 && access(r.best, R_OK) == 0)
     s = hg_trainer_load(t, r.best, NULL, NULL, NULL);
   teardown(&r);

@@ -20,6 +20,7 @@ typedef struct hg_fit_opts {
   int steps_per_epoch;  /* 0: whole epochs */
   const char *run_dir;  /* last.safetensors, best.safetensors, epochs.csv/.jsonl (NULL: none) */
   bool resume;          /* continue from run_dir/last.safetensors when it exists */
+  bool read_only;       /* resume from run_dir, but write nothing there (data-parallel: all but rank 0) */
   uint64_t seed;        /* of the batch order */
   const char *label;    /* progress bar label */
   FILE *log;            /* progress and epoch lines (NULL: silent) */
@@ -36,6 +37,8 @@ typedef struct hg_fit_result {
 
 hg_fit_opts hg_fit_defaults(void);
 /* Train; on return the net holds the best validated weights (or the last).
+ * Data-parallel (the trainer's sync): every process calls it with the same
+ * options, one of them without read_only; all end with the same weights.
  * On success hg_last_error() is "" (an earlier failure is forgotten). */
 hg_status hg_fit(hg_trainer *t, const hg_dataset *train, const hg_dataset *val, const hg_fit_opts *o,
                  hg_fit_result *result);

@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 
+#include "autograd/batch_sync.h"
 #include "autograd/ops.h"
 #include "tensor/conv.h"
 #include "tensor/gemm.h"
@@ -26,14 +27,20 @@ void hg_kernel_sums(const hg_tensor *y, int power, double *out) {
   }
 }
 
-void hg_aggregation_factors(hg_aggregation agg, const hg_tensor *y, double *out) {
+hg_status hg_aggregation_factors(hg_aggregation agg, const hg_tensor *y, double *out) {
   int n, k, p;
   hg_rule_dims(y, &n, &k, &p);
+  double count = (double)n * p;
+  hg_status s = HG_OK;
   if (agg == HG_AGG_MEAN) hg_kernel_sums(y, 1, out);
+  /* data-parallel: the sums and the count of the whole batch, every process's rows */
+  if (agg == HG_AGG_MEAN) s = hg_batch_sum(out, (size_t)k);
+  if (agg == HG_AGG_AVG) s = hg_batch_sum(&count, 1);
   for (int j = 0; j < k; j++)
     out[j] = agg == HG_AGG_MEAN  ? 1.0 / (out[j] + HG_AGG_EPS)
-             : agg == HG_AGG_AVG ? 1.0 / ((double)n * p)
+             : agg == HG_AGG_AVG ? 1.0 / count
                                  : 1.0;
+  return s;
 }
 
 hg_tensor *hg_hebbian_term(const hg_tensor *y, const double *c, hg_tensor *u) {
@@ -101,8 +108,7 @@ hg_tensor *hg_hebbian_loss(const hg_rule_ctx *c, const hg_tensor *y, int power) 
     hg_fail(HG_ERR_NOMEM, "hebbian_loss: out of memory");
     return NULL;
   }
-  hg_aggregation_factors(c->agg, y, f);
-  hg_tensor *loss = hg_hebbian_term(y, f, c->u);
+  hg_tensor *loss = hg_aggregation_factors(c->agg, y, f) == HG_OK ? hg_hebbian_term(y, f, c->u) : NULL;
   if (loss && power > 0) {
     hg_kernel_sums(y, power, q);
     for (int j = 0; j < k; j++) q[j] *= f[j];

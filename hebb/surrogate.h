@@ -17,8 +17,9 @@
 void hg_rule_dims(const hg_tensor *y, int *n, int *k, int *p);
 /* out[k] = Σ_{n,p} y_k^power, power 1 or 2. */
 void hg_kernel_sums(const hg_tensor *y, int power, double *out);
-/* out[k] = 1 (sum), 1/(Σ y_k + HG_AGG_EPS) (mean) or 1/(N·P) (avg). */
-void hg_aggregation_factors(hg_aggregation agg, const hg_tensor *y, double *out);
+/* out[k] = 1 (sum), 1/(Σ y_k + HG_AGG_EPS) (mean) or 1/(N·P) (avg); under a
+ * batch sync (autograd/batch_sync.h) Σ and N run over every process's rows. */
+hg_status hg_aggregation_factors(hg_aggregation agg, const hg_tensor *y, double *out);
 
 /* −Σ sg(c_k y_k) u_k; gradient −Σ c_k y_k x. */
 hg_tensor *hg_hebbian_term(const hg_tensor *y, const double *c, hg_tensor *u);

@@ -68,6 +68,7 @@ hg_trainer *hg_trainer_new_rules(hg_net *net, const hg_plasticity *rules, int n_
   }
   t->net = net;
   t->plasticity = p;
+  t->sync = opts->sync && opts->sync->size > 1 ? opts->sync : NULL;
   t->last_hebb = -1;
   hg_status s = HG_OK;
   int hebbian = 0;
@@ -176,12 +177,19 @@ static hg_status hebbian_losses(hg_trainer *t, hg_tensor *x, const int *labels, 
   return HG_OK;
 }
 
-static hg_status cross_entropy_term(hg_tensor *logits, const int *labels, int count, hg_tensor **loss,
-                                    hg_step_stats *st) {
+/* The batch's mean cross-entropy; `share` of the batch's rows are here (1
+ * but in data-parallel steps, whose processes' terms then sum to the mean). */
+static hg_status cross_entropy_term(hg_tensor *logits, const int *labels, int count, float share,
+                                    hg_tensor **loss, hg_step_stats *st) {
   hg_tensor *rows = hg_narrow(logits, 0, count);
   hg_tensor *ce = rows ? hg_cross_entropy(rows, labels) : NULL;
   hg_tensor_free(rows);
   if (ce) st->ce_loss = ce->data[0];
+  if (ce && share != 1.0f) {
+    hg_tensor *part = hg_scale(ce, share);
+    hg_tensor_free(ce);
+    ce = part;
+  }
   int top5;
   hg_count_correct(logits, labels, count, &st->correct, &top5);
   return add_term(loss, ce);
@@ -198,28 +206,57 @@ static hg_status optimize(hg_trainer *t, hg_phase phase) {
   return HG_OK;
 }
 
+/* Data-parallel: the stats of the whole batch (sums over the processes; this
+ * process saw `rows` of the `count`). */
+static hg_status sync_stats(const hg_batch_sync *sync, int rows, int count, hg_step_stats *st) {
+  double v[3] = {(double)st->ce_loss * rows, st->hebb_loss, st->correct};
+  hg_status s = sync->sum_double(v, 3, sync->ctx);
+  *st = (hg_step_stats){.ce_loss = (float)(v[0] / count), .hebb_loss = (float)v[1], .correct = (int)v[2]};
+  return s;
+}
+
+/* The rows [*lo, *lo + *n) of a batch of `count` that this process takes. */
+static hg_status share_of(const hg_batch_sync *sync, int count, int *lo, int *n) {
+  *lo = 0;
+  *n = count;
+  if (!sync) return HG_OK;
+  if (count < sync->size)
+    return hg_fail(HG_ERR_ARG, "data-parallel step: a batch of %d rows over %d processes (need one row each)",
+                   count, sync->size);
+  *lo = (int)((long)count * sync->rank / sync->size);
+  *n = (int)((long)count * (sync->rank + 1) / sync->size) - *lo;
+  return HG_OK;
+}
+
 hg_status hg_trainer_step(hg_trainer *t, hg_tensor *x, const int *labels, int count, hg_phase phase,
                           hg_step_stats *stats) {
   hg_step_stats st = {0};
   hg_net *net = t->net;
   bool hebb = phase != HG_PHASE_BACKPROP && t->last_hebb >= 0;
   bool backprop = phase != HG_PHASE_HEBB && t->any_backprop;
-  int upto = backprop || phase == HG_PHASE_JOINT ? net->n : t->last_hebb + 1;
-  hg_tensor *loss = NULL, *out = NULL;
+  int upto = backprop || phase == HG_PHASE_JOINT ? net->n : t->last_hebb + 1, lo, n;
+  hg_tensor *loss = NULL, *out = NULL, *rows = NULL;
+  hg_status s = share_of(t->sync, count, &lo, &n);
+  const hg_batch_sync *outer = hg_batch_sync_use(t->sync);
+  labels += lo;
   /* Rows past `count` (a short last batch's padding) must not reach batch
    * statistics or Hebbian sums: the step sees only the first `count` rows. */
-  hg_tensor *rows = count == x->shape[0] ? hg_tensor_retain(x) : hg_tensor_narrow0(x, 0, count);
-  hg_status s = rows ? HG_OK : hg_last_status();
+  if (s == HG_OK) rows = n == x->shape[0] ? hg_tensor_retain(x) : hg_tensor_narrow0(x, lo, n);
+  if (s == HG_OK && !rows) s = hg_last_status();
   if (s == HG_OK) out = hg_net_forward_range(net, rows, net->first, upto, true);
   if (s == HG_OK && !out) s = hg_last_status();
   if (s == HG_OK && hebb) s = hebbian_losses(t, rows, labels, t->last_hebb, &loss, &st.hebb_loss);
-  if (s == HG_OK && backprop) s = cross_entropy_term(out, labels, count, &loss, &st);
+  if (s == HG_OK && backprop) s = cross_entropy_term(out, labels, n, (float)n / count, &loss, &st);
   if (s == HG_OK && loss && !isfinite(loss->data[0]))
     s = hg_fail(HG_ERR_NUMERIC, "training diverged: the loss is %g (cross-entropy %g, Hebbian %g)",
                 loss->data[0], st.ce_loss, st.hebb_loss);
   bool learns = loss && loss->requires_grad; /* nothing to learn below a Hebbian classifier */
   if (s == HG_OK && learns) s = hg_backward(loss);
+  if (s == HG_OK && learns && t->sync)
+    s = t->sync->sum_float(net->grad_slab->data, net->grad_slab->numel, t->sync->ctx);
   if (s == HG_OK && learns) s = optimize(t, phase);
+  if (s == HG_OK && t->sync) s = sync_stats(t->sync, n, count, &st);
+  hg_batch_sync_use(outer);
   hg_tensor_free(loss);
   hg_tensor_free(out);
   hg_tensor_free(rows);

@@ -13,6 +13,7 @@
 #ifndef HG_HEBB_TRAIN_H
 #define HG_HEBB_TRAIN_H
 
+#include "autograd/batch_sync.h"
 #include "hebb/plasticity.h"
 #include "nn/net.h"
 #include "nn/optim.h"
@@ -26,12 +27,17 @@ typedef struct hg_trainer {
   hg_optimizer *opt_h;       /* groups of the H layers (NULL when none) */
   int last_hebb;             /* index of the last H layer, −1 if none */
   bool any_backprop;
+  const hg_batch_sync *sync; /* data-parallel: the processes that share each batch (NULL: none) */
 } hg_trainer;
 
 typedef struct hg_trainer_opts {
   hg_group_opts backprop; /* B layers: e.g. hg_sgd_opts(1e-3, 0.9, 5e-2, true) */
   bool adam;              /* B layers use Adam with `backprop` lr / weight decay */
   float hebb_lr;          /* H layers: plain SGD on the surrogate losses */
+  /* Data-parallel training (NULL: none): every process runs the same steps on
+   * the same batches, each on its share of the rows; the gradients are
+   * summed over the processes before the optimizers step. Must outlive the trainer. */
+  const hg_batch_sync *sync;
 } hg_trainer_opts;
 
 typedef struct hg_step_stats {
@@ -64,7 +70,10 @@ int hg_trainer_freeze_upto(hg_trainer *t, int layer);
  * the frozen part's output can be computed once (hg_fit_skip_fixed); no layer
  * is H afterwards (last_hebb −1). */
 int hg_trainer_freeze_hebbian(hg_trainer *t);
-/* One step on the first `count` rows of x (labels[count]). */
+/* One step on the first `count` rows of x (labels[count]). Data-parallel:
+ * this process takes rows [count·rank/size, count·(rank+1)/size) and the
+ * step's result (weights, statistics, stats) is the one of all `count` rows;
+ * count must be at least the number of processes. */
 hg_status hg_trainer_step(hg_trainer *t, hg_tensor *x, const int *labels, int count, hg_phase phase,
                           hg_step_stats *stats);
 

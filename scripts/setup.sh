@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake pkg-config libopenblas-dev libdnnl-dev libcmocka-dev
-          libjson-c-dev libpng-dev zlib1g-dev dataset-fashion-mnist)
+          libjson-c-dev libpng-dev zlib1g-dev dataset-fashion-mnist
+          libopenmpi-dev openmpi-bin) # MPI: only builds with -DHG_MPI=ON use it
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -35,8 +35,7 @@ static hg_tensor *modification(const hg_rule_ctx *c, const hg_tensor *y, double 
 static hg_tensor *bcm_loss(const hg_rule_ctx *c, const hg_tensor *y) {
   double *f = malloc((size_t)y->shape[1] * sizeof *f);
   hg_tensor *phi = f ? modification(c, y, f) : NULL, *loss = NULL;
-  if (phi) {
-    hg_aggregation_factors(c->agg, y, f);
+  if (phi && hg_aggregation_factors(c->agg, y, f) == HG_OK) {
     loss = hg_hebbian_term(phi, f, c->u);
   } else if (!f) {
     hg_fail(HG_ERR_NOMEM, "bcm: out of memory");

@@ -47,8 +47,8 @@ static hg_tensor *hpca_loss(const hg_rule_ctx *c, const hg_tensor *y) {
     hg_fail(HG_ERR_NOMEM, "hpca: out of memory");
     return NULL;
   }
-  hg_aggregation_factors(c->agg, y, f);
-  hg_tensor *hebbian = hg_hebbian_term(y, f, c->u), *m = hebbian ? hpca_decay(c->w, y, f) : NULL;
+  hg_tensor *hebbian = hg_aggregation_factors(c->agg, y, f) == HG_OK ? hg_hebbian_term(y, f, c->u) : NULL;
+  hg_tensor *m = hebbian ? hpca_decay(c->w, y, f) : NULL;
   hg_tensor *decay = m ? hg_weight_term(c->w, m) : NULL;
   hg_tensor *loss = decay ? hg_add(hebbian, decay) : NULL;
   hg_tensor *temps[] = {hebbian, m, decay};
