@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer harnesses (fuzz/, clang with ASan + UBSan) and runs
 # each one: first on its regression inputs (fuzz/regressions/NAME/), then for
-# SECONDS seconds from a seed corpus written here (build-fuzz/corpus/NAME/).
-# Prints each fuzzer's execution count; a crash, leak or timeout fails.
-# Usage: scripts/fuzz.sh [--seconds N] [--only NAME]   (default 600 s each)
+# SECONDS seconds (or until RUNS executions) from a seed corpus written here
+# (build-fuzz/corpus/NAME/). Prints each fuzzer's execution count; a crash,
+# leak or timeout fails.
+# Usage: scripts/fuzz.sh [--seconds N] [--runs N] [--only NAME]   (default 600 s each)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-seconds=600 only=""
+seconds=600 only="" runs=-1
 while [ $# -gt 0 ]; do
   case $1 in
     --seconds) seconds=$2; shift 2 ;;
     --only) only=$2; shift 2 ;;
-    *) echo "fuzz.sh: unknown argument '$1' (expected --seconds N, --only NAME)" >&2; exit 2 ;;
+    --runs) runs=$2; shift 2 ;;
+    *) echo "fuzz.sh: unknown argument '$1' (expected --seconds N, --runs N, --only NAME)" >&2; exit 2 ;;
   esac
 done
 if ! command -v clang >/dev/null; then
@@ -58,10 +60,11 @@ for bin in build-fuzz/fuzz_*; do
     "$bin" fuzz/regressions/"$name"/* >/dev/null 2>&1 || { echo "$name: a regression input fails"; status=1; }
   fi
   log=build-fuzz/$name.log
-  if "$bin" -max_total_time="$seconds" -rss_limit_mb=4096 -timeout=20 -print_final_stats=1 \
+  start=$(date +%s)
+  if "$bin" -max_total_time="$seconds" -runs="$runs" -rss_limit_mb=4096 -timeout=20 -print_final_stats=1 \
       -artifact_prefix=build-fuzz/"$name"- "$corpus/$name" >"$log" 2>&1; then
-    runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")
-    echo "$name: $runs executions in ${seconds} s, no crash"
+    count=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")
+    echo "$name: $count executions in $(( $(date +%s) - start )) s, no crash"
   else
     echo "$name: FAILED (see $log; the input is build-fuzz/$name-*; add it to fuzz/regressions/$name/)"
     status=1
