@@ -14,6 +14,7 @@
 struct hg_half_rows {
   int fd, n;
   size_t width;
+  uint16_t *row; /* one row's float16 values, read into here */
   char dir[256];
 };
 
@@ -73,6 +74,10 @@ hg_half_rows *hg_half_rows_new(const char *dir, int n, size_t width) {
     return NULL;
   }
   hg_half_rows *r = calloc(1, sizeof *r);
+  if (r && !(r->row = malloc(width * sizeof *r->row))) {
+    free(r);
+    r = NULL;
+  }
   if (!r) {
     hg_fail(HG_ERR_NOMEM, "half rows: out of memory");
     return NULL;
@@ -83,6 +88,7 @@ hg_half_rows *hg_half_rows_new(const char *dir, int n, size_t width) {
   r->fd = mkstemp(path);
   if (r->fd < 0) {
     hg_fail(HG_ERR_IO, "half rows: cannot create a file in %s: %s", dir, strerror(errno));
+    free(r->row);
     free(r);
     return NULL;
   }
@@ -116,19 +122,16 @@ hg_status hg_half_rows_write(hg_half_rows *r, int first, int count, const float 
 
 hg_status hg_half_rows_read(const hg_half_rows *r, int i, float *out) {
   if (i < 0 || i >= r->n) return hg_fail(HG_ERR_ARG, "half rows: row %d of %d", i, r->n);
-  uint16_t stack[4096], *buf = r->width <= 4096 ? stack : malloc(r->width * sizeof *buf);
-  if (!buf) return hg_fail(HG_ERR_NOMEM, "half rows: out of memory");
-  ssize_t got = pread(r->fd, buf, r->width * 2, (off_t)i * (off_t)r->width * 2);
-  hg_status s = got == (ssize_t)(r->width * 2)
-                    ? HG_OK
-                    : hg_fail(HG_ERR_IO, "half rows: cannot read row %d from the temporary file in %s", i, r->dir);
-  if (s == HG_OK) from_half(buf, out, r->width);
-  if (buf != stack) free(buf);
-  return s;
+  ssize_t got = pread(r->fd, r->row, r->width * 2, (off_t)i * (off_t)r->width * 2);
+  if (got != (ssize_t)(r->width * 2))
+    return hg_fail(HG_ERR_IO, "half rows: cannot read row %d from the temporary file in %s", i, r->dir);
+  from_half(r->row, out, r->width);
+  return HG_OK;
 }
 
 void hg_half_rows_free(hg_half_rows *r) {
   if (!r) return;
   close(r->fd);
+  free(r->row);
   free(r);
 }
