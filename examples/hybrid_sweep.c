@@ -8,6 +8,7 @@
  * (built with -DHG_MPI=ON) the processes share out the unfinished cells,
  * each appending its own to the cells file, and rank 0 writes the tables
  * (docs/scale-out.md). */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,11 @@
 /* ---- the sweep ---- */
 
 #define MAX_CONFIGS 64
+
+/* One piece of work: a seed's baseline (config −1) or one cell. */
+typedef struct task {
+  int seed, config, method;
+} task;
 
 typedef struct sweep {
   hybrid_sweep_options *o;
@@ -32,14 +38,13 @@ typedef struct sweep {
   char baseline[32];
   hg_sweep_cells cells;
   char cells_path[600];
-  int done, total; /* cells, for the progress lines */
+  task *tasks; /* the unfinished work, in the order it is dealt out */
+  int ntasks;
+  char next_path[600]; /* a job of several processes: the number of the next task to take */
+  int done, total;     /* cells, for the progress lines */
   char who[32];    /* "[rank R] " before this process's lines in a job of several, else "" */
 } sweep;
 
-/* One piece of work: a seed's baseline (config −1) or one cell. */
-typedef struct task {
-  int seed, config, method;
-} task;
 
 static hg_net *build_net(const sweep *w, uint64_t seed) { return hg_common_net(&w->o->c, w->d.train, seed); }
 
@@ -236,9 +241,17 @@ static bool baseline_needed(const sweep *w, int seed) {
   return false;
 }
 
+/* Cells with a Hebbian layer take longest: dealt out early, so that the
+ * short ones even out the processes' loads at the end. */
+static bool takes_long(const sweep *w, int r) { return strchr(w->configs[r], 'H') != NULL; }
+
+/* In which pass of list_tasks the cells of configuration r are dealt out. */
+static int pass_of(const sweep *w, int r) { return needs_baseline(w, r) ? 2 : takes_long(w, r) ? 0 : 1; }
+
 /* The unfinished work in the order it is dealt out: the baselines, then the
- * cells that do not need one, then those that do (by then most baselines
- * exist). Returns the count; the finished cells are announced as skipped. */
+ * cells that do not need one (long ones first), then those that do (by then
+ * most baselines exist). Returns the count; the finished cells are announced
+ * as skipped. */
 static int list_tasks(sweep *w, task *out) {
   int n = 0;
   for (int seed = 1; seed <= w->o->seeds; seed++) {
@@ -248,11 +261,11 @@ static int list_tasks(sweep *w, task *out) {
     if (done && hg_parallel_rank() == 0) announce_skip(w, done);
     if (!done || (baseline_needed(w, seed) && access(path, R_OK) != 0)) out[n++] = (task){seed, -1, 0};
   }
-  for (int pass = 0; pass < 2; pass++)
+  for (int pass = 0; pass < 3; pass++)
     for (int seed = 1; seed <= w->o->seeds; seed++)
       for (int r = 0; r < w->nconfigs; r++)
         for (int m = 0; m < (hg_sweep_uses_method(w->configs[r]) ? w->nmethods : 1); m++) {
-          if (!strcmp(w->configs[r], w->baseline) || needs_baseline(w, r) != (pass == 1)) continue;
+          if (!strcmp(w->configs[r], w->baseline) || pass_of(w, r) != pass) continue;
           const hg_sweep_cell *done = hg_sweep_cells_find(&w->cells, w->configs[r], method_of(w, r, m), seed);
           if (done && hg_parallel_rank() == 0) announce_skip(w, done);
           if (!done) out[n++] = (task){seed, r, m};
@@ -271,15 +284,19 @@ static void wait_for_baseline(const sweep *w, int seed) {
   }
 }
 
-/* This process's share of the unfinished work: task i goes to rank i mod size. */
+/* The number of the next task this process takes: the next in turn when
+ * alone, else the next nobody has taken (a free process takes the next
+ * task, so the loads even out); −1 on failure. */
+static int next_task(const sweep *w, int last) {
+  return hg_parallel_size() == 1 ? last + 1 : hg_sweep_claim(w->next_path);
+}
+
+/* This process's share of the unfinished work. */
 static hg_status run_tasks(sweep *w) {
-  int most = w->o->seeds * (1 + w->nconfigs * HYBRID_MAX_METHODS);
-  task *tasks = malloc((size_t)most * sizeof *tasks);
-  if (!tasks) return hg_fail(HG_ERR_NOMEM, "sweep: out of memory");
-  int n = list_tasks(w, tasks), rank = hg_parallel_rank(), size = hg_parallel_size();
   hg_status s = HG_OK;
-  for (int i = rank; i < n && s == HG_OK; i += size) {
-    const task *k = &tasks[i];
+  for (int i = next_task(w, -1); i < w->ntasks && s == HG_OK; i = next_task(w, i)) {
+    if (i < 0) return hg_last_status();
+    const task *k = &w->tasks[i];
     if (k->config < 0) {
       s = baseline(w, k->seed, baseline_needed(w, k->seed));
       continue;
@@ -287,7 +304,6 @@ static hg_status run_tasks(sweep *w) {
     if (needs_baseline(w, k->config)) wait_for_baseline(w, k->seed);
     s = run_cell(w, w->configs[k->config], method_of(w, k->config, k->method), k->seed);
   }
-  free(tasks);
   return s;
 }
 
@@ -385,13 +401,24 @@ static hg_status split_methods(sweep *w) {
   return HG_OK;
 }
 
-static hg_status setup(sweep *w) {
+/* The output folder and its settings; rank 0 of a job of several starts
+ * the task counter afresh. */
+static hg_status setup_folder(sweep *w) {
+  hg_status s = split_methods(w);
+  if (s == HG_OK) s = hg_make_dirs(w->o->c.out);
+  if (s == HG_OK) s = check_settings(w);
+  snprintf(w->next_path, sizeof w->next_path, "%s/tasks.next", w->o->c.out);
+  bool lead = hg_parallel_rank() == 0 && hg_parallel_size() > 1;
+  if (s == HG_OK && lead && unlink(w->next_path) != 0 && errno != ENOENT)
+    s = hg_fail(HG_ERR_IO, "sweep: cannot remove %s: %s", w->next_path, strerror(errno));
+  return s;
+}
+
+/* The data, the configurations, the finished cells and the unfinished work. */
+static hg_status setup_work(sweep *w) {
   hybrid_sweep_options *h = w->o;
   hg_common_opts *o = &h->c;
-  hg_status s = split_methods(w);
-  if (s == HG_OK) s = hg_make_dirs(o->out);
-  if (s == HG_OK) s = check_settings(w);
-  if (s == HG_OK) s = hg_common_prepare(o, &w->d);
+  hg_status s = hg_common_prepare(o, &w->d);
   if (s != HG_OK) return s;
   hg_net *net = build_net(w, 1);
   if (!net) return hg_last_status();
@@ -410,17 +437,25 @@ static hg_status setup(sweep *w) {
     printf("sweep: %s, model %s, %d configurations x %d methods, %d seed%s: %d cells (%d done) -> %s%s\n",
            o->data.name, o->model, w->nconfigs, w->nmethods, h->seeds, h->seeds > 1 ? "s" : "", w->total,
            w->cells.n, o->out, hg_parallel_size() > 1 ? ", shared by the processes of the job" : "");
+  w->tasks = malloc((size_t)h->seeds * (1 + (size_t)w->nconfigs * HYBRID_MAX_METHODS) * sizeof *w->tasks);
+  if (!w->tasks) return hg_fail(HG_ERR_NOMEM, "sweep: out of memory");
+  w->ntasks = list_tasks(w, w->tasks);
   return HG_OK;
 }
 
-/* setup, by rank 0 first (it makes OUT, its settings and caches), then by the
- * others; every process has read the cells file before any adds to it. */
+/* Both setups in every process: rank 0 makes the folder and its settings
+ * (and, with --zca, the transform's cache) before the others look at them;
+ * the data are loaded by all at once otherwise. Every process has listed
+ * the unfinished work before any starts on it. */
 static hg_status setup_all(sweep *w) {
   int rank = hg_parallel_rank();
+  bool zca_first = w->o->c.data.zca; /* rank 0 writes the cache the others read */
   if (hg_parallel_size() > 1) snprintf(w->who, sizeof w->who, "[rank %d] ", rank);
-  hg_status s = rank == 0 ? setup(w) : HG_OK;
+  hg_status s = rank == 0 ? setup_folder(w) : HG_OK;
+  if (s == HG_OK && rank == 0 && zca_first) s = setup_work(w);
   if (!hg_parallel_all(s == HG_OK)) return s != HG_OK ? s : hg_fail(HG_ERR_IO, "rank 0 could not set the sweep up");
-  if (rank != 0) s = setup(w);
+  if (rank != 0) s = setup_folder(w);
+  if (s == HG_OK && (rank != 0 || !zca_first)) s = setup_work(w);
   if (!hg_parallel_all(s == HG_OK) && s == HG_OK) s = hg_fail(HG_ERR_IO, "another process could not set the sweep up");
   return s;
 }
@@ -436,7 +471,9 @@ int main(int argc, char **argv) {
   if (s == HG_OK) s = run_tasks(&w);
   /* every cell is in the file once all processes are here (a failed one ends the job instead) */
   if (s == HG_OK && !hg_parallel_all(true)) s = hg_fail(HG_ERR_IO, "another process failed");
+  if (s == HG_OK && hg_parallel_rank() == 0 && hg_parallel_size() > 1) unlink(w.next_path); /* all taken */
   if (s == HG_OK && hg_parallel_rank() == 0) s = write_tables(&w);
+  free(w.tasks);
   hg_sweep_cells_free(&w.cells);
   hg_data_release(&w.d);
   free(w.method_text);

@@ -190,6 +190,35 @@ hg_status hg_sweep_cell_append(const char *path, const hg_sweep_cell *c) {
   return s;
 }
 
+/* The counter of the open, locked file fd, read and incremented; −1 on failure. */
+static int claim_locked(int fd, const char *path) {
+  char text[32] = "";
+  int next = 0;
+  if (pread(fd, text, sizeof text - 1, 0) < 0) {
+    hg_fail(HG_ERR_IO, "sweep: cannot read %s", path);
+    return -1;
+  }
+  if (text[0] && (sscanf(text, "%d", &next) != 1 || next < 0)) {
+    hg_fail(HG_ERR_IO, "sweep: %s does not hold a task number", path);
+    return -1;
+  }
+  int len = snprintf(text, sizeof text, "%d\n", next + 1);
+  if (pwrite(fd, text, (size_t)len, 0) != len) {
+    hg_fail(HG_ERR_IO, "sweep: cannot write %s", path);
+    return -1;
+  }
+  return next;
+}
+
+int hg_sweep_claim(const char *path) {
+  int fd = open(path, O_RDWR | O_CREAT, 0644), next = -1;
+  if (fd < 0) hg_fail(HG_ERR_IO, "sweep: cannot open %s: %s", path, strerror(errno));
+  else if (flock(fd, LOCK_EX) != 0) hg_fail(HG_ERR_IO, "sweep: cannot lock %s: %s", path, strerror(errno));
+  else next = claim_locked(fd, path);
+  if (fd >= 0) close(fd); /* the lock goes with it */
+  return next;
+}
+
 /* ---- configurations and methods ---- */
 
 static const char *const seed002_rows[] = {

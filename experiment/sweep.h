@@ -65,6 +65,12 @@ void hg_sweep_cells_free(hg_sweep_cells *cells);
  * cut-off last line left by an earlier kill is removed first, so every line
  * stays whole. */
 hg_status hg_sweep_cell_append(const char *path, const hg_sweep_cell *cell);
+/* Work dealt out on demand to the processes of a job that share a folder:
+ * each call returns the next number 0, 1, 2, … of the counter file path,
+ * counted over every process's calls (an exclusive flock around the read
+ * and the write); a missing or empty file counts from 0. −1 with an error
+ * set on failure. */
+int hg_sweep_claim(const char *path);
 
 /* ---- configurations and methods ---- */
 

@@ -127,6 +127,49 @@ static void test_cells_round_trip_and_torn_lines(void **state) {
   hgt_rmtree(dir);
 }
 
+/* Two processes taking 200 tasks from one counter: each number exactly once. */
+static void test_claims_deal_each_task_once(void **state) {
+  (void)state;
+  char dir[] = "/tmp/hg_sweep_claim_XXXXXX", path[64];
+  assert_non_null(mkdtemp(dir));
+  snprintf(path, sizeof path, "%s/tasks.next", dir);
+  assert_int_equal(hg_sweep_claim(path), 0); /* no file: counting starts at 0 */
+  assert_int_equal(hg_sweep_claim(path), 1);
+  assert_int_equal(unlink(path), 0);
+  int pipes[2][2];
+  pid_t pid[2];
+  for (int p = 0; p < 2; p++) {
+    assert_int_equal(pipe(pipes[p]), 0);
+    pid[p] = fork();
+    assert_true(pid[p] >= 0);
+    if (pid[p] == 0) { /* the child takes numbers until 200 are gone, writing each to its pipe */
+      for (int k; (k = hg_sweep_claim(path)) >= 0 && k < 200;)
+        if (write(pipes[p][1], &k, sizeof k) != sizeof k) _exit(2);
+      _exit(0);
+    }
+    close(pipes[p][1]);
+  }
+  int seen[200] = {0}, k;
+  for (int p = 0; p < 2; p++) {
+    while (read(pipes[p][0], &k, sizeof k) == sizeof k) {
+      assert_true(k >= 0 && k < 200);
+      seen[k]++;
+    }
+    close(pipes[p][0]);
+    int st;
+    assert_int_equal(waitpid(pid[p], &st, 0), pid[p]);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  }
+  for (int i = 0; i < 200; i++) assert_int_equal(seen[i], 1);
+  FILE *f = fopen(path, "w"); /* a counter that is not a number is refused, naming the file */
+  assert_non_null(f);
+  fputs("banana\n", f);
+  fclose(f);
+  assert_int_equal(hg_sweep_claim(path), -1);
+  assert_non_null(strstr(hg_last_error(), path));
+  hgt_rmtree(dir);
+}
+
 /* ---- configurations ---- */
 
 static void test_configurations(void **state) {
@@ -402,6 +445,7 @@ int main(void) {
       cmocka_unit_test(test_t_quantiles),
       cmocka_unit_test(test_mean_ci95),
       cmocka_unit_test(test_cells_round_trip_and_torn_lines),
+      cmocka_unit_test(test_claims_deal_each_task_once),
       cmocka_unit_test(test_configurations),
       cmocka_unit_test(test_table_and_settings),
       cmocka_unit_test(test_killed_sweep_resumes_and_matches),
