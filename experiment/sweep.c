@@ -94,9 +94,21 @@ static bool copy_string(json_object *obj, const char *key, char *dst, size_t siz
   return true;
 }
 
+/* The JSON value of line, parsed by tok (reused over the lines of a file:
+ * a tokener per line made long files slow); NULL when it is not one. */
+static json_object *parse_line(json_tokener *tok, const char *line) {
+  json_tokener_reset(tok);
+  json_object *obj = json_tokener_parse_ex(tok, line, -1);
+  if (obj && json_tokener_get_error(tok) != json_tokener_success) {
+    json_object_put(obj);
+    obj = NULL;
+  }
+  return obj;
+}
+
 /* One line as a cell; false when it is not one. */
-static bool parse_cell(const char *line, hg_sweep_cell *c) {
-  json_object *obj = json_tokener_parse(line), *seed;
+static bool parse_cell(json_tokener *tok, const char *line, hg_sweep_cell *c) {
+  json_object *obj = parse_line(tok, line), *seed;
   bool ok = obj && json_object_is_type(obj, json_type_object) && copy_string(obj, "config", c->config, sizeof c->config) &&
             copy_string(obj, "method", c->method, sizeof c->method) &&
             json_object_object_get_ex(obj, "seed", &seed) && json_object_is_type(seed, json_type_int);
@@ -117,11 +129,13 @@ hg_status hg_sweep_cells_read(const char *path, hg_sweep_cells *cells) {
   if (!f) return errno == ENOENT ? HG_OK : hg_fail(HG_ERR_IO, "sweep: cannot read %s", path);
   char *line = NULL;
   size_t cap = 0;
-  hg_status s = HG_OK;
+  json_tokener *tok = json_tokener_new();
+  hg_status s = tok ? HG_OK : hg_fail(HG_ERR_NOMEM, "sweep: out of memory reading %s", path);
   while (s == HG_OK && getline(&line, &cap, f) > 0) {
     hg_sweep_cell c = {0};
-    if (parse_cell(line, &c)) s = hg_sweep_cells_put(cells, &c);
+    if (parse_cell(tok, line, &c)) s = hg_sweep_cells_put(cells, &c);
   }
+  if (tok) json_tokener_free(tok);
   free(line);
   fclose(f);
   return s;
