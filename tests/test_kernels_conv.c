@@ -212,6 +212,8 @@ static void test_conv_kernels(void **state) {
       {2, 4, 5, 5, 3, 1, 1, 1, 0, false},  /* 1x1 */
       {2, 3, 6, 10, 4, 3, 2, 1, 1, true},  /* non-square kernel */
       {3, 16, 12, 12, 32, 3, 3, 1, 1, true}, /* enough channels for blocked kernels */
+      {5, 20, 9, 7, 36, 3, 3, 1, 1, true},   /* blocked, channels not multiples of 16, odd batch */
+      {1, 3, 13, 13, 48, 5, 5, 1, 2, false}, /* 3 input channels into 48 (a first layer's kernel) */
       {2, 3, 11, 11, 8, 5, 5, 2, 0, true},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_conv_case(&cases[i]);
