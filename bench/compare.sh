@@ -2,7 +2,8 @@
 # Run bench_net (hebbgrad) and torch_net.py (PyTorch CPU) with the same
 # thread count and print images/s side by side.
 # Usage: bench/compare.sh [build-dir] [extra bench options, e.g. --steps 30]
-# (build-dir defaults to build). Needs /usr/bin/python3 with torch.
+# (build-dir defaults to build; --ceiling goes to bench_net alone, whose
+# output always ends with its ceiling, see docs/results/bench.md). Needs /usr/bin/python3 with torch.
 # ROUNDS=n (default 1) alternates the two programs n times and keeps each
 # side's highest figures: on a shared machine it filters out the rounds
 # that other work slowed down.
@@ -26,6 +27,21 @@ if [ ! -x "$python" ] || ! "$python" -c 'import torch' >/dev/null 2>&1; then
   exit 1
 fi
 
+# bench_net's own options (--ceiling, --net NAME) are not passed to
+# torch_net.py, the twin of the seeds' net alone.
+torch_args='' prev=''
+for a in "$@"; do
+  if [ "$prev" = --net ] && [ "$a" != seeds ]; then
+    echo "compare.sh: --net $a has no PyTorch twin here (SoftHebb's: bench/softhebb_compare.sh)" >&2
+    exit 2
+  fi
+  case $a in
+    --ceiling | --net) ;;
+    *) [ "$prev" = --net ] || torch_args="$torch_args $a" ;;
+  esac
+  prev=$a
+done
+
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -34,8 +50,9 @@ while [ "$r" -le "$rounds" ]; do
   echo "== round $r/$rounds hebbgrad: $build/bench_net --threads $threads $*"
   OMP_NUM_THREADS=$threads "$build/bench_net" --threads "$threads" "$@" | tee "$tmp/hg.$r.txt"
   echo
-  echo "== round $r/$rounds PyTorch: $python bench/torch_net.py --threads $threads $*"
-  OMP_NUM_THREADS=$threads "$python" "$here/torch_net.py" --threads "$threads" "$@" | tee "$tmp/pt.$r.txt"
+  echo "== round $r/$rounds PyTorch: $python bench/torch_net.py --threads $threads$torch_args"
+  # shellcheck disable=SC2086 # numbers and flags, split on purpose
+  OMP_NUM_THREADS=$threads "$python" "$here/torch_net.py" --threads "$threads" $torch_args | tee "$tmp/pt.$r.txt"
   echo
   r=$((r + 1))
 done
