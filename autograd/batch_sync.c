@@ -14,3 +14,8 @@ hg_status hg_batch_sum(double *data, size_t n) {
   if (!current || current->size <= 1) return HG_OK;
   return current->sum_double(data, n, current->ctx);
 }
+
+hg_status hg_batch_sync_barrier(const hg_batch_sync *s) {
+  double one = 1.0;
+  return s && s->size > 1 ? s->sum_double(&one, 1, s->ctx) : HG_OK;
+}

@@ -24,6 +24,8 @@ typedef struct hg_batch_sync {
 const hg_batch_sync *hg_batch_sync_use(const hg_batch_sync *s);
 /* This thread's batch sync, NULL when the batch is this process's alone. */
 const hg_batch_sync *hg_batch_sync_current(void);
+/* Return once every process of s has called it (a sum is a barrier); HG_OK at once without s. */
+hg_status hg_batch_sync_barrier(const hg_batch_sync *s);
 /* data[0..n) := Σ over the processes of this thread's batch sync (unchanged without one). */
 hg_status hg_batch_sum(double *data, size_t n);
 

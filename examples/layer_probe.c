@@ -1,7 +1,10 @@
 /* layer_probe: linear classifiers on the features of each layer of a trained
  * seeds' network (seed 002 Tables 1/4/7, seed 003 Table 1): an SGD
  * classifier and, with --shc, the supervised Hebbian classifier, on top of
- * L1..L5 (the blocks ending at bn1..bn5), everything below frozen. */
+ * L1..L5 (the blocks ending at bn1..bn5), everything below frozen. Under
+ * mpirun (built with -DHG_MPI=ON) the layers are dealt over the processes
+ * (docs/scale-out.md); rank 0 makes the trained net first and writes the
+ * table last, from OUT/cells.csv. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,33 +74,44 @@ static hg_net *load_trained(const layer_probe_options *o, const hg_data *d, cons
   return net;
 }
 
-/* The checkpoint the probes start from, made on first use: the --from file,
- * that file with re-estimated batch norms, or the Hebbian-trained net. */
-static hg_status source_checkpoint(const layer_probe_options *o, const hg_data *d, char *path, size_t size) {
+/* The path of the checkpoint the probes start from: the --from file, that
+ * file with re-estimated batch norms, or the Hebbian-trained net. */
+static void source_path(const layer_probe_options *o, char *path, size_t size) {
+  const char *mbn = o->c.modified_bn ? "-modified-bn" : "";
+  if (o->c.from && !o->recalibrate) snprintf(path, size, "%s", o->c.from);
+  else if (o->c.from) snprintf(path, size, "%s/recalibrated%s-seed%d.safetensors", o->c.out, mbn, o->c.seed);
+  else snprintf(path, size, "%s/hebb-net%s-seed%d.safetensors", o->c.out, mbn, o->c.seed);
+}
+
+/* Make that checkpoint (nothing to do for a --from file used as it is). */
+static hg_status make_source(const layer_probe_options *o, const hg_data *d, const char *path) {
   const char *from = o->c.from;
-  if (from && !o->recalibrate) {
-    snprintf(path, size, "%s", from);
-    return HG_OK;
-  }
+  if (from && !o->recalibrate) return HG_OK;
   hg_net *net = from ? load_trained(o, d, from) : hg_common_net(&o->c, d->train, (uint64_t)o->c.seed);
   if (!net) return hg_last_status();
-  const char *mbn = o->c.modified_bn ? "-modified-bn" : "";
   hg_status s;
   if (from) {
-    snprintf(path, size, "%s/recalibrated%s-seed%d.safetensors", o->c.out, mbn, o->c.seed);
     fprintf(stderr, "re-estimating the batch-norm statistics of %s\n", from);
     s = hg_experiment_recalibrate_bn(net, d->train, -1, o->c.batch, 10000, (uint64_t)o->c.seed);
     const char *keys[] = {"setting"}, *values[] = {from};
     if (s == HG_OK) s = hg_experiment_save_net(net, path, 1, keys, values);
   } else {
     char run_dir[600];
-    snprintf(path, size, "%s/hebb-net%s-seed%d.safetensors", o->c.out, mbn, o->c.seed);
-    snprintf(run_dir, sizeof run_dir, "%s/hebb-net%s-seed%d", o->c.out, mbn, o->c.seed);
+    snprintf(run_dir, sizeof run_dir, "%.*s", (int)(strlen(path) - strlen(".safetensors")), path);
     bool cached;
-    s = hg_common_pretrain(&o->c, net, d->train, o->train_hebb, 0, path, run_dir, &cached);
+    s = hg_common_pretrain(&o->c, net, d->train, o->train_hebb, 0, path, run_dir, NULL, &cached);
     if (s == HG_OK) fprintf(stderr, "%s the Hebbian-trained net %s\n", cached ? "reusing" : "trained", path);
   }
   hg_net_free(net);
+  return s;
+}
+
+/* The checkpoint's path in path[SOURCE_MAX]; when `needed`, made by rank 0
+ * (alone) before any process goes on. */
+static hg_status shared_source(const layer_probe_options *o, const hg_data *d, bool needed, char *path) {
+  source_path(o, path, SOURCE_MAX);
+  hg_status s = needed && hg_parallel_rank() == 0 ? make_source(o, d, path) : HG_OK;
+  if (!hg_parallel_all(s == HG_OK) && s == HG_OK) s = hg_fail(HG_ERR_IO, "rank 0 could not make %s", path);
   return s;
 }
 
@@ -136,7 +150,8 @@ static hg_status run_cell(const layer_probe_options *o, const hg_data *d, const 
   hg_trainer *t = s == HG_OK ? hg_trainer_new(net, &teacher, &to) : NULL;
   hg_fit_opts f;
   if (s == HG_OK)
-    s = t ? hg_common_fit_opts(&o->c, shc ? HG_PHASE_HEBB : HG_PHASE_BACKPROP, run_dir, label, stderr, &f)
+    s = t ? hg_common_fit_opts(&o->c, shc ? HG_PHASE_HEBB : HG_PHASE_BACKPROP, run_dir, label,
+                               hg_parallel_rank() == 0 ? stderr : NULL, &f) /* one progress bar at a time */
           : hg_last_status();
   if (s == HG_OK && !features->train) s = frozen_features(net, after + 1, d, o->c.batch, features);
   net->first = after + 1;
@@ -146,48 +161,88 @@ static hg_status run_cell(const layer_probe_options *o, const hg_data *d, const 
   return s;
 }
 
-/* The cell's number in the table: from OUT/cells.csv, or trained now (from
- * source[SOURCE_MAX], made on first use). */
-static hg_status cell_value(const layer_probe_options *o, const hg_data *d, int layer, int m, const char *metric,
-                            char *source, hg_data *features, double *value) {
+/* "[rank N] " in a job of several processes, else "". */
+static const char *who(void) {
+  static char text[32];
+  if (hg_parallel_size() > 1) snprintf(text, sizeof text, "[rank %d] ", hg_parallel_rank());
+  return text;
+}
+
+/* Train the cell (layer, m) from the source checkpoint and append it to OUT/cells.csv. */
+static hg_status train_cell(const layer_probe_options *o, const hg_data *d, int layer, int m, const char *metric,
+                            const char *source, hg_data *features) {
   cell_key k;
-  char column[16];
-  snprintf(column, sizeof column, "test_%s", metric);
   make_key(o, d, layer, m, &k);
-  if (cell_done(o, &k, column, value)) {
-    printf("L%d %s: test %.2f%% (%s), from %s/cells.csv\n", layer, m ? "SHC" : "SGD", 100 * *value, metric, o->c.out);
-    return HG_OK;
-  }
   hg_experiment_outcome r;
-  hg_status s = source[0] ? HG_OK : source_checkpoint(o, d, source, SOURCE_MAX);
-  if (s == HG_OK) s = run_cell(o, d, source, &k, layer, m, features, &r);
+  hg_status s = run_cell(o, d, source, &k, layer, m, features, &r);
   if (s == HG_OK) s = record_cell(o, &k, &r);
   if (s != HG_OK) return s;
-  *value = !strcmp(metric, "top5") ? r.test.top5 : r.test.top1;
-  printf("L%d %s: test %.2f%% (%s), validation %.2f%%, best epoch %d of %d, %.0f s\n", layer, m ? "SHC" : "SGD",
-         100 * *value, metric, 100 * r.val.top1, r.fit.best_epoch, r.fit.epochs_run, r.fit.seconds);
+  double value = !strcmp(metric, "top5") ? r.test.top5 : r.test.top1;
+  printf("%sL%d %s: test %.2f%% (%s), validation %.2f%%, best epoch %d of %d, %.0f s\n", who(), layer,
+         m ? "SHC" : "SGD", 100 * value, metric, 100 * r.val.top1, r.fit.best_epoch, r.fit.epochs_run, r.fit.seconds);
+  fflush(stdout);
   return HG_OK;
 }
 
-static hg_status probe_all(void *opts, const hg_data *d) {
-  const layer_probe_options *o = opts;
-  char source[SOURCE_MAX] = "";
-  const char *metric = hg_common_metric(&o->c, d->train);
-  int n_methods = o->shc ? 2 : 1;
-  hg_table *table = hg_table_new(o->layers.n, 1 + n_methods);
-  hg_status s = table ? HG_OK : hg_last_status();
-  for (int i = 0; i < o->layers.n && s == HG_OK; i++) {
-    hg_data features = {0}; /* the frozen layers' outputs, shared by the layer's probes */
-    for (int m = 0; m < n_methods && s == HG_OK; m++) {
+/* Which cells OUT/cells.csv lacks: todo[i * 2 + m] for layer i of --layers and
+ * method m (rank 0 says which it has); returns the number of layers with one. */
+static int list_todo(const layer_probe_options *o, const hg_data *d, const char *metric, bool *todo) {
+  int n_methods = o->shc ? 2 : 1, layers = 0;
+  char column[16];
+  snprintf(column, sizeof column, "test_%s", metric);
+  for (int i = 0; i < o->layers.n; i++) {
+    bool any = false;
+    for (int m = 0; m < n_methods; m++) {
+      cell_key k;
       double value = 0;
-      s = cell_value(o, d, o->layers.v[i], m, metric, source, &features, &value);
-      fflush(stdout);
-      if (s != HG_OK) break;
-      hg_table_set(table, i, 0, "L%d", o->layers.v[i]);
-      hg_table_set(table, i, 1 + m, "%.2f", 100 * value);
+      make_key(o, d, o->layers.v[i], m, &k);
+      todo[i * 2 + m] = !cell_done(o, &k, column, &value);
+      any |= todo[i * 2 + m];
+      if (!todo[i * 2 + m] && hg_parallel_rank() == 0)
+        printf("L%d %s: test %.2f%% (%s), from %s/cells.csv\n", o->layers.v[i], m ? "SHC" : "SGD", 100 * value,
+               metric, o->c.out);
     }
+    layers += any;
+  }
+  fflush(stdout);
+  return layers;
+}
+
+/* This process's share of the cells to train: the j-th layer with one goes to
+ * rank j mod N, which computes its frozen features once for its probes. */
+static hg_status train_share(const layer_probe_options *o, const hg_data *d, const char *metric, const bool *todo,
+                             const char *source) {
+  int n_methods = o->shc ? 2 : 1, rank = hg_parallel_rank(), size = hg_parallel_size();
+  hg_status s = HG_OK;
+  for (int i = 0, j = 0; i < o->layers.n && s == HG_OK; i++) {
+    if (!todo[i * 2] && !todo[i * 2 + 1]) continue;
+    if (j++ % size != rank) continue;
+    hg_data features = {0}; /* the frozen layers' outputs, shared by the layer's probes */
+    for (int m = 0; m < n_methods && s == HG_OK; m++)
+      if (todo[i * 2 + m]) s = train_cell(o, d, o->layers.v[i], m, metric, source, &features);
     hg_data_release(&features);
   }
+  return s;
+}
+
+/* The table, every cell read back from OUT/cells.csv (as a resumed run does),
+ * on stdout and in OUT/probe_table.csv and .md. */
+static hg_status write_table(const layer_probe_options *o, const hg_data *d, const char *metric) {
+  int n_methods = o->shc ? 2 : 1;
+  char column[16];
+  snprintf(column, sizeof column, "test_%s", metric);
+  hg_table *table = hg_table_new(o->layers.n, 1 + n_methods);
+  hg_status s = table ? HG_OK : hg_last_status();
+  for (int i = 0; i < o->layers.n && s == HG_OK; i++)
+    for (int m = 0; m < n_methods && s == HG_OK; m++) {
+      cell_key k;
+      double value = 0;
+      make_key(o, d, o->layers.v[i], m, &k);
+      if (!cell_done(o, &k, column, &value))
+        s = hg_fail(HG_ERR_IO, "cell L%d %s is missing from %s/cells.csv", o->layers.v[i], methods[m], o->c.out);
+      if (s == HG_OK) s = hg_table_set(table, i, 0, "L%d", o->layers.v[i]);
+      if (s == HG_OK) s = hg_table_set(table, i, 1 + m, "%.2f", 100 * value);
+    }
   if (s != HG_OK) {
     hg_table_free(table);
     return s;
@@ -201,6 +256,20 @@ static hg_status probe_all(void *opts, const hg_data *d) {
   snprintf(title, sizeof title, "Linear classifiers on each layer of %s, %s (%s images for training, seed %s).",
            k.source, k.data, k.train, k.seed);
   return hg_experiment_finish_table(table, o->c.out, "probe_table", title, stdout);
+}
+
+/* The cells OUT/cells.csv lacks, dealt over the processes, then the table by rank 0. */
+static hg_status probe_all(void *opts, const hg_data *d) {
+  const layer_probe_options *o = opts;
+  const char *metric = hg_common_metric(&o->c, d->train);
+  bool todo[2 * HG_INT_LIST_MAX] = {0};
+  char source[SOURCE_MAX];
+  int layers = list_todo(o, d, metric, todo); /* every process reads cells.csv before any appends to it */
+  hg_status s = shared_source(o, d, layers > 0, source);
+  if (s == HG_OK) s = train_share(o, d, metric, todo, source);
+  /* every cell is in the file once all processes are here (a failed one ends the job instead) */
+  if (s == HG_OK && !hg_parallel_all(true)) s = hg_fail(HG_ERR_IO, "another process failed");
+  return s == HG_OK && hg_parallel_rank() == 0 ? write_table(o, d, metric) : s;
 }
 
 int main(int argc, char **argv) {

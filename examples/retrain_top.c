@@ -127,6 +127,8 @@ static hg_status method_row(const retrain_top_options *o, const hg_data *d, int 
 
 static hg_status retrain_all(void *opts, const hg_data *d) {
   const retrain_top_options *o = opts;
+  if (hg_parallel_size() > 1) /* each process would retrain every method into the same files */
+    return hg_fail(HG_ERR_ARG, "retrain_top does not spread over processes: run it without mpirun");
   const char *metric = hg_common_metric(&o->c, d->train);
   int rows = 0;
   for (int m = 0; m < N_METHODS; m++) rows += (o->methods >> m) & 1;

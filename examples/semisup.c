@@ -2,7 +2,10 @@
  * unsupervised Hebbian pre-training of every layer of the seeds' network on
  * the whole training split (or none: random initialisation), then end-to-end
  * SGD fine-tuning of layers L1..LK with a new linear classifier on top of
- * bnK, on the s% of the training images that keep their labels. */
+ * bnK, on the s% of the training images that keep their labels. Under
+ * mpirun (built with -DHG_MPI=ON) both phases are data-parallel
+ * (docs/scale-out.md): the processes split every batch, rank 0 alone writes
+ * and reports. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -72,11 +75,12 @@ static hg_net *initial_net(const semisup_options *o, const hg_data *d) {
   snprintf(cache, sizeof cache, "%s.safetensors", name);
   snprintf(run_dir, sizeof run_dir, "%s", name);
   bool cached;
-  if (hg_common_pretrain(&o->c, net, d->train, o->hebb, all ? 0 : o->hebb_layers, cache, run_dir, &cached) != HG_OK) {
+  if (hg_common_pretrain(&o->c, net, d->train, o->hebb, all ? 0 : o->hebb_layers, cache, run_dir,
+                         hg_parallel_sync(), &cached) != HG_OK) {
     hg_net_free(net);
     return NULL;
   }
-  fprintf(stderr, "%s the pre-trained net %s\n", cached ? "reusing" : "saved", cache);
+  if (hg_parallel_rank() == 0) fprintf(stderr, "%s the pre-trained net %s\n", cached ? "reusing" : "saved", cache);
   return net;
 }
 
@@ -96,10 +100,14 @@ static hg_status fine_tune(const semisup_options *o, const hg_data *d, hg_net *n
   if (s == HG_OK) s = hg_net_attach_probe(net, after, labelled->images, labelled->num_classes, o->c.dropout);
   if (s == HG_OK) s = hg_experiment_set_modes(net, 'B', 'G');
   if (s == HG_OK && o->no_bias) hg_experiment_drop_bias(net, after);
-  hg_trainer_opts to = {.backprop = hg_sgd_opts(o->c.lr, o->c.momentum, o->c.weight_decay, o->c.momentum > 0)};
+  hg_trainer_opts to = {.backprop = hg_sgd_opts(o->c.lr, o->c.momentum, o->c.weight_decay, o->c.momentum > 0),
+                        .sync = hg_parallel_sync()};
   hg_trainer *t = s == HG_OK ? hg_trainer_new(net, NULL, &to) : NULL; /* SGD alone: no rule */
+  bool lead = hg_parallel_rank() == 0;
   hg_fit_opts f;
-  if (s == HG_OK) s = t ? hg_common_fit_opts(&o->c, HG_PHASE_BACKPROP, run_dir, label, stderr, &f) : hg_last_status();
+  if (s == HG_OK)
+    s = t ? hg_common_fit_opts(&o->c, HG_PHASE_BACKPROP, run_dir, label, lead ? stderr : NULL, &f) : hg_last_status();
+  f.read_only = !lead; /* rank 0 writes the checkpoints, the others read them */
   hg_data sub = {.train = (hg_dataset *)labelled, .val = d->val, .test = d->test};
   if (s == HG_OK) s = hg_experiment_fit_evaluate(t, &sub, &f, r);
   hg_trainer_free(t);
@@ -114,27 +122,41 @@ static void announce(const semisup_options *o, const row_key *k, int labelled, c
          100 * r->val.top1, r->fit.best_epoch, r->fit.epochs_run, r->fit.seconds);
 }
 
-/* The regime from the data on, unless OUT/semisup.csv has it. */
+/* Has OUT/semisup.csv the regime (*done)? Said on stdout when it has. Every
+ * process has looked before any goes on (rank 0 may then append to it), and
+ * all must agree: one alone would wait for the others' sums for ever. */
+static hg_status regime_done(const semisup_options *o, const row_key *k, const char *const key[N_KEYS], bool *done) {
+  char path[700], text[64];
+  snprintf(path, sizeof path, "%s/semisup.csv", o->c.out);
+  *done = hg_experiment_find_result(path, N_KEYS, key_cols, key, "test_top1", text, sizeof text);
+  if (hg_parallel_all(*done) != *done) /* ends the job: this process returns an error */
+    return hg_fail(HG_ERR_IO, "%s has the regime for some processes only (is it on a file system they all share?)",
+                   path);
+  if (*done && hg_parallel_rank() == 0)
+    printf("%s, pretrain %s, %s%% labels, L%d, seed %d: test %.2f%%, from %s\n", k->data, o->pretrain, k->labels,
+           o->upto, o->c.seed, 100 * atof(text), path);
+  return HG_OK;
+}
+
+/* The regime from the data on, unless OUT/semisup.csv has it; data-parallel
+ * under mpirun, where rank 0 alone writes the row. */
 static hg_status run_regime(void *opts, const hg_data *d) {
   const semisup_options *o = opts;
   row_key k;
   make_key(o, d, &k);
   const char *key[N_KEYS];
   key_values(o, &k, key);
-  char path[700], text[64];
-  snprintf(path, sizeof path, "%s/semisup.csv", o->c.out);
-  if (hg_experiment_find_result(path, N_KEYS, key_cols, key, "test_top1", text, sizeof text)) {
-    printf("%s, pretrain %s, %s%% labels, L%d, seed %d: test %.2f%%, from %s\n", k.data, o->pretrain, k.labels,
-           o->upto, o->c.seed, 100 * atof(text), path);
-    return HG_OK;
-  }
-  hg_results *res = open_results(o);
-  hg_dataset *labelled = res ? hg_experiment_label_subset(d->train, o->labels, (uint64_t)o->c.seed) : NULL;
+  bool done;
+  hg_status s = regime_done(o, &k, key, &done);
+  if (s != HG_OK || done) return s;
+  bool lead = hg_parallel_rank() == 0;
+  hg_results *res = lead ? open_results(o) : NULL;
+  hg_dataset *labelled = res || !lead ? hg_experiment_label_subset(d->train, o->labels, (uint64_t)o->c.seed) : NULL;
   hg_net *net = labelled ? initial_net(o, d) : NULL;
   hg_experiment_outcome r;
-  hg_status s = net ? fine_tune(o, d, net, labelled, hg_experiment_key_hash(N_KEYS, key), &r) : hg_last_status();
-  if (s == HG_OK) s = record(res, key, labelled->count, &r);
-  if (s == HG_OK) announce(o, &k, labelled->count, &r);
+  s = net ? fine_tune(o, d, net, labelled, hg_experiment_key_hash(N_KEYS, key), &r) : hg_last_status();
+  if (s == HG_OK && lead) s = record(res, key, labelled->count, &r);
+  if (s == HG_OK && lead) announce(o, &k, labelled->count, &r);
   hg_net_free(net);
   hg_dataset_free(labelled);
   hg_results_close(res);

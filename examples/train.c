@@ -176,14 +176,6 @@ static hg_status fit_phases(hg_trainer *t, const hg_data *d, const train_options
   return s;
 }
 
-/* The data, prepared by rank 0 before the other processes (which then find its ZCA cache). */
-static hg_status prepare(train_options *o, hg_data *d) {
-  bool lead = hg_parallel_rank() == 0;
-  hg_status s = lead ? hg_common_prepare(&o->c, d) : HG_OK;
-  if (!hg_parallel_all(s == HG_OK)) return s != HG_OK ? s : hg_fail(HG_ERR_IO, "rank 0 could not prepare the data");
-  return lead ? HG_OK : hg_common_prepare(&o->c, d);
-}
-
 /* Rank 0's part before training: the run folder, its settings, the initial weights. */
 static hg_status start_run(const train_options *o, const hg_data *d, hg_net *net, const char *run_dir) {
   hg_status s = hg_make_dirs(run_dir);
@@ -194,7 +186,7 @@ static hg_status start_run(const train_options *o, const hg_data *d, hg_net *net
 
 static hg_status train(train_options *o) {
   hg_data d = {0};
-  hg_status s = prepare(o, &d);
+  hg_status s = hg_common_prepare_all(&o->c, &d); /* rank 0 first: the others find its ZCA cache */
   hg_net *net = s == HG_OK ? hg_common_net(&o->c, d.train, (uint64_t)o->c.seed) : NULL;
   if (!net) {
     hg_data_release(&d);

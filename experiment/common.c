@@ -37,17 +37,24 @@ int hg_common_start(const hg_cli *cli, int argc, char **argv, void *opts) {
   return rc;
 }
 
+hg_status hg_common_prepare_all(hg_common_opts *c, hg_data *d) {
+  bool lead = hg_parallel_rank() == 0;
+  hg_status s = lead ? hg_common_prepare(c, d) : HG_OK;
+  if (!hg_parallel_all(s == HG_OK)) return s != HG_OK ? s : hg_fail(HG_ERR_IO, "rank 0 could not prepare the data");
+  return lead ? HG_OK : hg_common_prepare(c, d);
+}
+
 int hg_common_main(const hg_cli *cli, int argc, char **argv, void *opts,
                    hg_status (*work)(void *opts, const hg_data *d)) {
-  int rc = hg_common_start(cli, argc, argv, opts);
-  if (rc >= 0) return rc;
-  hg_common_opts *c = opts;
+  hg_status s = hg_parallel_start(&argc, &argv);
+  int rc = s == HG_OK ? hg_common_start(cli, argc, argv, opts) : hg_cli_status(cli, s, stderr);
+  if (rc >= 0) return hg_parallel_end(rc);
   hg_data d = {0};
-  hg_status s = hg_make_dirs(c->out);
-  if (s == HG_OK) s = hg_common_prepare(c, &d);
+  s = hg_make_dirs(((hg_common_opts *)opts)->out);
+  if (s == HG_OK) s = hg_common_prepare_all(opts, &d);
   if (s == HG_OK) s = work(opts, &d);
   hg_data_release(&d);
-  return hg_cli_status(cli, s, stderr);
+  return hg_parallel_end(hg_cli_status(cli, s, stderr));
 }
 
 /* SoftHebb's net with --triangle-powers, for square images whose side is a multiple of 8. */
@@ -101,7 +108,8 @@ hg_status hg_common_fit_opts(const hg_common_opts *c, hg_phase phase, const char
 static bool custom_zca_eps(const hg_common_opts *c) { return c->data.zca && c->data.zca_eps != HG_ZCA_DEFAULT_EPS; }
 
 hg_status hg_common_pretrain(const hg_common_opts *c, hg_net *net, const hg_dataset *train, const char *hebb,
-                             int layers, const char *cache, const char *run_dir, bool *cached) {
+                             int layers, const char *cache, const char *run_dir, const hg_batch_sync *sync,
+                             bool *cached) {
   char setting[700], upto[32] = "", eps[32] = "";
   if (layers > 0) snprintf(upto, sizeof upto, " layers=%d", layers);
   if (custom_zca_eps(c)) snprintf(eps, sizeof eps, " zca_eps=%g", c->data.zca_eps);
@@ -116,7 +124,8 @@ hg_status hg_common_pretrain(const hg_common_opts *c, hg_net *net, const hg_data
   p.cache = cache;
   p.setting = setting;
   p.run_dir = run_dir;
-  p.log = stderr;
+  p.log = !sync || sync->rank == 0 ? stderr : NULL;
+  p.sync = sync;
   return hg_experiment_pretrain(net, train, &p, cached);
 }
 

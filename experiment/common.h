@@ -13,14 +13,19 @@
  * images made 3x32x32 for --model seeds; with --zca the transform is cached
  * in --zca-cache, by default OUT/zca-DATA.safetensors (OUT made then). */
 hg_status hg_common_prepare(hg_common_opts *c, hg_data *d);
+/* hg_common_prepare by rank 0 of an MPI job first (it writes the ZCA
+ * cache), then by the other processes, which find the cache. */
+hg_status hg_common_prepare_all(hg_common_opts *c, hg_data *d);
 /* The start of a program's main: parse argv into opts (hg_cli_start:
  * --help to stdout, errors to stderr) and use --threads (without it, the
  * processes of an MPI job on one machine share its CPUs); −1 to go on, else
  * main's exit status (0 after --help, 2 after a bad option). */
 int hg_common_start(const hg_cli *cli, int argc, char **argv, void *opts);
-/* The main of a program that works on the prepared data: hg_common_start,
- * make OUT, prepare the data, run work on them; returns main's exit status
- * (1 after "PROGRAM: message" on stderr when the work fails). */
+/* The main of a program that works on the prepared data: join the MPI job
+ * when a launcher started it (hg_parallel_start), hg_common_start, make
+ * OUT, hg_common_prepare_all, run work on them (on every process); returns main's
+ * exit status (1 after "PROGRAM: message" on stderr when the work fails;
+ * a failure on one process ends the job, hg_parallel_end). */
 int hg_common_main(const hg_cli *cli, int argc, char **argv, void *opts,
                    hg_status (*work)(void *opts, const hg_data *d));
 /* A new --model net (seeds when NULL) for train's images and classes, its
@@ -35,9 +40,12 @@ hg_status hg_common_fit_opts(const hg_common_opts *c, hg_phase phase, const char
 /* Hebbian training of the lowest `layers` layers of net below the
  * classifier (0: all) with rule `hebb` for --hebb-epochs at --hebb-lr
  * (hg_experiment_pretrain), cached in `cache` under a setting made of the
- * data and training options, resumable from run_dir, progress to stderr. */
+ * data and training options, resumable from run_dir, progress to stderr;
+ * data-parallel over sync's processes (NULL: this one alone), of which
+ * rank 0 alone writes and reports. */
 hg_status hg_common_pretrain(const hg_common_opts *c, hg_net *net, const hg_dataset *train, const char *hebb,
-                             int layers, const char *cache, const char *run_dir, bool *cached);
+                             int layers, const char *cache, const char *run_dir, const hg_batch_sync *sync,
+                             bool *cached);
 
 /* The data part of a result's key: "NAME", "NAME+zca", or "NAME+zca:EPS"
  * when ZCA's ε is not the default (older results keep their keys). */

@@ -216,10 +216,23 @@ static hg_status cache_matches(const hg_pretrain_opts *o, bool *hit) {
   return HG_OK;
 }
 
+/* Data-parallel: do all processes see the cache (or none)? Also a barrier:
+ * each has looked before rank 0 writes it. */
+static hg_status cache_agreed(const hg_pretrain_opts *o, bool hit) {
+  if (!o->sync || o->sync->size < 2) return HG_OK;
+  double seen = hit;
+  hg_status s = o->sync->sum_double(&seen, 1, o->sync->ctx);
+  if (s == HG_OK && seen != 0 && seen != o->sync->size)
+    s = hg_fail(HG_ERR_IO, "pre-trained net %s: %g of the %d processes see it (is its folder on a file system "
+                "they all share?)", o->cache, seen, o->sync->size);
+  return s;
+}
+
 hg_status hg_experiment_pretrain(hg_net *net, const hg_dataset *train, const hg_pretrain_opts *o,
                                  bool *cached) {
-  bool hit;
+  bool hit, lead = !o->sync || o->sync->rank == 0; /* writes the files */
   hg_status s = cache_matches(o, &hit);
+  if (s == HG_OK) s = cache_agreed(o, hit);
   if (cached) *cached = hit;
   if (s == HG_OK) s = o->layers > 0 ? set_modes_split(net, o->layers, 'H', 'F', 'F') : hg_experiment_set_modes(net, 'H', 'F');
   if (s != HG_OK) return s;
@@ -227,28 +240,29 @@ hg_status hg_experiment_pretrain(hg_net *net, const hg_dataset *train, const hg_
   hg_plasticity rules[HG_MAX_RULES];
   int n_rules = hg_plasticity_parse_list(o->hebb, rules, HG_MAX_RULES);
   s = n_rules > 0 ? HG_OK : hg_last_status();
-  hg_trainer_opts to = {.backprop = hg_sgd_opts(0, 0, 0, false), .hebb_lr = o->lr};
+  hg_trainer_opts to = {.backprop = hg_sgd_opts(0, 0, 0, false), .hebb_lr = o->lr, .sync = o->sync};
   hg_trainer *t = s == HG_OK ? hg_trainer_new_rules(net, rules, n_rules, &to) : NULL;
   if (s == HG_OK && !t) s = hg_last_status();
-  if (s == HG_OK && o->run_dir) s = hg_make_dirs(o->run_dir);
+  if (s == HG_OK && o->run_dir && lead) s = hg_make_dirs(o->run_dir);
   hg_fit_opts f = hg_fit_defaults();
   f.epochs = o->epochs;
   f.batch = o->batch;
   f.phase = HG_PHASE_HEBB;
   f.run_dir = o->run_dir;
   f.resume = o->run_dir != NULL;
+  f.read_only = !lead;
   f.seed = o->seed;
   f.label = "hebbian";
   f.log = o->log;
   if (s == HG_OK && o->epochs > 0) s = hg_fit(t, train, NULL, &f, NULL);
   hg_trainer_free(t);
   if (s == HG_OK) s = hg_experiment_recalibrate_bn(net, train, -1, o->batch, o->bn_images, o->seed);
-  if (s == HG_OK && o->cache) {
+  if (s == HG_OK && o->cache && lead) {
     const char *keys[] = {"setting", "format"};
     const char *values[] = {o->setting ? o->setting : "", "hebbgrad-net-1"};
     s = hg_experiment_save_net(net, o->cache, 2, keys, values);
   }
-  if (s == HG_OK && o->run_dir) { /* the resume point is no longer needed */
+  if (s == HG_OK && o->run_dir && lead) { /* the resume point is no longer needed */
     char last[1100];
     snprintf(last, sizeof last, "%s/last.safetensors", o->run_dir);
     unlink(last);
@@ -505,11 +519,13 @@ hg_status hg_table_save(const hg_table *t, const char *prefix, const char *title
 hg_status hg_experiment_fit_evaluate(hg_trainer *t, const hg_data *d, const hg_fit_opts *o,
                                      hg_experiment_outcome *out) {
   hg_experiment_outcome r = {0};
-  hg_status s = o->run_dir ? hg_make_dirs(o->run_dir) : HG_OK;
+  bool writes = o->run_dir && !o->read_only;
+  hg_status s = writes ? hg_make_dirs(o->run_dir) : HG_OK;
   if (s == HG_OK) s = hg_fit_skip_fixed(t, d->train, d->val, o, &r.fit);
   if (s == HG_OK && d->val) s = hg_evaluate(t->net, d->val, o->batch, &r.val);
   if (s == HG_OK) s = hg_evaluate(t->net, d->test, o->batch, &r.test);
-  if (s == HG_OK && o->run_dir) {
+  if (s == HG_OK) s = hg_batch_sync_barrier(t->sync); /* every process has loaded best.safetensors */
+  if (s == HG_OK && writes) {
     static const char *const files[2] = {"last.safetensors", "best.safetensors"};
     for (int k = 0; k < 2; k++) {
       char path[1100];

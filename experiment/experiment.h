@@ -81,6 +81,8 @@ typedef struct hg_pretrain_opts {
   const char *setting;   /* description stored in the cache; a cache with another one is an error */
   const char *run_dir;   /* hg_fit's per-epoch files and resume checkpoint (NULL: none) */
   FILE *log;             /* progress (NULL: silent) */
+  const hg_batch_sync *sync; /* data-parallel over these processes (NULL: none); every process
+                                calls with the same options, all but rank 0 write nothing */
 } hg_pretrain_opts;
 
 /* Default options: all layers, 1 epoch, batch 64, lr 1e-3, seed 1, 10000 BN images. */
@@ -100,7 +102,9 @@ typedef struct hg_experiment_outcome {
 /* hg_fit_skip_fixed(t, d->train, d->val, o), then evaluate the weights it leaves (the
  * best validated ones) on d->val and d->test, then delete o->run_dir's
  * checkpoints (its per-epoch CSV/JSON lines stay). With o->resume an
- * interrupted run continues from its last epoch. */
+ * interrupted run continues from its last epoch. Data-parallel (t->sync):
+ * every process calls it, one without o->read_only, which deletes the
+ * checkpoints once all have loaded the best one. */
 hg_status hg_experiment_fit_evaluate(hg_trainer *t, const hg_data *d, const hg_fit_opts *o,
                                      hg_experiment_outcome *out);
 

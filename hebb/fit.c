@@ -336,12 +336,6 @@ static double weights_moved(const hg_net *net, hg_tensor **before) {
   return n ? sum / n : NAN;
 }
 
-/* Data-parallel: return once every process has come here (a sum is a barrier). */
-static hg_status wait_for_all(const hg_batch_sync *sync) {
-  double one = 1.0;
-  return sync->sum_double(&one, 1, sync->ctx);
-}
-
 static hg_status setup(run_state *r, const hg_dataset *train, const hg_fit_opts *o) {
   const int *im = train->shape;
   r->train = train;
@@ -413,7 +407,7 @@ hg_status hg_fit(hg_trainer *t, const hg_dataset *train, const hg_dataset *val, 
   }
   res.seconds = hg_now() - t0;
   res.images_per_s = res.seconds > 0 ? images / res.seconds : 0;
-  if (s == HG_OK && t->sync) s = wait_for_all(t->sync); /* the best weights are written before any process reads them */
+  if (s == HG_OK) s = hg_batch_sync_barrier(t->sync); /* the best weights are written before any process reads them */
   if (s == HG_OK && o->run_dir && res.best_epoch > 0 && access(r.best, R_OK) == 0)
     s = hg_trainer_load(t, r.best, NULL, NULL, NULL);
   teardown(&r);

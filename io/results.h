@@ -1,5 +1,7 @@
 /* Results of runs as CSV and JSON lines, appended row by row: the CSV gets
- * its header when it is created; every JSON line is a self-contained object. */
+ * its header when it is created; every JSON line is a self-contained object.
+ * Several processes may append to the same files at once: the header and
+ * each line are written under the file's lock (flock). */
 #ifndef HG_RESULTS_H
 #define HG_RESULTS_H
 

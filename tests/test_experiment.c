@@ -5,6 +5,11 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "experiment/experiment.h"
 #include "tests/helpers.h"
@@ -142,6 +147,88 @@ static void test_results_append_and_find_the_last_row(void **state) {
   hgt_error_mentions("cells.csv", "source,layer,method,epochs,test_top1");
   assert_true(hg_experiment_find_result(csv, 3, keys, want, "test_top1", out, sizeof out));
   assert_string_equal(out, "0.75");
+}
+
+/* Processes that append to one results file at once (an MPI job's ranks):
+ * the header once, every row whole, none lost. */
+static void test_results_appended_by_several_processes(void **state) {
+  (void)state;
+  enum { PROCS = 8, ROWS = 25 };
+  char prefix[128], csv[160], line[256];
+  hgt_path(tmpdir, "shared", prefix, sizeof prefix);
+  snprintf(csv, sizeof csv, "%s.csv", prefix);
+  const char *cols[] = {"proc", "row", "text", "test_top1"};
+  for (int p = 0; p < PROCS; p++)
+    if (fork() == 0) { /* each row through its own open, as hg_experiment_record */
+      int bad = 0;
+      for (int r = 0; r < ROWS; r++) {
+        char pv[16], rv[16];
+        snprintf(pv, sizeof pv, "%d", p);
+        snprintf(rv, sizeof rv, "%d", r);
+        const char *values[] = {pv, rv, "a, \"quoted\" text", "0.5"};
+        hg_results *res = hg_results_open(prefix, 4, cols);
+        bad |= !res || hg_results_row(res, values) != HG_OK;
+        hg_results_close(res);
+      }
+      _exit(bad);
+    }
+  for (int p = 0; p < PROCS; p++) {
+    int status;
+    assert_true(wait(&status) > 0);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+  FILE *f = fopen(csv, "r");
+  assert_non_null(f);
+  int headers = 0, rows = 0;
+  while (fgets(line, sizeof line, f)) {
+    if (!strcmp(line, "proc,row,text,test_top1\n")) headers++;
+    else rows += strstr(line, ",\"a, \"\"quoted\"\" text\",0.5\n") != NULL;
+  }
+  fclose(f);
+  assert_int_equal(headers, 1);
+  assert_int_equal(rows, PROCS * ROWS);
+  for (int p = 0; p < PROCS; p++)
+    for (int r = 0; r < ROWS; r += ROWS - 1) { /* the first and last row of each process */
+      char pv[16], rv[16], out[16];
+      snprintf(pv, sizeof pv, "%d", p);
+      snprintf(rv, sizeof rv, "%d", r);
+      const char *keys[] = {"proc", "row"}, *want[] = {pv, rv};
+      assert_true(hg_experiment_find_result(csv, 2, keys, want, "test_top1", out, sizeof out));
+    }
+}
+
+/* Size of the file at path (−1 when missing). */
+static long file_size(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+/* A row waits while another process holds the file's lock (flock). */
+static void test_results_row_waits_for_the_lock(void **state) {
+  (void)state;
+  char prefix[128], csv[160];
+  hgt_path(tmpdir, "locked", prefix, sizeof prefix);
+  snprintf(csv, sizeof csv, "%s.csv", prefix);
+  const char *cols[] = {"key", "test_top1"}, *values[] = {"k", "0.25"};
+  hg_results *res = hg_results_open(prefix, 2, cols); /* the header */
+  assert_non_null(res);
+  hg_results_close(res);
+  long before = file_size(csv);
+  int fd = open(csv, O_RDONLY);
+  assert_true(fd >= 0 && flock(fd, LOCK_EX) == 0);
+  pid_t child = fork();
+  if (child == 0) {
+    hg_results *r = hg_results_open(prefix, 2, cols);
+    _exit(!r || hg_results_row(r, values) != HG_OK);
+  }
+  usleep(300000); /* the child has had time to write, were it not waiting */
+  assert_int_equal(file_size(csv), before);
+  flock(fd, LOCK_UN);
+  close(fd);
+  int status;
+  assert_int_equal(waitpid(child, &status, 0), child);
+  assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  assert_true(file_size(csv) > before);
 }
 
 static char *write_to_string(hg_status (*writer)(const hg_table *, FILE *), const hg_table *t) {
@@ -526,6 +613,8 @@ int main(void) {
       cmocka_unit_test(test_balanced_subset_short_class_and_bad_label),
       cmocka_unit_test(test_label_subset_of_a_dataset),
       cmocka_unit_test(test_results_append_and_find_the_last_row),
+      cmocka_unit_test(test_results_appended_by_several_processes),
+      cmocka_unit_test(test_results_row_waits_for_the_lock),
       cmocka_unit_test(test_table_writers),
       cmocka_unit_test(test_load_net_by_layer),
       cmocka_unit_test(test_set_modes),
