@@ -8,6 +8,7 @@
 #ifndef HG_BATCH_SYNC_H
 #define HG_BATCH_SYNC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "tensor/error.h"
@@ -22,6 +23,13 @@ typedef struct hg_batch_sync {
 
 /* Make s this thread's batch sync (NULL: none); returns the previous one. */
 const hg_batch_sync *hg_batch_sync_use(const hg_batch_sync *s);
+/* In this thread's step, this process holds rows [lo, lo + n) of a batch of
+ * `count` rows: what draws random numbers row by row (dropout's masks) draws
+ * those of the whole batch and keeps its rows' share, so the processes
+ * together use the numbers of one process. */
+void hg_batch_sync_set_rows(int lo, int n, int count);
+/* Those rows; false (nothing set) without a batch sync. */
+bool hg_batch_sync_rows(int *lo, int *n, int *count);
 /* This thread's batch sync, NULL when the batch is this process's alone. */
 const hg_batch_sync *hg_batch_sync_current(void);
 /* Return once every process of s has called it (a sum is a barrier); HG_OK at once without s. */

@@ -2,6 +2,7 @@
  * scales the others by 1/(1 − p). */
 #include "autograd/op.h"
 #include "autograd/ops.h"
+#include "autograd/batch_sync.h"
 
 #define PARALLEL_MIN 32768
 #define GRAD HG_IN_GRAD
@@ -22,12 +23,24 @@ static hg_status dropout_input_grad(hg_node *nd, int which, hg_tensor *gx, bool 
 
 static hg_status dropout_backward(hg_node *nd) { return hg_grad_inputs(nd, dropout_input_grad); }
 
+/* The uniform draws u of m's elements, in element order; in a data-parallel
+ * step (x holds rows [lo, lo + n) of `count`) those of the rows of x among
+ * the draws of the whole batch, so a job draws one process's mask. */
+static void draw_mask(const hg_tensor *x, hg_tensor *m, hg_rng *rng) {
+  int lo, n, count;
+  bool share = x->ndim > 0 && hg_batch_sync_rows(&lo, &n, &count) && n == x->shape[0];
+  size_t per = share && n > 0 ? m->numel / (size_t)n : 0;
+  if (share) hg_rng_advance(rng, (uint64_t)lo * per);
+  hg_rng_fill_uniform(rng, m->data, m->numel);
+  if (share) hg_rng_advance(rng, (uint64_t)(count - lo - n) * per);
+}
+
 /* mask_i = 1/(1 − p) when u_i < 1 − p, else 0; drawn in element order. */
 static hg_tensor *dropout_mask(const hg_tensor *x, float p, hg_rng *rng) {
   hg_tensor *m = hg_tensor_empty(x->ndim, x->shape);
   if (!m) return NULL;
   float keep = 1.0f - p, scale = 1.0f / keep;
-  hg_rng_fill_uniform(rng, m->data, m->numel);
+  draw_mask(x, m, rng);
 #pragma omp parallel for simd if (m->numel > PARALLEL_MIN)
   for (size_t i = 0; i < m->numel; i++) m->data[i] = m->data[i] < keep ? scale : 0.0f;
   return m;

@@ -238,6 +238,7 @@ hg_status hg_trainer_step(hg_trainer *t, hg_tensor *x, const int *labels, int co
   hg_tensor *loss = NULL, *out = NULL, *rows = NULL;
   hg_status s = share_of(t->sync, count, &lo, &n);
   const hg_batch_sync *outer = hg_batch_sync_use(t->sync);
+  hg_batch_sync_set_rows(lo, n, count);
   labels += lo;
   /* Rows past `count` (a short last batch's padding) must not reach batch
    * statistics or Hebbian sums: the step sees only the first `count` rows. */

@@ -60,7 +60,7 @@ top1() {
 }
 
 semisup() {
-  local args=("${data[@]}" --epochs 2 --pretrain hpca --hebb-layers 2 --upto 2 --labels 50 --dropout 0)
+  local args=("${data[@]}" --epochs 2 --pretrain hpca --hebb-layers 2 --upto 2 --labels 50)
   "$bin" "${args[@]}" --out "$out/one" >"$out/one.log" 2>&1 || fail "one process: $(tail -5 "$out/one.log")"
   two "${args[@]}" --out "$out/two" >"$out/two.log" 2>&1 || fail "two processes: $(tail -5 "$out/two.log")"
   local a=$(top1 "$out/one") b=$(top1 "$out/two")

@@ -23,10 +23,12 @@ hg_dataset *dp_data(void) {
   return ds;
 }
 
-hg_net *dp_train(const hg_dataset *ds, const char *modes, int batch, const hg_batch_sync *sync) {
+hg_net *dp_train(const hg_dataset *ds, const char *modes, int batch, float dropout, const hg_batch_sync *sync) {
   hg_net *net = hg_net_small(1, 28, 10, 3);
   hg_plasticity hebb;
-  hg_status s = net ? hg_net_set_modes(net, modes) : hg_last_status();
+  hg_status s = net ? HG_OK : hg_last_status();
+  if (s == HG_OK && dropout > 0) s = hg_net_attach_probe(net, hg_net_find(net, "bn1"), ds->images, 10, dropout);
+  if (s == HG_OK) s = hg_net_set_modes(net, modes);
   if (s == HG_OK) s = hg_plasticity_parse("instar/e-soft-wta:0.02/mean", &hebb);
   hg_trainer_opts to = {.backprop = hg_sgd_opts(0.05f, 0.9f, 5e-4f, true), .hebb_lr = 0.02f, .sync = sync};
   hg_trainer *t = s == HG_OK ? hg_trainer_new(net, &hebb, &to) : NULL;

@@ -13,10 +13,11 @@
  * noise, the same in every process. (On random labels the training is
  * chaotic and float rounding grows past any tolerance.) */
 hg_dataset *dp_data(void);
-/* The small net (with its batch norm) trained in `modes` (H layers:
+/* The small net (with its batch norm; with dropout > 0 its classifier is
+ * a new one after dropout of that rate) trained in `modes` (H layers:
  * e-soft-wta, mean aggregation) for DP_STEPS steps of `batch` rows, jointly;
  * sync NULL: alone. NULL on failure, with the message on stderr. */
-hg_net *dp_train(const hg_dataset *ds, const char *modes, int batch, const hg_batch_sync *sync);
+hg_net *dp_train(const hg_dataset *ds, const char *modes, int batch, float dropout, const hg_batch_sync *sync);
 /* max over the tensors (parameters and batch-norm statistics) of
  * max |a − b| / max |a|. */
 double dp_difference(hg_net *a, hg_net *b);

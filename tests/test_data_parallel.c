@@ -4,7 +4,8 @@
  * steps so ends with the weights and batch-norm statistics of one thread
  * training alone (max |a − b| / max |a| per tensor ≤ 1e-4), both threads with
  * the same ones: SGD (B-G, batch 32), a Hebbian first layer with mean
- * aggregation trained jointly (H-G) and an uneven split (batch 15: 7 + 8).
+ * aggregation trained jointly (H-G), an uneven split (batch 15: 7 + 8) and
+ * the same with dropout 0.5 before the classifier (the masks of one thread).
  * A batch with fewer rows than processes is refused. mpi_data_parallel.c
  * makes the same checks over MPI. */
 #include <math.h>
@@ -31,6 +32,7 @@ typedef struct member {
   const hg_dataset *ds;
   const char *modes;
   int batch;
+  float dropout;
   hg_net *net;
 } member;
 
@@ -63,12 +65,12 @@ static hg_status sum_float(float *data, size_t n, void *ctx) { return sum_in(ctx
 static void *train_member(void *arg) {
   member *m = arg;
   omp_set_num_threads(1); /* one core each, as one MPI process per core */
-  m->net = dp_train(m->ds, m->modes, m->batch, &m->sync);
+  m->net = dp_train(m->ds, m->modes, m->batch, m->dropout, &m->sync);
   return NULL;
 }
 
 /* The nets of WAYS threads sharing the batches, against one thread alone. */
-static void compare(const char *modes, int batch) {
+static void compare(const char *modes, int batch, float dropout) {
   hg_dataset *ds = dp_data();
   assert_non_null(ds);
   pool p;
@@ -76,19 +78,19 @@ static void compare(const char *modes, int batch) {
   member m[WAYS];
   pthread_t threads[WAYS];
   for (int r = 0; r < WAYS; r++) {
-    m[r] = (member){.pool = &p, .ds = ds, .modes = modes, .batch = batch};
+    m[r] = (member){.pool = &p, .ds = ds, .modes = modes, .batch = batch, .dropout = dropout};
     m[r].sync =
         (hg_batch_sync){.rank = r, .size = WAYS, .sum_double = sum_double, .sum_float = sum_float, .ctx = &m[r]};
     assert_int_equal(pthread_create(&threads[r], NULL, train_member, &m[r]), 0);
   }
   for (int r = 0; r < WAYS; r++) assert_int_equal(pthread_join(threads[r], NULL), 0);
   pthread_barrier_destroy(&p.barrier);
-  hg_net *alone = dp_train(ds, modes, batch, NULL);
+  hg_net *alone = dp_train(ds, modes, batch, dropout, NULL);
   assert_non_null(alone);
   for (int r = 0; r < WAYS; r++) assert_non_null(m[r].net);
   double d = dp_difference(alone, m[0].net);
-  print_message("%s, batch %d over %d threads, %d steps: max relative difference to one %.3g\n", modes, batch,
-                WAYS, DP_STEPS, d);
+  print_message("%s, batch %d, dropout %g over %d threads, %d steps: max relative difference to one %.3g\n", modes,
+                batch, (double)dropout, WAYS, DP_STEPS, d);
   assert_true(d <= DP_TOLERANCE);
   assert_true(dp_difference(m[0].net, m[1].net) == 0); /* the same step everywhere */
   hg_net_free(alone);
@@ -98,17 +100,23 @@ static void compare(const char *modes, int batch) {
 
 static void test_sgd(void **state) {
   (void)state;
-  compare("B-G", 32);
+  compare("B-G", 32, 0);
 }
 
 static void test_hebbian_joint(void **state) {
   (void)state;
-  compare("H-G", 32);
+  compare("H-G", 32, 0);
 }
 
 static void test_uneven_split(void **state) {
   (void)state;
-  compare("B-G", 15);
+  compare("B-G", 15, 0);
+}
+
+/* Dropout: each process keeps its rows' share of the whole batch's mask. */
+static void test_dropout(void **state) {
+  (void)state;
+  compare("B-G", 15, 0.5f);
 }
 
 /* Fewer rows than processes: refused (by every process alike, so none waits). */
@@ -134,6 +142,7 @@ static void test_batch_too_small(void **state) {
 int main(void) {
   omp_set_num_threads(1); /* idle OpenMP workers of this thread would spin while the members train */
   const struct CMUnitTest tests[] = {cmocka_unit_test(test_sgd), cmocka_unit_test(test_hebbian_joint),
-                                     cmocka_unit_test(test_uneven_split), cmocka_unit_test(test_batch_too_small)};
+                                     cmocka_unit_test(test_uneven_split), cmocka_unit_test(test_dropout),
+                                     cmocka_unit_test(test_batch_too_small)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
