@@ -259,7 +259,32 @@ static void test_pool_kernels(void **state) {
     run_pool_case((hg_pool_kind)kind, wide, 2, 2, 0); /* rows longer than one 256-output chunk */
     run_pool_case((hg_pool_kind)kind, even, 2, 2, 0);
     run_pool_case((hg_pool_kind)kind, even, 5, 3, 2);
+    run_pool_case((hg_pool_kind)kind, odd, 4, 2, 1); /* SoftHebb's pools: edge and inner columns */
+    run_pool_case((hg_pool_kind)kind, wide, 4, 2, 1);
+    run_pool_case((hg_pool_kind)kind, even, 4, 2, 2);
   }
+}
+
+/* Ties: every window's first element (row-major) wins, at the edges and inside. */
+static void test_max_pool_ties(void **state) {
+  (void)state;
+  static const int xs[4] = {1, 2, 7, 9};
+  hg_pool_shape s;
+  hgt_status(hg_pool_shape_init(&s, HG_POOL_MAX, xs, 4, 2, 1));
+  size_t nx = 2 * 7 * 9, ny = (size_t)2 * s.oh * s.ow;
+  float x[2 * 7 * 9], y[64], want_y[64], dy[64], dx[2 * 7 * 9], want_dx[2 * 7 * 9];
+  long arg[64];
+  assert_true(ny <= 64);
+  for (size_t i = 0; i < nx; i++) x[i] = 1.0f;
+  for (size_t i = 0; i < ny; i++) dy[i] = (float)(i + 1);
+  void *ws = malloc(hg_pool2d_workspace_bytes(&s));
+  hgt_status(hg_pool2d_forward(&s, x, y, ws));
+  ref_pool_forward(&s, x, want_y, arg);
+  ref_pool_backward(&s, arg, dy, want_dx);
+  hgt_status(hg_pool2d_backward(&s, dy, ws, dx, false));
+  hgt_close(y, want_y, ny, 0, 0);
+  hgt_close(dx, want_dx, nx, 0, 0);
+  free(ws);
 }
 
 /* A NaN in a window wins the max (as PyTorch) and takes the gradient. */
@@ -527,6 +552,7 @@ int main(void) {
       cmocka_unit_test(test_conv_kernels),
       cmocka_unit_test(test_pool_kernels),
       cmocka_unit_test(test_max_pool_nan),
+      cmocka_unit_test(test_max_pool_ties),
       cmocka_unit_test(test_max_pool_backward_needs_workspace),
       cmocka_unit_test(test_gemm),
       cmocka_unit_test(test_gemm_bad_sizes),
