@@ -23,26 +23,19 @@ static hg_status dropout_input_grad(hg_node *nd, int which, hg_tensor *gx, bool 
 
 static hg_status dropout_backward(hg_node *nd) { return hg_grad_inputs(nd, dropout_input_grad); }
 
-/* The uniform draws u of m's elements, in element order; in a data-parallel
- * step (x holds rows [lo, lo + n) of `count`) those of the rows of x among
- * the draws of the whole batch, so a job draws one process's mask. */
-static void draw_mask(const hg_tensor *x, hg_tensor *m, hg_rng *rng) {
+/* m_i = scale when the i-th uniform draw u_i < keep, else 0, in element
+ * order; in a data-parallel step (x holds rows [lo, lo + n) of `count`) the
+ * draws of the rows of x among those of the whole batch, so a job draws one
+ * process's mask. */
+static hg_tensor *dropout_mask(const hg_tensor *x, float keep, float scale, hg_rng *rng) {
+  hg_tensor *m = hg_tensor_empty(x->ndim, x->shape);
+  if (!m) return NULL;
   int lo, n, count;
   bool share = x->ndim > 0 && hg_batch_sync_rows(&lo, &n, &count) && n == x->shape[0];
   size_t per = share && n > 0 ? m->numel / (size_t)n : 0;
   if (share) hg_rng_advance(rng, (uint64_t)lo * per);
-  hg_rng_fill_uniform(rng, m->data, m->numel);
+  hg_rng_fill_bernoulli(rng, m->data, m->numel, keep, scale);
   if (share) hg_rng_advance(rng, (uint64_t)(count - lo - n) * per);
-}
-
-/* mask_i = 1/(1 − p) when u_i < 1 − p, else 0; drawn in element order. */
-static hg_tensor *dropout_mask(const hg_tensor *x, float p, hg_rng *rng) {
-  hg_tensor *m = hg_tensor_empty(x->ndim, x->shape);
-  if (!m) return NULL;
-  float keep = 1.0f - p, scale = 1.0f / keep;
-  draw_mask(x, m, rng);
-#pragma omp parallel for simd if (m->numel > PARALLEL_MIN)
-  for (size_t i = 0; i < m->numel; i++) m->data[i] = m->data[i] < keep ? scale : 0.0f;
   return m;
 }
 
@@ -100,11 +93,15 @@ hg_tensor *hg_dropout(hg_tensor *x, float p, bool training, hg_rng *rng) {
     hg_fail(HG_ERR_ARG, "dropout: training with p %g needs a generator", p);
     return NULL;
   }
-  hg_tensor *mask = masked ? dropout_mask(x, p, rng) : NULL;
-  hg_tensor *y = (!masked || mask) ? hg_tensor_clone(x) : NULL;
+  hg_tensor *mask = masked ? dropout_mask(x, 1.0f - p, 1.0f / (1.0f - p), rng) : NULL;
+  hg_tensor *y = !masked ? hg_tensor_clone(x) : mask ? hg_tensor_empty(x->ndim, x->shape) : NULL;
   hg_node *nd = NULL;
-  if (y && mask)
-    for (size_t i = 0; i < y->numel; i++) y->data[i] *= mask->data[i];
+  if (y && mask) {
+    const float *a = x->data, *b = mask->data;
+    float *o = y->data;
+#pragma omp parallel for simd if (y->numel > PARALLEL_MIN)
+    for (size_t i = 0; i < y->numel; i++) o[i] = a[i] * b[i];
+  }
   if (y && hg_record(&hg_op_dropout, y, 1, &x, &nd) != HG_OK) {
     hg_tensor_free(y);
     y = NULL;

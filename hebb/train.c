@@ -253,8 +253,10 @@ hg_status hg_trainer_step(hg_trainer *t, hg_tensor *x, const int *labels, int co
                 loss->data[0], st.ce_loss, st.hebb_loss);
   bool learns = loss && loss->requires_grad; /* nothing to learn below a Hebbian classifier */
   if (s == HG_OK && learns) s = hg_backward(loss);
-  if (s == HG_OK && learns && t->sync)
+  if (s == HG_OK && learns && t->sync) {
     s = t->sync->sum_float(net->grad_slab->data, net->grad_slab->numel, t->sync->ctx);
+    hg_net_grads_written(net);
+  }
   if (s == HG_OK && learns) s = optimize(t, phase);
   if (s == HG_OK && t->sync) s = sync_stats(t->sync, n, count, &st);
   hg_batch_sync_use(outer);

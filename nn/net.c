@@ -176,13 +176,20 @@ void hg_net_slab_range(const hg_net *net, int first, int last, size_t *begin, si
 }
 
 void hg_net_zero_grad(hg_net *net) {
-  if (net->grad_slab) hg_tensor_fill(net->grad_slab, 0.0f);
   for (int i = 0; i < net->n; i++)
     for (int k = 0; k < 2; k++) {
       hg_tensor *p = *param_slot(net->layers[i], k);
-      if (!p || !p->grad) continue;
-      if (!net->grad_slab) hg_tensor_fill(p->grad, 0.0f);
+      if (!p || !p->grad || p->grad_is_zero) continue;
+      hg_tensor_fill(p->grad, 0.0f);
       p->grad_is_zero = true;
+    }
+}
+
+void hg_net_grads_written(hg_net *net) {
+  for (int i = 0; i < net->n; i++)
+    for (int k = 0; k < 2; k++) {
+      hg_tensor *p = *param_slot(net->layers[i], k);
+      if (p && p->grad) p->grad_is_zero = false;
     }
 }
 

@@ -53,8 +53,13 @@ void hg_net_clear_outputs(hg_net *net);
 hg_status hg_net_finalize(hg_net *net);
 /* Slab range [begin, end) holding the parameters of layers [first, last]. */
 void hg_net_slab_range(const hg_net *net, int first, int last, size_t *begin, size_t *end);
-/* Zero every parameter gradient. */
+/* Zero every parameter gradient: those written since they were last zeroed
+ * (a frozen layer's stay zero without a pass over them). */
 void hg_net_zero_grad(hg_net *net);
+/* Every parameter gradient may hold values (after the gradient slab was
+ * written directly, e.g. summed over processes): the next hg_net_zero_grad
+ * zeroes them all. */
+void hg_net_grads_written(hg_net *net);
 
 /* "conv1.weight", "bn1.running_mean", ...: the net's parameters and, when
  * `buffers`, its batch-norm statistics; returns how many (at most max). */

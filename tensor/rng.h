@@ -24,6 +24,9 @@ void hg_rng_advance(hg_rng *rng, uint64_t delta);
 /* out[i] = the i-th next hg_rng_uniform, for i < n: the same numbers as n
  * calls in a row, drawn in chunks on all threads (jumping ahead to each). */
 void hg_rng_fill_uniform(hg_rng *rng, float *out, size_t n);
+/* out[i] = value when the i-th next hg_rng_uniform is < keep, else 0, for
+ * i < n (a Bernoulli(keep) mask; the same draws as hg_rng_fill_uniform). */
+void hg_rng_fill_bernoulli(hg_rng *rng, float *out, size_t n, float keep, float value);
 /* Standard normal (Box–Muller). */
 float hg_rng_normal(hg_rng *rng);
 /* Fisher–Yates shuffle of n ints. */

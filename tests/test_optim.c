@@ -374,6 +374,14 @@ static void test_net_step(void **state) {
   hg_tensor_free(x);
   hg_tensor_free(target);
   hg_tape_clear();
+  /* Zeroing clears what backward wrote; after the slab is written directly
+   * (as a sum over processes does), hg_net_grads_written makes it clear all. */
+  hg_net_zero_grad(net);
+  for (size_t i = 0; i < net->grad_slab->numel; i++) assert_true(net->grad_slab->data[i] == 0.0f);
+  hg_tensor_fill(net->grad_slab, 3.0f);
+  hg_net_grads_written(net);
+  hg_net_zero_grad(net);
+  for (size_t i = 0; i < net->grad_slab->numel; i++) assert_true(net->grad_slab->data[i] == 0.0f);
   hg_net_free(net);
 }
 

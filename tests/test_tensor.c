@@ -60,7 +60,37 @@ static void test_rng_advance_and_fill(void **state) {
   for (size_t i = 0; i < n; i++)
     if (fill[i] != hg_rng_uniform(&b)) fail_msg("uniform %zu differs", i);
   assert_true(a.state == b.state);
+  for (size_t m = 1; m < 40; m += 3) { /* chunks shorter than the lanes, and leftovers */
+    hg_rng_fill_uniform(&a, fill, m);
+    for (size_t i = 0; i < m; i++) assert_true(fill[i] == hg_rng_uniform(&b));
+    assert_true(a.state == b.state);
+  }
   free(fill);
+}
+
+/* A Bernoulli mask keeps exactly the draws whose uniform is below keep
+ * (the integer compare is the float one), for any length and keep. */
+static void test_rng_bernoulli_is_uniform_below_keep(void **state) {
+  (void)state;
+  const size_t n = 140001;
+  float *mask = malloc(n * sizeof *mask);
+  const float keeps[] = {0.5f, 0.3f, 0.9999999f, 1.0f, 0.0f, 0x1.0p-24f, 0.7f + 0x1.0p-25f};
+  for (size_t k = 0; k < sizeof keeps / sizeof keeps[0]; k++) {
+    hg_rng a, b;
+    hg_rng_seed(&a, 11, k);
+    b = a;
+    size_t len = k % 2 ? n : 1 + 7 * k;
+    hg_rng_fill_bernoulli(&a, mask, len, keeps[k], 2.5f);
+    size_t kept = 0;
+    for (size_t i = 0; i < len; i++) {
+      float want = hg_rng_uniform(&b) < keeps[k] ? 2.5f : 0.0f;
+      if (mask[i] != want) fail_msg("keep %g: element %zu is %g, expected %g", (double)keeps[k], i, (double)mask[i], (double)want);
+      kept += mask[i] != 0;
+    }
+    assert_true(a.state == b.state);
+    if (len == n) assert_true(fabs((double)kept / n - keeps[k]) < 0.01);
+  }
+  free(mask);
 }
 
 static void test_rng_distributions(void **state) {
@@ -207,6 +237,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_create_and_fill),          cmocka_unit_test(test_bad_shapes_are_reported),
       cmocka_unit_test(test_rng_matches_reference),    cmocka_unit_test(test_rng_advance_and_fill),
+      cmocka_unit_test(test_rng_bernoulli_is_uniform_below_keep),
       cmocka_unit_test(test_rng_distributions),
       cmocka_unit_test(test_views_share_storage),      cmocka_unit_test(test_allocator_reuses_buffers),
       cmocka_unit_test(test_broadcast_against_naive),  cmocka_unit_test(test_reductions_against_naive),
