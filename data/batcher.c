@@ -68,12 +68,10 @@ hg_status hg_batcher_next(hg_batcher *b, hg_tensor *images, int *labels, int *co
   }
   int n = b->ds->count - b->pos < b->batch_size ? b->ds->count - b->pos : b->batch_size;
   size_t per = images->numel / (size_t)b->batch_size;
-  for (int i = 0; i < n && st == HG_OK; i++) {
-    int src = b->order[b->pos + i];
-    st = hg_dataset_get_row(b->ds, src, images->data + (size_t)i * per);
-    if (labels) labels[i] = b->ds->labels[src];
-  }
+  const int *rows = b->order + b->pos;
+  st = hg_dataset_get_rows(b->ds, rows, n, images->data); /* a whitened set: one product for the batch */
   if (st != HG_OK) return st;
+  for (int i = 0; labels && i < n; i++) labels[i] = b->ds->labels[rows[i]];
   if (n < b->batch_size) {
     memset(images->data + (size_t)n * per, 0, (size_t)(b->batch_size - n) * per * sizeof(float));
     if (labels) memset(labels + n, 0, (size_t)(b->batch_size - n) * sizeof *labels);

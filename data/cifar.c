@@ -51,9 +51,7 @@ static hg_status count_records(const char *path, size_t record, int expected, in
 }
 
 static hg_status decode(const cifar_format *fmt, const char *path, const unsigned char *rec, int n,
-                        int first, float *images, int *labels) {
-  float scale[256]; /* byte -> byte / 255, exactly as the division rounds */
-  for (int v = 0; v < 256; v++) scale[v] = (float)v / 255.0f;
+                        int first, uint8_t *pixels, int *labels) {
   const int skip = fmt->label_bytes;
   size_t record = (size_t)skip + CIFAR_PIXELS;
   for (int r = 0; r < n; r++, rec += record) {
@@ -62,14 +60,13 @@ static hg_status decode(const cifar_format *fmt, const char *path, const unsigne
       return hg_fail(HG_ERR_IO, "cifar %s: label %d of record %d is out of range [0,%d)", path, label,
                      first + r, fmt->classes);
     labels[r] = label;
-    float *dst = images + (size_t)r * CIFAR_PIXELS;
-    for (int i = 0; i < CIFAR_PIXELS; i++) dst[i] = scale[rec[skip + i]];
+    memcpy(pixels + (size_t)r * CIFAR_PIXELS, rec + skip, CIFAR_PIXELS);
   }
   return HG_OK;
 }
 
-/* Read the `count` records of path into images/labels. */
-static hg_status read_file(const cifar_format *fmt, const char *path, int count, float *images,
+/* Read the `count` records of path into pixels/labels. */
+static hg_status read_file(const cifar_format *fmt, const char *path, int count, uint8_t *pixels,
                            int *labels) {
   size_t record = (size_t)fmt->label_bytes + CIFAR_PIXELS;
   unsigned char *buf = malloc(record * (size_t)(count < CIFAR_CHUNK ? count : CIFAR_CHUNK));
@@ -82,7 +79,7 @@ static hg_status read_file(const cifar_format *fmt, const char *path, int count,
     if (fread(buf, record, (size_t)n, f) != (size_t)n)
       st = hg_fail(HG_ERR_IO, "cifar %s: short read at record %d (file changed?)", path, done);
     else
-      st = decode(fmt, path, buf, n, done, images + (size_t)done * CIFAR_PIXELS, labels + done);
+      st = decode(fmt, path, buf, n, done, pixels + (size_t)done * CIFAR_PIXELS, labels + done);
     done += n;
   }
   if (f) fclose(f);
@@ -100,11 +97,11 @@ static hg_dataset *load_files(const cifar_format *fmt, const char *dir, const ch
       return NULL;
     total += counts[i];
   }
-  hg_dataset *ds = hg_dataset_new(total, 3, 32, 32, fmt->classes, name);
+  hg_dataset *ds = hg_dataset_new_pixels(total, 3, 32, 32, fmt->classes, name);
   if (!ds) return NULL;
   for (int i = 0, at = 0; i < nfiles; at += counts[i], i++) {
     join(path, sizeof path, dir, files[i]);
-    if (read_file(fmt, path, counts[i], ds->images->data + (size_t)at * CIFAR_PIXELS,
+    if (read_file(fmt, path, counts[i], ds->pixels + (size_t)at * CIFAR_PIXELS,
                   ds->labels + at) != HG_OK) {
       hg_dataset_free(ds);
       return NULL;

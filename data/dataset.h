@@ -1,8 +1,13 @@
-/* Labelled image data sets held in memory: images [N,C,H,W] with pixels
- * scaled to [0, 1], one class index per image. Readers for MNIST-style IDX
- * files (gzipped or not), CIFAR-10 and CIFAR-100 binaries; the seeded
- * train/validation split and the 28x28 -> 3x32x32 conversion of the seeds.
- * Normalisation is in data/normalize.h, mini-batches in data/batcher.h. */
+/* Labelled image data sets: images [N,C,H,W], one class index per image.
+ * The readers (MNIST-style IDX files, gzipped or not, CIFAR-10 and CIFAR-100
+ * binaries) keep the file's bytes, one per pixel, and a per-channel table of
+ * what each byte reads as (b/255, then normalised: data/normalize.h), and
+ * optionally the ZCA transform applied to the rows as they are read
+ * (data/zca.h): a data set costs its file's size in memory, not four times
+ * that for each float copy. Sets made in memory hold float32 (or float16 in
+ * a file). Rows are read by hg_dataset_get_rows and the batcher
+ * (data/batcher.h). The seeded train/validation split and the 28x28 ->
+ * 3x32x32 conversion of the seeds are here too. */
 #ifndef HG_DATASET_H
 #define HG_DATASET_H
 
@@ -12,9 +17,14 @@
 #include "data/half_rows.h"
 #include "tensor/tensor.h"
 
+#define HG_PIXEL_MAX_CHANNELS 16
+
 typedef struct hg_dataset {
-  hg_tensor *images; /* [N,C,H,W]; NULL when the images are in `half` */
+  hg_tensor *images; /* [N,C,H,W]; NULL when the images are in `pixels` or `half` */
   hg_half_rows *half; /* the images as float16 rows in a file (hg_dataset_new_half), else NULL */
+  uint8_t *pixels;   /* the images as bytes [N,C,H,W] (hg_dataset_new_pixels), else NULL */
+  float *lut;        /* with pixels: [C][256], byte b of channel c reads as lut[c·256 + b] */
+  hg_tensor *white_mean, *white_matrix; /* with pixels, when whitened: rows read as (x − mean)·matrix */
   int shape[4];      /* [N,C,H,W] */
   int *labels;       /* N class indices in [0, num_classes) */
   int count;         /* N */
@@ -33,10 +43,19 @@ hg_dataset *hg_dataset_new(int n, int c, int h, int w, int num_classes, const ch
  * hg_dataset_set_rows, hg_dataset_get_row, batchers and hg_evaluate read or
  * write such a set. */
 hg_dataset *hg_dataset_new_half(int n, int c, int h, int w, int num_classes, const char *name, const char *dir);
-/* Images [first, first + count) ← values (count images of C·H·W floats). */
+/* The same, its images kept as bytes (zeroed; c <= HG_PIXEL_MAX_CHANNELS)
+ * reading as b/255 (rounded as the float division). */
+hg_dataset *hg_dataset_new_pixels(int n, int c, int h, int w, int num_classes, const char *name);
+/* Images [first, first + count) ← values (count images of C·H·W floats);
+ * not for a set of pixels (its bytes are written directly). */
 hg_status hg_dataset_set_rows(hg_dataset *ds, int first, int count, const float *values);
 /* out ← image i (C·H·W floats). */
 hg_status hg_dataset_get_row(const hg_dataset *ds, int i, float *out);
+/* out ← images indices[0..n), one after another (n·C·H·W floats); pixels
+ * are looked up and, when the set is whitened, the rows whitened together. */
+hg_status hg_dataset_get_rows(const hg_dataset *ds, const int *indices, int n, float *out);
+/* Image i as a new [1,C,H,W] tensor (e.g. a sample for a net's shapes). */
+hg_tensor *hg_dataset_image(const hg_dataset *ds, int i);
 /* Free the images, the labels and ds. NULL is allowed. */
 void hg_dataset_free(hg_dataset *ds);
 

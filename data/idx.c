@@ -127,26 +127,6 @@ static hg_status check_headers(const char *ipath, const unsigned *ih, unsigned l
   return HG_OK;
 }
 
-static hg_status read_pixels(gzFile f, const char *path, float *dst, size_t total) {
-  float scale[256]; /* byte -> byte / 255, exactly as the division rounds */
-  for (int v = 0; v < 256; v++) scale[v] = (float)v / 255.0f;
-  unsigned char *buf = malloc(IDX_CHUNK);
-  if (!buf) return hg_fail(HG_ERR_NOMEM, "idx %s: out of memory", path);
-  hg_status st = HG_OK;
-  for (size_t done = 0; done < total && st == HG_OK;) {
-    size_t n = total - done < IDX_CHUNK ? total - done : IDX_CHUNK;
-    long long got = read_upto(f, path, buf, n, "the pixels");
-    if (got < 0) st = HG_ERR_IO;
-    else if ((size_t)got < n)
-      st = hg_fail(HG_ERR_IO, "idx %s: truncated: the pixels take %zu bytes, only %zu present", path,
-                   total, done + (size_t)got);
-    for (size_t i = 0; st == HG_OK && i < n; i++) dst[done + i] = scale[buf[i]];
-    done += n;
-  }
-  free(buf);
-  return st;
-}
-
 static hg_status read_labels(gzFile f, const char *path, int *labels, int n) {
   unsigned char *buf = malloc((size_t)n);
   if (!buf) return hg_fail(HG_ERR_NOMEM, "idx %s: out of memory", path);
@@ -163,9 +143,9 @@ static hg_status read_labels(gzFile f, const char *path, int *labels, int n) {
 
 static hg_dataset *read_data(gzFile fi, const char *ipath, const unsigned *ih, gzFile fl,
                              const char *lpath) {
-  hg_dataset *ds = hg_dataset_new((int)ih[1], 1, (int)ih[2], (int)ih[3], IDX_CLASSES, base_name(ipath));
+  hg_dataset *ds = hg_dataset_new_pixels((int)ih[1], 1, (int)ih[2], (int)ih[3], IDX_CLASSES, base_name(ipath));
   if (!ds) return NULL;
-  if (read_pixels(fi, ipath, ds->images->data, ds->images->numel) != HG_OK || expect_end(fi, ipath) != HG_OK ||
+  if (read_exact(fi, ipath, ds->pixels, (size_t)ih[1] * ih[2] * ih[3], "the pixels") != HG_OK || expect_end(fi, ipath) != HG_OK ||
       read_labels(fl, lpath, ds->labels, ds->count) != HG_OK || expect_end(fl, lpath) != HG_OK) {
     hg_dataset_free(ds);
     return NULL;

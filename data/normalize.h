@@ -14,11 +14,13 @@ typedef struct hg_normalizer {
   float std[HG_NORM_MAX_CHANNELS]; /* population std; 1 for a constant channel */
 } hg_normalizer;
 
-/* Per-channel mean and std of ds->images [N,C,H,W] (accumulated in double). */
+/* Per-channel mean and std of ds's images [N,C,H,W] as they read
+ * (accumulated in double; a set of pixels from a histogram of its bytes). */
 hg_status hg_normalizer_fit(hg_normalizer *norm, const hg_dataset *ds);
 /* x[n,c,:,:] = (x - mean[c]) / std[c] in place; x is [N,C,H,W] with C == channels. */
 hg_status hg_normalizer_apply_tensor(const hg_normalizer *norm, hg_tensor *x);
-/* hg_normalizer_apply_tensor on ds->images. */
+/* hg_normalizer_apply_tensor on ds's images; a set of pixels has its byte
+ * tables standardised instead (each value rounds as it would in a tensor). */
 hg_status hg_normalizer_apply(const hg_normalizer *norm, hg_dataset *ds);
 
 #endif

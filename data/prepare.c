@@ -72,14 +72,13 @@ static hg_status standardise(const hg_data_opts *o, hg_data *d) {
 
 /* Training and test images of one shape and one set of classes. */
 static hg_status check_alike(const hg_dataset *train, const hg_dataset *test) {
-  char a[64], b[64];
-  hg_shape_str(train->images, a, sizeof a);
-  hg_shape_str(test->images, b, sizeof b);
+  const int *a = train->shape, *b = test->shape;
   bool same = train->num_classes == test->num_classes;
-  for (int d = 1; d < 4; d++) same = same && train->images->shape[d] == test->images->shape[d];
+  for (int d = 1; d < 4; d++) same = same && a[d] == b[d];
   if (same) return HG_OK;
-  return hg_fail(HG_ERR_SHAPE, "prepare: the training images in %s are %s (%d classes), the test images in %s %s (%d classes)",
-                 train->source, a, train->num_classes, test->source, b, test->num_classes);
+  return hg_fail(HG_ERR_SHAPE, "prepare: the training images in %s are [%d,%d,%d,%d] (%d classes), the test images in %s [%d,%d,%d,%d] (%d classes)",
+                 train->source, a[0], a[1], a[2], a[3], train->num_classes, test->source, b[0], b[1], b[2], b[3],
+                 test->num_classes);
 }
 
 hg_status hg_data_prepare(const hg_data_opts *o, hg_data *out) {

@@ -23,14 +23,22 @@ typedef struct hg_zca {
 
 /* Fit on x [N, ...] (N >= 2): features are the N rows flattened. */
 hg_zca *hg_zca_fit_tensor(const hg_tensor *x, float eps);
-/* Fit on ds->images. */
+/* Fit on the images of ds as they read (a set not yet whitened), a chunk of
+ * rows at a time: the same transform as hg_zca_fit_tensor on them. */
 hg_zca *hg_zca_fit(const hg_dataset *ds, float eps);
 /* x = W (x - mean) for each row of x [N, ...] in place; rows must have D elements. */
 hg_status hg_zca_apply_tensor(const hg_zca *zca, hg_tensor *x);
-/* hg_zca_apply_tensor on ds->images. */
+/* hg_zca_apply_tensor on ds's images; a set of pixels keeps its bytes and
+ * takes the transform along (shared, not copied): its rows are whitened as
+ * they are read. */
 hg_status hg_zca_apply(const hg_zca *zca, hg_dataset *ds);
+/* rows [n, D] ← (rows − mean)·matrix: mean [D], matrix [D,D] of a ZCA transform. */
+hg_status hg_zca_whiten_rows(const hg_tensor *mean, const hg_tensor *matrix, float *rows, int n);
 /* A hash of x's shape and values ("%016llx"), to tell fitting data apart. */
 void hg_zca_fingerprint(const hg_tensor *x, char *out, size_t size);
+/* The same hash of ds's images as they read (equal to hg_zca_fingerprint of
+ * a tensor holding them). */
+hg_status hg_zca_fingerprint_dataset(const hg_dataset *ds, char *out, size_t size);
 /* Free the tensors and zca. NULL is allowed. */
 void hg_zca_free(hg_zca *zca);
 

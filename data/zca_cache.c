@@ -72,8 +72,11 @@ hg_zca *hg_zca_load_or_fit(const char *path, const hg_dataset *ds, float eps) {
       return NULL;
     }
     char fp[sizeof z->fingerprint];
-    hg_zca_fingerprint(ds->images, fp, sizeof fp);
-    if (z && z->eps == eps && z->count == ds->count && strcmp(z->fingerprint, fp) == 0) return z;
+    if (hg_zca_fingerprint_dataset(ds, fp, sizeof fp) != HG_OK) {
+      hg_zca_free(z);
+      return NULL;
+    }
+    if (z->eps == eps && z->count == ds->count && strcmp(z->fingerprint, fp) == 0) return z;
     hg_zca_free(z);
   }
   hg_zca *z = hg_zca_fit(ds, eps);

@@ -140,8 +140,11 @@ static hg_status run_cell(const layer_probe_options *o, const hg_data *d, const 
   if (!net) return hg_last_status();
   int after = hg_net_find(net, bn);
   float dropout = shc ? 0 : o->c.dropout;
+  hg_tensor *sample = hg_dataset_image(d->train, 0);
   hg_status s = after < 0 ? hg_fail(HG_ERR_ARG, "the net has no layer %s", bn)
-                          : hg_net_attach_probe(net, after, d->train->images, d->train->num_classes, dropout);
+                : !sample ? hg_last_status()
+                          : hg_net_attach_probe(net, after, sample, d->train->num_classes, dropout);
+  hg_tensor_free(sample);
   if (s == HG_OK && shc) hg_layer_set_mode(net->layers[net->n - 1], HG_TRAIN_H);
   hg_trainer_opts to = {.backprop = hg_sgd_opts(o->c.lr, o->c.momentum, o->c.weight_decay, o->c.momentum > 0),
                         .hebb_lr = o->shc_lr};

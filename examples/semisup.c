@@ -97,7 +97,9 @@ static hg_status fine_tune(const semisup_options *o, const hg_data *d, hg_net *n
   hg_status s = after < 0 ? hg_fail(HG_ERR_ARG, "the net has no layer %s", bn) : HG_OK;
   if (s == HG_OK && o->row_norm > 0) s = hg_experiment_scale_rows(net, after, o->row_norm);
   /* cut after bnK with a new classifier, then let every layer learn */
-  if (s == HG_OK) s = hg_net_attach_probe(net, after, labelled->images, labelled->num_classes, o->c.dropout);
+  hg_tensor *sample = s == HG_OK ? hg_dataset_image(labelled, 0) : NULL;
+  if (s == HG_OK) s = sample ? hg_net_attach_probe(net, after, sample, labelled->num_classes, o->c.dropout) : hg_last_status();
+  hg_tensor_free(sample);
   if (s == HG_OK) s = hg_experiment_set_modes(net, 'B', 'G');
   if (s == HG_OK && o->no_bias) hg_experiment_drop_bias(net, after);
   hg_trainer_opts to = {.backprop = hg_sgd_opts(o->c.lr, o->c.momentum, o->c.weight_decay, o->c.momentum > 0),

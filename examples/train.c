@@ -64,7 +64,9 @@ static hg_status run_probe(hg_net *net, const hg_data *d, const train_options *o
                            double *test_top1) {
   int layer = hg_net_find(net, o->probe);
   if (layer < 0) return hg_fail(HG_ERR_ARG, "--probe: the net has no layer named '%s'", o->probe);
-  hg_status s = hg_net_attach_probe(net, layer, d->train->images, d->train->num_classes, 0);
+  hg_tensor *sample = hg_dataset_image(d->train, 0);
+  hg_status s = sample ? hg_net_attach_probe(net, layer, sample, d->train->num_classes, 0) : hg_last_status();
+  hg_tensor_free(sample);
   if (s == HG_OK && o->probe_shc) hg_layer_set_mode(net->layers[net->n - 1], HG_TRAIN_H);
   hg_trainer_opts to = {.backprop = hg_sgd_opts(o->probe_lr, o->c.momentum, o->probe_decay, !o->no_nesterov),
                         .adam = o->adam, .hebb_lr = o->c.hebb_lr, .sync = hg_parallel_sync()};

@@ -59,7 +59,7 @@ int hg_common_main(const hg_cli *cli, int argc, char **argv, void *opts,
 
 /* SoftHebb's net with --triangle-powers, for square images whose side is a multiple of 8. */
 static hg_net *softhebb_net(const hg_common_opts *c, const hg_dataset *train, uint64_t seed) {
-  const int *shape = train->images->shape;
+  const int *shape = train->shape;
   if (shape[2] != shape[3] || shape[2] % 8) {
     hg_fail(HG_ERR_SHAPE, "--model softhebb: images of %dx%d, expected square ones of a side divisible by 8 "
             "(cifar10, cifar100, or MNIST made 32x32)", shape[2], shape[3]);
@@ -71,11 +71,11 @@ static hg_net *softhebb_net(const hg_common_opts *c, const hg_dataset *train, ui
 }
 
 hg_net *hg_common_net(const hg_common_opts *c, const hg_dataset *train, uint64_t seed) {
-  const hg_tensor *im = train->images;
+  const int *shape = train->shape;
   const char *model = c->model ? c->model : "seeds";
   hg_net *net = NULL;
-  if (!strcmp(model, "seeds")) net = hg_net_seeds(im->shape[1], train->num_classes, seed);
-  else if (!strcmp(model, "small")) net = hg_net_small(im->shape[1], im->shape[2], train->num_classes, seed);
+  if (!strcmp(model, "seeds")) net = hg_net_seeds(shape[1], train->num_classes, seed);
+  else if (!strcmp(model, "small")) net = hg_net_small(shape[1], shape[2], train->num_classes, seed);
   else if (!strcmp(model, "softhebb")) net = softhebb_net(c, train, seed);
   else hg_fail(HG_ERR_ARG, "--model '%s' is not seeds, small or softhebb", model);
   if (net) net->check_finite = c->check_finite;

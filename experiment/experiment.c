@@ -150,8 +150,7 @@ typedef struct bn_saved {
  * (momentum 1/(k+1) at batch k), in training mode; no gradients. */
 static hg_status average_statistics(hg_net *net, int last, const hg_dataset *ds, int batch,
                                     int limit, uint64_t seed) {
-  const hg_tensor *im = ds->images;
-  hg_tensor *x = hg_tensor_empty(HG_SHAPE(batch, im->shape[1], im->shape[2], im->shape[3]));
+  hg_tensor *x = hg_tensor_empty(HG_SHAPE(batch, ds->shape[1], ds->shape[2], ds->shape[3]));
   hg_batcher *b = x ? hg_batcher_new(ds, batch, true, seed) : NULL;
   hg_status s = b ? HG_OK : hg_last_status();
   for (int i = 0; i <= last; i++)

@@ -70,16 +70,29 @@ static void write_idx(const char *images, const char *labels, bool gz, int n, in
   free(px);
 }
 
+/* All images of ds as they read: N·C·H·W floats (the caller frees them). */
+static float *read_all(const hg_dataset *ds) {
+  size_t per = (size_t)ds->shape[1] * ds->shape[2] * ds->shape[3];
+  float *x = malloc((size_t)ds->count * per * sizeof *x);
+  int *all = malloc((size_t)ds->count * sizeof *all);
+  assert_true(x && all);
+  for (int i = 0; i < ds->count; i++) all[i] = i;
+  hgt_status(hg_dataset_get_rows(ds, all, ds->count, x));
+  free(all);
+  return x;
+}
+
 static void check_idx_contents(const hg_dataset *ds, int n, int rows, int cols) {
   assert_non_null(ds);
   assert_int_equal(ds->count, n);
   assert_int_equal(ds->num_classes, 10);
-  assert_int_equal(ds->images->ndim, 4);
-  assert_int_equal(ds->images->shape[1], 1);
-  assert_int_equal(ds->images->shape[2], rows);
-  assert_int_equal(ds->images->shape[3], cols);
-  for (size_t k = 0; k < ds->images->numel; k++)
-    assert_true(ds->images->data[k] == (float)pixel((int)k) / 255.0f);
+  assert_non_null(ds->pixels); /* one byte a pixel, as in the file */
+  assert_int_equal(ds->shape[1], 1);
+  assert_int_equal(ds->shape[2], rows);
+  assert_int_equal(ds->shape[3], cols);
+  float *x = read_all(ds);
+  for (size_t k = 0; k < (size_t)n * rows * cols; k++) assert_true(x[k] == (float)pixel((int)k) / 255.0f);
+  free(x);
   for (int i = 0; i < n; i++) assert_int_equal(ds->labels[i], i % 10);
 }
 
@@ -203,7 +216,8 @@ static void write_cifar(const char *path, int records, int label_bytes, const in
 
 static void check_cifar_record(const hg_dataset *ds, int i, int r, int label) {
   assert_int_equal(ds->labels[i], label);
-  const float *x = ds->images->data + (size_t)i * 3072;
+  float x[3072];
+  hgt_status(hg_dataset_get_row(ds, i, x));
   for (int k = 0; k < 3072; k++) assert_true(x[k] == (float)pixel(r + k) / 255.0f);
 }
 
@@ -224,8 +238,8 @@ static void test_cifar10(void **state) {
   if (!test) fail_msg("%s", hg_last_error());
   assert_int_equal(test->count, 4);
   assert_int_equal(test->num_classes, 10);
-  assert_int_equal(test->images->shape[1], 3);
-  assert_int_equal(test->images->shape[2], 32);
+  assert_int_equal(test->shape[1], 3);
+  assert_int_equal(test->shape[2], 32);
   for (int r = 0; r < 4; r++) check_cifar_record(test, r, r, labels[r]);
   hg_dataset_free(test);
   hg_dataset *train = hg_dataset_load_cifar(dir, false, true, 2);
@@ -552,6 +566,89 @@ static double identity_error(const hg_tensor *x) {
   return worst;
 }
 
+/* A float copy of the images of a set of pixels, with its labels. */
+static hg_dataset *float_copy(const hg_dataset *px) {
+  const int *s = px->shape;
+  hg_dataset *f = hg_dataset_new(s[0], s[1], s[2], s[3], px->num_classes, px->name);
+  float *x = read_all(px);
+  memcpy(f->images->data, x, f->images->numel * sizeof(float));
+  memcpy(f->labels, px->labels, (size_t)s[0] * sizeof(int));
+  free(x);
+  return f;
+}
+
+static void assert_same_images(const hg_dataset *a, const hg_dataset *b, float tol) {
+  assert_int_equal(a->count, b->count);
+  float *x = read_all(a), *y = read_all(b);
+  size_t n = (size_t)a->count * a->shape[1] * a->shape[2] * a->shape[3];
+  for (size_t k = 0; k < n; k++)
+    if (!(fabsf(x[k] - y[k]) <= tol)) fail_msg("value %zu: %g against %g", k, (double)x[k], (double)y[k]);
+  for (int i = 0; i < a->count; i++) assert_int_equal(a->labels[i], b->labels[i]);
+  free(x);
+  free(y);
+}
+
+/* A set of pixels (bytes and what they read as) and a float32 copy of it go
+ * through the preparation alike: the same split, normalisation (exactly:
+ * the tables round as the floats do), ZCA fingerprint and transform
+ * (exactly), whitened rows (to float rounding: one batch against chunks),
+ * and MNIST's 3x32x32 conversion; a set of pixels refuses rows of floats
+ * and normalising after whitening. */
+static void test_pixel_sets_read_as_floats(void **state) {
+  (void)state;
+  hg_dataset *grey = hg_dataset_new_pixels(300, 1, 4, 4, 10, "grey");
+  hg_rng rng;
+  hg_rng_seed(&rng, 3, 0);
+  for (int i = 0; i < 300; i++) {
+    grey->labels[i] = i % 10;
+    for (int k = 0; k < 16; k++) grey->pixels[i * 16 + k] = (uint8_t)(hg_rng_u32(&rng) % (40 + 13 * k));
+  }
+  hg_dataset *rgb = hg_dataset_to_rgb32(grey), *rgb_f = NULL, *grey_f = float_copy(grey);
+  assert_non_null(rgb);
+  assert_non_null(rgb->pixels);
+  assert_same_images(rgb, rgb_f = hg_dataset_to_rgb32(grey_f), 0.0f);
+  hg_dataset_free(rgb_f);
+  hg_dataset_free(grey_f);
+  float row[3072];
+  assert_int_equal(hg_dataset_set_rows(rgb, 0, 1, row), HG_ERR_ARG);
+
+  hg_dataset *px = grey, *fl = float_copy(grey);
+  hg_dataset *px_tr, *px_va, *fl_tr, *fl_va;
+  hgt_status(hg_dataset_split(px, 50, 7, &px_tr, &px_va));
+  hgt_status(hg_dataset_split(fl, 50, 7, &fl_tr, &fl_va));
+  assert_non_null(px_tr->pixels);
+  assert_same_images(px_tr, fl_tr, 0.0f);
+  hg_normalizer n_px, n_fl;
+  hgt_status(hg_normalizer_fit(&n_px, px_tr));
+  hgt_status(hg_normalizer_fit(&n_fl, fl_tr));
+  assert_true(fabsf(n_px.mean[0] - n_fl.mean[0]) <= 1e-6f * fabsf(n_fl.mean[0]));
+  assert_true(fabsf(n_px.std[0] - n_fl.std[0]) <= 1e-6f * n_fl.std[0]);
+  hgt_status(hg_normalizer_apply(&n_fl, px_tr));
+  hgt_status(hg_normalizer_apply(&n_fl, px_va));
+  hgt_status(hg_normalizer_apply(&n_fl, fl_tr));
+  hgt_status(hg_normalizer_apply(&n_fl, fl_va));
+  assert_same_images(px_tr, fl_tr, 0.0f);
+  hg_zca *z_px = hg_zca_fit(px_tr, 1e-2f), *z_fl = hg_zca_fit(fl_tr, 1e-2f);
+  assert_true(z_px && z_fl);
+  assert_string_equal(z_px->fingerprint, z_fl->fingerprint);
+  assert_memory_equal(z_px->matrix->data, z_fl->matrix->data, 256 * sizeof(float));
+  hgt_status(hg_zca_apply(z_px, px_va));
+  hgt_status(hg_zca_apply(z_fl, fl_va));
+  assert_same_images(px_va, fl_va, 1e-5f);
+  assert_int_equal(hg_normalizer_apply(&n_fl, px_va), HG_ERR_ARG);
+  hgt_error_mentions("whitened", NULL);
+  assert_null(hg_zca_fit(px_va, 1e-2f));
+  hg_dataset *sub = hg_dataset_subset(px_va, (int[]){4, 0}, 2); /* keeps the whitening */
+  float a[16], b[16];
+  hgt_status(hg_dataset_get_row(sub, 0, a));
+  hgt_status(hg_dataset_get_row(fl_va, 4, b));
+  for (int k = 0; k < 16; k++) assert_true(fabsf(a[k] - b[k]) <= 1e-5f);
+  hg_zca_free(z_px);
+  hg_zca_free(z_fl);
+  hg_dataset *all[] = {sub, rgb, px, fl, px_tr, px_va, fl_tr, fl_va};
+  for (int i = 0; i < 8; i++) hg_dataset_free(all[i]);
+}
+
 /* n samples [3,2,2] (D = 12) of strongly correlated Gaussians with offsets. */
 static hg_dataset *correlated_dataset(int n, uint64_t seed) {
   hg_dataset *ds = hg_dataset_new(n, 3, 2, 2, 10, "correlated");
@@ -656,12 +753,13 @@ static void test_real_mnist(void **state) {
   if (!ds) fail_msg("%s", hg_last_error());
   assert_int_equal(ds->count, 10000);
   assert_int_equal(ds->labels[0], 7);
-  assert_int_equal(ds->images->shape[2], 28);
-  float lo = 1, hi = 0;
-  for (size_t k = 0; k < ds->images->numel; k++) {
-    lo = fminf(lo, ds->images->data[k]);
-    hi = fmaxf(hi, ds->images->data[k]);
+  assert_int_equal(ds->shape[2], 28);
+  float lo = 1, hi = 0, *x = read_all(ds);
+  for (size_t k = 0; k < (size_t)ds->count * 28 * 28; k++) {
+    lo = fminf(lo, x[k]);
+    hi = fmaxf(hi, x[k]);
   }
+  free(x);
   assert_true(lo == 0.0f && hi == 1.0f);
   hg_dataset_free(ds);
 }
@@ -708,6 +806,7 @@ int main(void) {
       cmocka_unit_test(test_load_by_name), cmocka_unit_test(test_split),
       cmocka_unit_test(test_to_rgb32),     cmocka_unit_test(test_normalizer),
       cmocka_unit_test(test_batcher),      cmocka_unit_test(test_zca),
+      cmocka_unit_test(test_pixel_sets_read_as_floats),
       cmocka_unit_test(test_real_mnist),   cmocka_unit_test(test_real_cifar10),
       cmocka_unit_test(test_real_fashion),
   };
