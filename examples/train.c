@@ -68,8 +68,9 @@ static hg_status run_probe(hg_net *net, const hg_data *d, const train_options *o
   hg_status s = sample ? hg_net_attach_probe(net, layer, sample, d->train->num_classes, 0) : hg_last_status();
   hg_tensor_free(sample);
   if (s == HG_OK && o->probe_shc) hg_layer_set_mode(net->layers[net->n - 1], HG_TRAIN_H);
-  hg_trainer_opts to = {.backprop = hg_sgd_opts(o->probe_lr, o->c.momentum, o->probe_decay, !o->no_nesterov),
-                        .adam = o->adam, .hebb_lr = o->c.hebb_lr, .sync = hg_parallel_sync()};
+  hg_group_opts probe_opts = o->adam ? hg_adam_opts(o->probe_lr, o->probe_decay)
+                                     : hg_sgd_opts(o->probe_lr, o->c.momentum, o->probe_decay, !o->no_nesterov);
+  hg_trainer_opts to = {.backprop = probe_opts, .adam = o->adam, .hebb_lr = o->c.hebb_lr, .sync = hg_parallel_sync()};
   hg_plasticity teacher; /* the base of the Hebbian classifier's teacher rule */
   if (s == HG_OK && o->probe_shc) s = hg_plasticity_parse("instar", &teacher);
   hg_trainer *t = s == HG_OK ? hg_trainer_new(net, o->probe_shc ? &teacher : NULL, &to) : NULL;

@@ -98,8 +98,8 @@ static hg_status check_opts(hg_optim_kind kind, const hg_group_opts *o) {
     if (!(o->beta1 >= 0.0f && o->beta1 < 1.0f && o->beta2 >= 0.0f && o->beta2 < 1.0f))
       return hg_fail(HG_ERR_ARG, "adam: betas (%g, %g) must lie in [0, 1)", (double)o->beta1,
                      (double)o->beta2);
-    if (!finite_nonneg(o->eps))
-      return hg_fail(HG_ERR_ARG, "adam: eps %g must be finite and >= 0", (double)o->eps);
+    if (!(o->eps > 0.0f && o->eps < INFINITY)) /* 0 divides a zero gradient by zero */
+      return hg_fail(HG_ERR_ARG, "adam: eps %g must be finite and > 0", (double)o->eps);
   }
   return HG_OK;
 }

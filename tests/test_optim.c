@@ -311,6 +311,9 @@ static void test_bad_construction(void **state) {
   hg_group_opts o = hg_adam_opts(0.1f, 0.0f);
   o.beta2 = 1.0f;
   assert_int_equal(hg_optim_add_group(opt, 0, 1, o), HG_ERR_ARG);
+  /* SGD's settings given to Adam: eps 0 would divide a zero gradient by zero */
+  assert_int_equal(hg_optim_add_group(opt, 0, 1, hg_sgd_opts(0.1f, 0.9f, 0.0f, true)), HG_ERR_ARG);
+  hgt_error_mentions("eps 0", NULL);
   assert_int_equal(hg_optim_kind_of(opt), HG_OPTIM_ADAM);
   hg_optim_free(opt);
   hg_optim_free(NULL);

@@ -2,7 +2,8 @@
  * SIGKILL at several points and resumed, it ends with the same weights as a
  * run that was never stopped; a finished run resumed adds no second result
  * row; --resume with other data settings is refused by name; --val 0 reports no
- * validation accuracy; --init loads weights only (F layers, Adam). */
+ * validation accuracy; --init loads weights only (F layers, Adam); a probe
+ * trains with Adam when asked. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <signal.h>
@@ -147,6 +148,13 @@ static void test_resume_checks_and_records_once(void **state) {
   snprintf(init, sizeof init, "%s/backprop/last.safetensors", dir);
   snprintf(other, sizeof other, "%s/init", base);
   assert_int_equal(run(other, (const char *[]){"--init", init, "--modes", "F-G", "--adam", NULL}), 0);
+  /* a probe trained by Adam (it once got SGD's settings: betas and eps 0) */
+  snprintf(other, sizeof other, "%s/probe", base);
+  snprintf(csv, sizeof csv, "%s/result.csv", other);
+  assert_int_equal(run(other, (const char *[]){"--adam", "--probe", "bn1", "--probe-epochs", "1", NULL}), 0);
+  text = hgt_read_all(csv);
+  assert_non_null(strstr(text, "probe bn1,"));
+  free(text);
 }
 
 int main(void) {
