@@ -118,6 +118,25 @@ hg_status hg_dataset_get_rows(const hg_dataset *ds, const int *indices, int n, f
 
 hg_status hg_dataset_get_row(const hg_dataset *ds, int i, float *out) { return hg_dataset_get_rows(ds, &i, 1, out); }
 
+hg_dataset *hg_dataset_floats(const hg_dataset *ds) {
+  const int *s = ds->shape;
+  hg_dataset *out = hg_dataset_new(s[0], s[1], s[2], s[3], ds->num_classes, ds->name);
+  if (!out) return NULL;
+  memcpy(out->source, ds->source, sizeof out->source);
+  memcpy(out->labels, ds->labels, (size_t)ds->count * sizeof *ds->labels);
+  enum { CHUNK = 256 };
+  int idx[CHUNK];
+  for (int at = 0; at < ds->count; at += CHUNK) {
+    int n = ds->count - at < CHUNK ? ds->count - at : CHUNK;
+    for (int k = 0; k < n; k++) idx[k] = at + k;
+    if (hg_dataset_get_rows(ds, idx, n, out->images->data + (size_t)at * row_size(ds)) != HG_OK) {
+      hg_dataset_free(out);
+      return NULL;
+    }
+  }
+  return out;
+}
+
 hg_tensor *hg_dataset_image(const hg_dataset *ds, int i) {
   hg_tensor *x = hg_tensor_empty(HG_SHAPE(1, ds->shape[1], ds->shape[2], ds->shape[3]));
   if (x && hg_dataset_get_row(ds, i, x->data) != HG_OK) {

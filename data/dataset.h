@@ -54,6 +54,9 @@ hg_status hg_dataset_get_row(const hg_dataset *ds, int i, float *out);
 /* out ← images indices[0..n), one after another (n·C·H·W floats); pixels
  * are looked up and, when the set is whitened, the rows whitened together. */
 hg_status hg_dataset_get_rows(const hg_dataset *ds, const int *indices, int n, float *out);
+/* A copy of ds holding what its images read as in float32 (a set of pixels
+ * made floats: 4 bytes a value). */
+hg_dataset *hg_dataset_floats(const hg_dataset *ds);
 /* Image i as a new [1,C,H,W] tensor (e.g. a sample for a net's shapes). */
 hg_tensor *hg_dataset_image(const hg_dataset *ds, int i);
 /* Free the images, the labels and ds. NULL is allowed. */

@@ -39,6 +39,15 @@ static hg_status to_rgb32(hg_dataset **ds) {
   return HG_OK;
 }
 
+/* *ds → a float32 copy of what it reads. */
+static hg_status to_floats(hg_dataset **ds) {
+  hg_dataset *f = hg_dataset_floats(*ds);
+  if (!f) return hg_last_status();
+  hg_dataset_free(*ds);
+  *ds = f;
+  return HG_OK;
+}
+
 static hg_status split(const hg_data_opts *o, hg_dataset *full, hg_data *d) {
   if (o->n_val <= 0) {
     d->train = full;
@@ -57,15 +66,18 @@ static hg_status split(const hg_data_opts *o, hg_dataset *full, hg_data *d) {
 static hg_status standardise(const hg_data_opts *o, hg_data *d) {
   hg_normalizer norm;
   hg_status s = hg_normalizer_fit(&norm, d->train);
-  hg_dataset *all[3] = {d->train, d->val, d->test};
+  hg_dataset **sets[3] = {&d->train, &d->val, &d->test};
   for (int i = 0; i < 3 && s == HG_OK; i++)
-    if (all[i]) s = hg_normalizer_apply(&norm, all[i]);
+    if (*sets[i]) s = hg_normalizer_apply(&norm, *sets[i]);
   if (s != HG_OK || !o->zca) return s;
   hg_zca *z = o->zca_cache ? hg_zca_load_or_fit(o->zca_cache, d->train, o->zca_eps)
                            : hg_zca_fit(d->train, o->zca_eps);
   if (!z) return hg_last_status();
-  for (int i = 0; i < 3 && s == HG_OK; i++)
-    if (all[i]) s = hg_zca_apply(z, all[i]);
+  for (int i = 0; i < 3 && s == HG_OK; i++) {
+    if (!*sets[i]) continue;
+    if (o->zca_floats) s = to_floats(sets[i]); /* then whitened once, in place */
+    if (s == HG_OK) s = hg_zca_apply(z, *sets[i]);
+  }
   hg_zca_free(z);
   return s;
 }

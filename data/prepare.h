@@ -17,6 +17,7 @@ typedef struct hg_data_opts {
   bool zca;               /* whole-image ZCA whitening */
   float zca_eps;
   const char *zca_cache;  /* file to reuse the fitted transform from (NULL: refit) */
+  bool zca_floats;        /* whiten once into float32 copies instead of per batch */
   uint64_t seed;          /* of the split */
 } hg_data_opts;
 

@@ -13,6 +13,7 @@ hg_status hg_common_prepare(hg_common_opts *c, hg_data *d) {
   hg_status s = HG_OK;
   c->data.seed = (uint64_t)c->seed;
   c->data.rgb32 = !c->model || !strcmp(c->model, "seeds"); /* the seeds' net takes 3x32x32 */
+  if (c->data.zca_floats && !c->data.zca) return hg_fail(HG_ERR_ARG, "--zca-floats: only with --zca");
   if (c->data.zca && !c->data.zca_cache) {
     snprintf(c->zca_default, sizeof c->zca_default, "%s/zca-%s.safetensors", c->out, c->data.name);
     c->data.zca_cache = c->zca_default;

@@ -61,6 +61,8 @@ const hg_option hg_shared_options[] = {
            "use only N validation and N test images (default all)"),
     HG_FLAG("zca", DATA(zca), "whole-image ZCA whitening fitted on the training split"),
     HG_FLOAT("zca-eps", "E", DATA(zca_eps), "0.01", 0, HUGE_VAL, HG_OPT_OPEN_MIN, "ZCA regulariser"),
+    HG_FLAG("zca-floats", DATA(zca_floats), "with --zca, whiten the images once into float32 copies (4x the "
+                                            "memory of the bytes) instead of a batch at a time"),
     HG_STRING("zca-cache", "FILE", DATA(zca_cache), NULL, NULL,
               "reuse the fitted ZCA transform from FILE when it was fitted on the same\n"
               "data, else fit it and save it there (default OUT/zca-DATA.safetensors)"),

@@ -314,19 +314,27 @@ static void test_cifar100(void **state) {
 
 /* Training and test files of different image sizes are refused when the
  * data are prepared, naming both folders (not later, inside a layer). */
-static void test_prepare_refuses_mismatched_files(void **state) {
-  (void)state;
-  char root[128], dir[160], im[224], lb[224];
-  tmp_path("mixed", root, sizeof root);
-  snprintf(dir, sizeof dir, "%s/mnist", root);
+/* root/mnist/ (root under the test folder, named `name`) with n_train
+ * training images of side x side and n_test test images of test_side. */
+static void write_mnist_folder(const char *name, char *root, size_t size, char *dir, size_t dir_size, int n_train,
+                               int side, int n_test, int test_side) {
+  char im[256], lb[256];
+  tmp_path(name, root, size);
+  snprintf(dir, dir_size, "%s/mnist", root);
   assert_int_equal(mkdir(root, 0700), 0);
   assert_int_equal(mkdir(dir, 0700), 0);
   snprintf(im, sizeof im, "%s/train-images-idx3-ubyte", dir);
   snprintf(lb, sizeof lb, "%s/train-labels-idx1-ubyte", dir);
-  write_idx(im, lb, false, 20, 8, 8);
+  write_idx(im, lb, false, n_train, side, side);
   snprintf(im, sizeof im, "%s/t10k-images-idx3-ubyte", dir);
   snprintf(lb, sizeof lb, "%s/t10k-labels-idx1-ubyte", dir);
-  write_idx(im, lb, false, 6, 6, 6);
+  write_idx(im, lb, false, n_test, test_side, test_side);
+}
+
+static void test_prepare_refuses_mismatched_files(void **state) {
+  (void)state;
+  char root[128], dir[160];
+  write_mnist_folder("mixed", root, sizeof root, dir, sizeof dir, 20, 8, 6, 6);
   hg_data_opts o = hg_data_defaults("mnist");
   o.dir = root;
   o.n_val = 5;
@@ -649,6 +657,30 @@ static void test_pixel_sets_read_as_floats(void **state) {
   for (int i = 0; i < 8; i++) hg_dataset_free(all[i]);
 }
 
+/* The whole preparation with ZCA, a batch at a time from the bytes or once
+ * into floats (zca_floats): the same images, to float rounding. */
+static void test_prepare_zca_bytes_or_floats(void **state) {
+  (void)state;
+  char root[128], dir[160];
+  write_mnist_folder("zca-prep", root, sizeof root, dir, sizeof dir, 60, 4, 10, 4);
+  hg_data_opts o = hg_data_defaults("mnist");
+  o.dir = root;
+  o.n_val = 20;
+  o.zca = true;
+  hg_data bytes = {0}, floats = {0};
+  hgt_status(hg_data_prepare(&o, &bytes));
+  o.zca_floats = true;
+  hgt_status(hg_data_prepare(&o, &floats));
+  hg_dataset *b[3] = {bytes.train, bytes.val, bytes.test}, *f[3] = {floats.train, floats.val, floats.test};
+  for (int i = 0; i < 3; i++) {
+    assert_true(b[i]->pixels && b[i]->white_matrix && !b[i]->images);
+    assert_true(f[i]->images && !f[i]->pixels);
+    assert_same_images(b[i], f[i], 1e-4f);
+  }
+  hg_data_release(&bytes);
+  hg_data_release(&floats);
+}
+
 /* n samples [3,2,2] (D = 12) of strongly correlated Gaussians with offsets. */
 static hg_dataset *correlated_dataset(int n, uint64_t seed) {
   hg_dataset *ds = hg_dataset_new(n, 3, 2, 2, 10, "correlated");
@@ -807,6 +839,7 @@ int main(void) {
       cmocka_unit_test(test_to_rgb32),     cmocka_unit_test(test_normalizer),
       cmocka_unit_test(test_batcher),      cmocka_unit_test(test_zca),
       cmocka_unit_test(test_pixel_sets_read_as_floats),
+      cmocka_unit_test(test_prepare_zca_bytes_or_floats),
       cmocka_unit_test(test_real_mnist),   cmocka_unit_test(test_real_cifar10),
       cmocka_unit_test(test_real_fashion),
   };
