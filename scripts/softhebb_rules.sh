@@ -16,10 +16,10 @@
 #
 # Writes OUT/RUN/ for each run and OUT/table.md; rerunning skips finished runs.
 # Usage: scripts/softhebb_rules.sh [--data-dir DIR] [--out DIR] [--images N]
-#                                  [--epochs E] [--threads T]
+#                                  [--epochs E] [--threads T] [--seed S]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-data_dir="${HEBBGRAD_DATA:-datasets}" out=runs/softhebb-rules images=10000 epochs=20 threads=2
+data_dir="${HEBBGRAD_DATA:-datasets}" out=runs/softhebb-rules images=10000 epochs=20 threads=2 seed=1
 while [ $# -gt 0 ]; do
   case $1 in
     --data-dir) data_dir=$2; shift 2 ;;
@@ -27,13 +27,14 @@ while [ $# -gt 0 ]; do
     --images) images=$2; shift 2 ;;
     --epochs) epochs=$2; shift 2 ;;
     --threads) threads=$2; shift 2 ;;
-    *) echo "softhebb_rules.sh: unknown argument '$1' (expected --data-dir DIR, --out DIR, --images N, --epochs E, --threads T)" >&2; exit 2 ;;
+    --seed) seed=$2; shift 2 ;;
+    *) echo "softhebb_rules.sh: unknown argument '$1' (expected --data-dir DIR, --out DIR, --images N, --epochs E, --threads T, --seed S)" >&2; exit 2 ;;
   esac
 done
 scripts/setup.sh build
 mkdir -p "$out"
 common=(--data cifar10 --data-dir "$data_dir" --val 0 --limit-train "$images" --limit-test "$images"
-        --threads "$threads" --seed 1 --hebb-epochs 1 --hebb-batch 10 --cache-features
+        --threads "$threads" --seed "$seed" --hebb-epochs 1 --hebb-batch 10 --cache-features
         --adam --lr 1e-3 --weight-decay 0 --batch 64 --epochs "$epochs"
         --schedule "halve:$((epochs / 2)),$((epochs * 85 / 100))")
 
@@ -66,7 +67,7 @@ for layer in pool1 pool2 pool3; do
   dir="$out/probe-$layer"
   [ -f "$dir/result.csv" ] && continue
   build/train --data cifar10 --data-dir "$data_dir" --val 0 --limit-train "$images" --limit-test "$images" \
-    --threads "$threads" --seed 1 --model softhebb --modes FFF-G --epochs 0 \
+    --threads "$threads" --seed "$seed" --model softhebb --modes FFF-G --epochs 0 \
     --init "$out/softhebb-net-softhebb/backprop/last.safetensors" \
     --probe "$layer" --probe-epochs 10 --adam --lr 1e-3 --probe-lr 1e-3 --run-dir "$dir"
 done
