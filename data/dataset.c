@@ -116,6 +116,18 @@ hg_status hg_dataset_get_rows(const hg_dataset *ds, const int *indices, int n, f
   return ds->white_matrix ? hg_zca_whiten_rows(ds->white_mean, ds->white_matrix, out, n) : HG_OK;
 }
 
+hg_status hg_dataset_get_range(const hg_dataset *ds, int first, int n, float *out) {
+  enum { CHUNK = 256 }; /* rows per call: a whitened set's product is made per call */
+  int idx[CHUNK];
+  hg_status s = HG_OK;
+  for (int at = 0; at < n && s == HG_OK; at += CHUNK) {
+    int count = n - at < CHUNK ? n - at : CHUNK;
+    for (int k = 0; k < count; k++) idx[k] = first + at + k;
+    s = hg_dataset_get_rows(ds, idx, count, out + (size_t)at * row_size(ds));
+  }
+  return s;
+}
+
 hg_status hg_dataset_get_row(const hg_dataset *ds, int i, float *out) { return hg_dataset_get_rows(ds, &i, 1, out); }
 
 hg_dataset *hg_dataset_floats(const hg_dataset *ds) {
@@ -124,15 +136,9 @@ hg_dataset *hg_dataset_floats(const hg_dataset *ds) {
   if (!out) return NULL;
   memcpy(out->source, ds->source, sizeof out->source);
   memcpy(out->labels, ds->labels, (size_t)ds->count * sizeof *ds->labels);
-  enum { CHUNK = 256 };
-  int idx[CHUNK];
-  for (int at = 0; at < ds->count; at += CHUNK) {
-    int n = ds->count - at < CHUNK ? ds->count - at : CHUNK;
-    for (int k = 0; k < n; k++) idx[k] = at + k;
-    if (hg_dataset_get_rows(ds, idx, n, out->images->data + (size_t)at * row_size(ds)) != HG_OK) {
-      hg_dataset_free(out);
-      return NULL;
-    }
+  if (hg_dataset_get_range(ds, 0, ds->count, out->images->data) != HG_OK) {
+    hg_dataset_free(out);
+    return NULL;
   }
   return out;
 }

@@ -57,6 +57,8 @@ hg_status hg_dataset_get_rows(const hg_dataset *ds, const int *indices, int n, f
 /* A copy of ds holding what its images read as in float32 (a set of pixels
  * made floats: 4 bytes a value). */
 hg_dataset *hg_dataset_floats(const hg_dataset *ds);
+/* out ← images [first, first + n), as hg_dataset_get_rows. */
+hg_status hg_dataset_get_range(const hg_dataset *ds, int first, int n, float *out);
 /* Image i as a new [1,C,H,W] tensor (e.g. a sample for a net's shapes). */
 hg_tensor *hg_dataset_image(const hg_dataset *ds, int i);
 /* Free the images, the labels and ds. NULL is allowed. */

@@ -90,9 +90,7 @@ typedef struct row_source {
 /* Rows [first, first + count) (count <= ZCA_CHUNK), or NULL on failure. */
 static const float *source_rows(const row_source *src, int first, int count) {
   if (src->x) return src->x->data + (size_t)first * src->dim;
-  int idx[ZCA_CHUNK];
-  for (int k = 0; k < count; k++) idx[k] = first + k;
-  return hg_dataset_get_rows(src->ds, idx, count, src->buf) == HG_OK ? src->buf : NULL;
+  return hg_dataset_get_range(src->ds, first, count, src->buf) == HG_OK ? src->buf : NULL;
 }
 
 static int chunk_rows(const row_source *src, int at) { return src->n - at < ZCA_CHUNK ? src->n - at : ZCA_CHUNK; }

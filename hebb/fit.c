@@ -215,10 +215,9 @@ static hg_status at_step(hg_status s, const hg_fit_opts *o, int epoch, int step)
   char msg[512];
   snprintf(msg, sizeof msg, "%s", hg_last_error());
   if (s != HG_ERR_NUMERIC) return hg_fail(s, "epoch %d, step %d: %s", epoch + 1, step + 1, msg);
-  const char *what = strstr(msg, "training diverged") ? "" : "training diverged: ";
-  return hg_fail(s, "epoch %d, step %d: %s%s (learning rate too high? net->check_finite, "
+  return hg_fail(s, "epoch %d, step %d: training diverged: %s (learning rate too high? net->check_finite, "
                     "--check-finite, names the first layer whose output is not finite)%s%s%s",
-                 epoch + 1, step + 1, what, msg, o->run_dir ? "; " : "", o->run_dir ? o->run_dir : "",
+                 epoch + 1, step + 1, msg, o->run_dir ? "; " : "", o->run_dir ? o->run_dir : "",
                  o->run_dir ? "/last.safetensors keeps the last finished epoch" : "");
 }
 

@@ -249,7 +249,7 @@ hg_status hg_trainer_step(hg_trainer *t, hg_tensor *x, const int *labels, int co
   if (s == HG_OK && hebb) s = hebbian_losses(t, rows, labels, t->last_hebb, &loss, &st.hebb_loss);
   if (s == HG_OK && backprop) s = cross_entropy_term(out, labels, n, (float)n / count, &loss, &st);
   if (s == HG_OK && loss && !isfinite(loss->data[0]))
-    s = hg_fail(HG_ERR_NUMERIC, "training diverged: the loss is %g (cross-entropy %g, Hebbian %g)",
+    s = hg_fail(HG_ERR_NUMERIC, "the loss is %g (cross-entropy %g, Hebbian %g)",
                 loss->data[0], st.ce_loss, st.hebb_loss);
   bool learns = loss && loss->requires_grad; /* nothing to learn below a Hebbian classifier */
   if (s == HG_OK && learns) s = hg_backward(loss);
