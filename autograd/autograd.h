@@ -7,8 +7,13 @@
  * input only when that input requires one (a detached input costs nothing).
  *
  * Memory: the tape holds references to every tensor a node uses, so freeing a
- * tensor the tape still refers to is safe. hg_tape_clear() drops them and the
- * gradients of intermediate tensors; leaf gradients accumulate until zeroed. */
+ * tensor the tape still refers to is safe (and frees it as early as possible).
+ * A node lets go of its tensors and its output's gradient as soon as its
+ * backward has run, so the backward frees the activations above it as it
+ * goes down: the ops recorded once are run backward once (a gradient that
+ * reaches them again is an HG_ERR_STATE), while a new forward recorded on
+ * the same tape can be. hg_tape_clear() drops the rest; leaf gradients
+ * accumulate until zeroed. */
 #ifndef HG_AUTOGRAD_H
 #define HG_AUTOGRAD_H
 
@@ -63,6 +68,14 @@ static inline bool hg_needs_grad(const hg_tensor *t) { return t && t->requires_g
 /* The gradient buffer of t for a backward to write into. *accumulate is false
  * when the buffer holds nothing yet (write with =), true otherwise (+=). */
 hg_tensor *hg_grad_acquire(hg_tensor *t, bool *accumulate);
+/* Same for an input of an element-wise node whose output has x's shape: when
+ * x has no gradient yet, the output's gradient buffer (dropped after this
+ * node anyway) becomes x's, so the backward writes in place and no buffer is
+ * allocated; read each element of node->out->grad before writing it. */
+hg_tensor *hg_grad_acquire_in_place(hg_node *node, hg_tensor *x, bool *accumulate);
+/* True when node->out->grad is dropped after this node's backward and
+ * nothing else holds it: the backward may overwrite it. */
+bool hg_out_grad_disposable(const hg_node *node);
 
 /* One input's share of a backward: grad is the buffer of node->in[i] from
  * hg_grad_acquire, to be written (=) or, when accumulate, added to (+=). */
@@ -71,7 +84,8 @@ typedef hg_status (*hg_input_grad_fn)(hg_node *node, int i, hg_tensor *grad, boo
  * order; stops at the first status that is not HG_OK. */
 hg_status hg_grad_inputs(hg_node *node, hg_input_grad_fn f);
 
-/* d(loss)/d(leaf) for every leaf that requires a gradient; loss has 1 element. */
+/* d(loss)/d(leaf) for every leaf that requires a gradient; loss has 1 element.
+ * Once per recorded forward: backward through the same ops again is an HG_ERR_STATE. */
 hg_status hg_backward(hg_tensor *loss);
 /* Same, seeding the output's gradient with `grad_out` (same shape as out). */
 hg_status hg_backward_from(hg_tensor *out, const hg_tensor *grad_out);

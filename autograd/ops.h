@@ -59,6 +59,8 @@ hg_tensor *hg_linear(hg_tensor *x, hg_tensor *w, hg_tensor *b);
 /* y[n,k] = Σ_c w[k,c] ⋆ x[n,c] + b[k]; x [N,C,H,W], w [K,C,kh,kw], b [K] or NULL;
  * square stride, symmetric zero padding. */
 hg_tensor *hg_conv2d(hg_tensor *x, hg_tensor *w, hg_tensor *b, int stride, int pad);
+/* y = max(conv2d(x, w, b, stride, pad), 0) in one pass, keeping no pre-activation */
+hg_tensor *hg_conv2d_relu(hg_tensor *x, hg_tensor *w, hg_tensor *b, int stride, int pad);
 /* y[n,c,i,j] = max over the k×k window (padding never wins) */
 hg_tensor *hg_max_pool2d(hg_tensor *x, int kernel, int stride, int pad);
 /* y[n,c,i,j] = mean over the k×k window, padding counted as zeros */

@@ -1,6 +1,7 @@
 /* 2-D convolution on the oneDNN kernels of tensor/conv.h. */
 #include "autograd/op.h"
 #include "autograd/ops.h"
+#include "tensor/alloc.h"
 #include "tensor/conv.h"
 
 /* db[k] (+)= Σ_{n,i,j} dy[n,k,i,j] (bias needing a gradient when w does not) */
@@ -32,11 +33,10 @@ static hg_status weights_grad(const hg_conv_shape *s, hg_tensor *x, hg_tensor *w
 }
 
 /* dx = w ⋆ᵀ dy; dw = x ⋆ dy; db = Σ dy — each only when needed */
-static hg_status conv2d_backward(hg_node *nd) {
+static hg_status backward_from(hg_node *nd, const float *dy) {
   hg_tensor *x = nd->in[0], *w = nd->in[1], *b = nd->in[2];
   hg_conv_shape s;
   hg_status st = hg_conv_shape_init(&s, x->shape, w->shape, nd->args.i[0], nd->args.i[1]);
-  const float *dy = nd->out->grad->data;
   bool acc;
   if (st == HG_OK && hg_needs_grad(x)) {
     hg_tensor *dx = hg_grad_acquire(x, &acc);
@@ -50,6 +50,23 @@ static hg_status conv2d_backward(hg_node *nd) {
     bias_grad(&s, dy, db->data, acc);
   }
   return HG_OK;
+}
+
+static hg_status conv2d_backward(hg_node *nd) { return backward_from(nd, nd->out->grad->data); }
+
+/* du = dy ⊙ [y > 0], in dy's buffer when nothing else reads it, then as conv2d */
+static hg_status conv2d_relu_backward(hg_node *nd) {
+  const hg_tensor *y = nd->out, *dy = y->grad;
+  bool in_place = hg_out_grad_disposable(nd);
+  float *du = in_place ? dy->data : hg_pool_alloc(dy->numel * sizeof(float));
+  if (!du) return HG_ERR_NOMEM;
+  const float *g = dy->data, *yv = y->data;
+  size_t n = dy->numel;
+#pragma omp parallel for simd if (n > 32768)
+  for (size_t i = 0; i < n; i++) du[i] = yv[i] > 0.0f ? g[i] : 0.0f;
+  hg_status st = backward_from(nd, du);
+  if (!in_place) hg_pool_free(du, n * sizeof(float));
+  return st;
 }
 
 static hg_status conv2d_check(const hg_tensor *x, const hg_tensor *w, const hg_tensor *b,
@@ -76,6 +93,12 @@ static hg_tensor *conv2d_forward(const hg_op *op, hg_tensor *const *in, const vo
   (void)op;
   const conv_args *a = args;
   return hg_conv2d(in[0], in[1], in[2], a->stride, a->pad);
+}
+
+static hg_tensor *conv2d_relu_forward(const hg_op *op, hg_tensor *const *in, const void *args) {
+  (void)op;
+  const conv_args *a = args;
+  return hg_conv2d_relu(in[0], in[1], in[2], a->stride, a->pad);
 }
 
 /* Σ_{c,p,q} x[n, c, i·s − pad + p, j·s − pad + q]·w[k, c, p, q] over the taps inside x. */
@@ -110,6 +133,13 @@ static hg_tensor *conv2d_reference(const hg_op *op, hg_tensor *const *in, const 
   return y;
 }
 
+/* Naive: max(conv2d's reference, 0). */
+static hg_tensor *conv2d_relu_reference(const hg_op *op, hg_tensor *const *in, const void *args) {
+  hg_tensor *y = conv2d_reference(op, in, args);
+  for (size_t i = 0; y && i < y->numel; i++) y->data[i] = y->data[i] > 0.0f ? y->data[i] : 0.0f;
+  return y;
+}
+
 #define GRAD HG_IN_GRAD
 
 static const hg_op_case conv2d_cases[] = {
@@ -136,13 +166,31 @@ static const hg_op_case conv2d_bench[] = {
 };
 
 const hg_op hg_op_conv2d = HG_OP_SPEC("conv2d", conv2d, NULL, conv2d_cases, conv2d_bench);
+/* u = w ⋆ x + b kept ≥ 1 away from the kink: x > 0, a third of w negative
+ * (u ≈ 5 before the bias), b ≈ ±10 (the second channel negative). */
+#define RELU_X(...) HG_IN(0.5f, 1, GRAD, __VA_ARGS__)
+#define RELU_W(...) HG_IN(0.5f, 1, GRAD | HG_IN_SIGNED, __VA_ARGS__)
+#define RELU_B(k) HG_IN(8, 12, GRAD | HG_IN_SIGNED, k)
+static const hg_op_case conv2d_relu_cases[] = {
+    {"stride 1 pad 0, both signs", 3, {RELU_X(2, 3, 6, 5), RELU_W(4, 3, 3, 3), RELU_B(4)},
+     &(const conv_args){1, 0}, 0},
+    {"stride 2 pad 1, 2x3 kernel", 3, {RELU_X(1, 3, 5, 7), RELU_W(3, 3, 2, 3), RELU_B(3)},
+     &(const conv_args){2, 1}, 0},
+    {"stride 1 pad 1, detached x, through y ⊙ y", 3,
+     {HG_IN(0.5f, 1, HG_IN_DETACH, 2, 2, 5, 5), RELU_W(3, 2, 3, 3), RELU_B(3)},
+     &(const conv_args){1, 1}, HG_CASE_SQUARED},
+};
+const hg_op hg_op_conv2d_relu =
+    HG_OP_SPEC("conv2d_relu", conv2d_relu, NULL, conv2d_relu_cases, conv2d_bench);
 
-const hg_op *const hg_ops_conv[] = {&hg_op_conv2d, NULL};
+const hg_op *const hg_ops_conv[] = {&hg_op_conv2d, &hg_op_conv2d_relu, NULL};
 
-/* y[n,k] = Σ_c w[k,c] ⋆ x[n,c] + b[k] */
-hg_tensor *hg_conv2d(hg_tensor *x, hg_tensor *w, hg_tensor *b, int stride, int pad) {
+/* The output of conv2d (relu or not) on checked shapes, recorded as `op`. */
+static hg_tensor *conv(const hg_op *op, hg_tensor *x, hg_tensor *w, hg_tensor *b, int stride,
+                       int pad) {
   hg_conv_shape s;
   if (conv2d_check(x, w, b, stride, pad, &s) != HG_OK) return NULL;
+  s.relu = op == &hg_op_conv2d_relu;
   hg_tensor *y = hg_tensor_empty(HG_SHAPE(s.n, s.k, s.oh, s.ow));
   if (!y) return NULL;
   hg_node *nd = NULL;
@@ -151,10 +199,20 @@ hg_tensor *hg_conv2d(hg_tensor *x, hg_tensor *w, hg_tensor *b, int stride, int p
     hg_tensor_free(y);
     return NULL;
   }
-  y = hg_record_output(&hg_op_conv2d, y, 3, in, &nd);
+  y = hg_record_output(op, y, 3, in, &nd);
   if (nd) {
     nd->args.i[0] = stride;
     nd->args.i[1] = pad;
   }
   return y;
+}
+
+/* y[n,k] = Σ_c w[k,c] ⋆ x[n,c] + b[k] */
+hg_tensor *hg_conv2d(hg_tensor *x, hg_tensor *w, hg_tensor *b, int stride, int pad) {
+  return conv(&hg_op_conv2d, x, w, b, stride, pad);
+}
+
+/* y = max(conv2d(x, w, b), 0) */
+hg_tensor *hg_conv2d_relu(hg_tensor *x, hg_tensor *w, hg_tensor *b, int stride, int pad) {
+  return conv(&hg_op_conv2d_relu, x, w, b, stride, pad);
 }

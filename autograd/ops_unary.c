@@ -48,10 +48,11 @@ typedef struct unary_kernel {
 static hg_status unary_backward(hg_node *nd) {
   const unary_kernel *k = nd->op->kernel;
   hg_tensor *x = nd->in[0];
+  const float *g = nd->out->grad->data;
   bool acc;
-  hg_tensor *gx = hg_grad_acquire(x, &acc);
+  hg_tensor *gx = hg_grad_acquire_in_place(nd, x, &acc);
   if (!gx) return HG_ERR_NOMEM;
-  k->grad(nd->out->grad->data, x->data, nd->out->data, gx->data, x->numel, nd->args.f[0], acc);
+  k->grad(g, x->data, nd->out->data, gx->data, x->numel, nd->args.f[0], acc);
   return HG_OK;
 }
 

@@ -100,6 +100,22 @@ hg_tensor *hg_grad_acquire(hg_tensor *t, bool *accumulate) {
   return t->grad;
 }
 
+bool hg_out_grad_disposable(const hg_node *node) {
+  const hg_tensor *g = node->out->grad;
+  return g && !node->out->is_leaf && g->refs == 1 && g->storage->refs == 1;
+}
+
+hg_tensor *hg_grad_acquire_in_place(hg_node *node, hg_tensor *x, bool *accumulate) {
+  hg_tensor *g = node->out->grad;
+  if (x->grad || !hg_out_grad_disposable(node) || !hg_same_shape(g, x))
+    return hg_grad_acquire(x, accumulate);
+  node->out->grad = NULL;
+  x->grad = g;
+  x->grad_is_zero = false;
+  *accumulate = false;
+  return g;
+}
+
 hg_status hg_grad_inputs(hg_node *node, hg_input_grad_fn f) {
   for (int i = 0; i < node->n_in; i++) {
     if (!hg_needs_grad(node->in[i])) continue;
@@ -126,6 +142,39 @@ static void drop_intermediate_grad(hg_tensor *t) {
   t->grad = NULL;
 }
 
+/* A node lets go of its output, inputs and saved tensors (each freed when
+ * nothing else holds it). */
+static void node_release(hg_node *n) {
+  if (n->out) drop_intermediate_grad(n->out);
+  hg_tensor_free(n->out);
+  n->out = NULL;
+  for (int i = 0; i < n->n_in; i++) {
+    hg_tensor_free(n->in[i]);
+    n->in[i] = NULL;
+  }
+  for (int i = 0; i < HG_NODE_MAX_SAVED; i++) {
+    hg_tensor_free(n->saved[i]);
+    n->saved[i] = NULL;
+  }
+}
+
+/* A gradient into a tensor whose node let go of its inputs would stop
+ * there, unnoticed: an error instead. */
+static hg_status check_not_spent(const hg_tensor *t) {
+  if (!t->grad_spent) return HG_OK;
+  char a[64];
+  return hg_fail(HG_ERR_STATE,
+                 "backward: a gradient reached a tensor %s whose ops were already run backward "
+                 "(a recorded forward is run backward once: record it again)",
+                 hg_shape_str(t, a, sizeof a));
+}
+
+static hg_status node_backward(hg_node *n) {
+  for (int i = 0; i < n->n_in; i++)
+    if (hg_needs_grad(n->in[i]) && check_not_spent(n->in[i]) != HG_OK) return HG_ERR_STATE;
+  return n->op->backward(n);
+}
+
 hg_status hg_backward_from(hg_tensor *out, const hg_tensor *grad_out) {
   if (!hg_same_shape(out, grad_out)) {
     char a[64], b[64];
@@ -134,16 +183,18 @@ hg_status hg_backward_from(hg_tensor *out, const hg_tensor *grad_out) {
   }
   if (!out->requires_grad)
     return hg_fail(HG_ERR_STATE, "backward: the output does not depend on any tensor that requires a gradient");
+  if (check_not_spent(out) != HG_OK) return HG_ERR_STATE;
   bool accumulate;
   hg_tensor *g = hg_grad_acquire(out, &accumulate);
   if (!g) return HG_ERR_NOMEM;
   for (size_t i = 0; i < g->numel; i++) g->data[i] = (accumulate ? g->data[i] : 0.0f) + grad_out->data[i];
   for (int k = the_tape.size - 1; k >= 0; k--) {
     hg_node *n = the_tape.nodes[k];
-    if (!n->out->grad) continue; /* nothing downstream needs this node */
-    hg_status s = n->op->backward(n);
+    if (!n->out) continue; /* released by an earlier backward */
+    hg_status s = n->out->grad ? node_backward(n) : HG_OK; /* else nothing downstream needs it */
     if (s != HG_OK) return s;
-    drop_intermediate_grad(n->out);
+    n->out->grad_spent = true;
+    node_release(n); /* as the backward goes down, the tensors above are freed */
   }
   return HG_OK;
 }
@@ -162,12 +213,8 @@ hg_status hg_backward(hg_tensor *loss) {
 
 void hg_tape_clear(void) {
   for (int k = 0; k < the_tape.size; k++) {
-    hg_node *n = the_tape.nodes[k];
-    drop_intermediate_grad(n->out);
-    hg_tensor_free(n->out);
-    for (int i = 0; i < n->n_in; i++) hg_tensor_free(n->in[i]);
-    for (int i = 0; i < HG_NODE_MAX_SAVED; i++) hg_tensor_free(n->saved[i]);
-    hg_pool_free(n, sizeof *n);
+    node_release(the_tape.nodes[k]);
+    hg_pool_free(the_tape.nodes[k], sizeof *the_tape.nodes[k]);
   }
   the_tape.size = 0;
 }

@@ -7,6 +7,9 @@
  *                  local loss per layer, loss_l = −mean(sg(relu(u_l)) ⊙ u_l)
  *                  with u_l the pre-activation, cross-entropy on fc6; the
  *                  losses summed, one backward, one SGD step.
+ * The convolutions run with their ReLU fused (hg_conv2d_relu), which keeps
+ * no pre-activation: there y_l stands for u_l in the local loss, the same
+ * value and gradient (y ⊙ u = y ⊙ y, and ∂/∂u through the ReLU is sg(y)). 
  * bench/torch_net.py is the PyTorch twin and prints the same lines.
  * With --net softhebb: SoftHebb's network of the library, its forward_eval
  * (batch --batch) and the hebbian_step of its Hebbian phase (batch
@@ -168,72 +171,80 @@ static void sgd_update(net *m) {
   }
 }
 
-/* --- one step: every tensor made during it is kept here and freed after --- */
+/* --- one step: an intermediate is freed as soon as the step is done with it
+ * (as a Python name is dropped); the tape keeps what the backward needs and
+ * lets go of it as the backward goes down --- */
 
-typedef struct step_list {
-  hg_tensor *t[128];
-  int n;
-} step_list;
-
-static hg_tensor *keep(step_list *l, hg_tensor *t, const char *what) {
-  if (!t) die(what);
-  HG_ASSERT(l->n < (int)(sizeof l->t / sizeof l->t[0]));
-  l->t[l->n++] = t;
-  return t;
+/* r (dying with `what` when NULL), after letting go of `done` (may be NULL). */
+static hg_tensor *then_free(hg_tensor *r, hg_tensor *done, const char *what) {
+  if (!r) die(what);
+  hg_tensor_free(done);
+  return r;
 }
-#define K(expr) keep(L, (expr), #expr)
+#define NEXT(expr, done) then_free((expr), (done), #expr)
+#define OK(expr) then_free((expr), NULL, #expr)
 
-static void step_list_free(step_list *l) {
-  for (int i = 0; i < l->n; i++) hg_tensor_free(l->t[i]);
-  l->n = 0;
+/* a + b, letting go of both. */
+static hg_tensor *add_both(hg_tensor *a, hg_tensor *b) {
+  hg_tensor *sum = OK(hg_add(a, b));
+  hg_tensor_free(a);
+  hg_tensor_free(b);
+  return sum;
 }
 
 /* The loss of one step (a scalar; NULL in evaluation mode). */
-static hg_tensor *forward(net *m, step_list *L, hg_tensor *x, const int *labels, mode md) {
+static hg_tensor *forward(net *m, hg_tensor *input, const int *labels, mode md) {
   bool train = md != MODE_EVAL;
-  hg_tensor *loss = NULL;
+  hg_tensor *loss = NULL, *x = hg_tensor_retain(input);
   for (int l = 0; l < N_CONV + 1; l++) {
-    if (md == MODE_HEBB) x = K(hg_detach(x));
-    hg_tensor *u;
-    if (l < N_CONV) {
-      u = K(hg_conv2d(x, m->w[l], m->b[l], 1, 0));
+    if (md == MODE_HEBB) x = NEXT(hg_detach(x), x);
+    hg_tensor *u, *y;
+    if (l < N_CONV) { /* the ReLU fused: u is not kept, y stands for it in the loss */
+      u = NEXT(hg_conv2d_relu(x, m->w[l], m->b[l], 1, 0), x);
+      y = hg_tensor_retain(u);
     } else {
-      x = K(hg_flatten(x));
-      u = K(hg_linear(x, m->w[l], m->b[l]));
+      x = NEXT(hg_flatten(x), x);
+      u = NEXT(hg_linear(x, m->w[l], m->b[l]), x);
+      y = OK(hg_relu(u));
     }
-    hg_tensor *y = K(hg_relu(u));
-    if (md == MODE_HEBB) { /* loss_l = −mean(sg(y) ⊙ u) */
-      hg_tensor *local = K(hg_neg(K(hg_mean(K(hg_mul(K(hg_detach(y)), u)), 0, NULL, false))));
-      loss = loss ? K(hg_add(loss, local)) : local;
+    if (md == MODE_HEBB) { /* loss_l = −mean(sg(y) ⊙ u) = −(sg(y)·u)/numel, one pass */
+      hg_tensor *sg = OK(hg_detach(y));
+      hg_tensor *dot = NEXT(hg_dot(sg, u), sg);
+      hg_tensor *local = NEXT(hg_scale(dot, -1.0f / (float)u->numel), dot);
+      loss = loss ? add_both(loss, local) : local;
     }
-    if (l < N_CONV && conv_cfg[l].pool) y = K(hg_max_pool2d(y, 2, 2, 0));
-    x = K(hg_batch_norm(y, m->gamma[l], m->beta[l], m->run_mean[l], m->run_var[l], train,
-                        bn_momentum, bn_eps));
+    hg_tensor_free(u);
+    if (l < N_CONV && conv_cfg[l].pool) y = NEXT(hg_max_pool2d(y, 2, 2, 0), y);
+    x = NEXT(hg_batch_norm(y, m->gamma[l], m->beta[l], m->run_mean[l], m->run_var[l], train,
+                           bn_momentum, bn_eps),
+             y);
   }
-  x = K(hg_dropout(x, dropout_p, train, &m->rng));
-  if (md == MODE_HEBB) x = K(hg_detach(x));
-  hg_tensor *logits = K(hg_linear(x, m->w[N_LAYER - 1], m->b[N_LAYER - 1]));
-  if (md == MODE_EVAL) return NULL;
-  hg_tensor *ce = K(hg_cross_entropy(logits, labels));
-  return loss ? K(hg_add(loss, ce)) : ce;
+  x = NEXT(hg_dropout(x, dropout_p, train, &m->rng), x);
+  if (md == MODE_HEBB) x = NEXT(hg_detach(x), x);
+  hg_tensor *logits = NEXT(hg_linear(x, m->w[N_LAYER - 1], m->b[N_LAYER - 1]), x);
+  if (md == MODE_EVAL) {
+    hg_tensor_free(logits);
+    return NULL;
+  }
+  hg_tensor *ce = NEXT(hg_cross_entropy(logits, labels), logits);
+  return loss ? add_both(loss, ce) : ce;
 }
 
 static float step(net *m, hg_tensor *x, const int *labels, mode md) {
-  step_list list = {.n = 0}, *L = &list;
   float value = 0;
   if (md == MODE_EVAL) {
     bool was = hg_set_grad_enabled(false);
-    forward(m, L, x, labels, md);
+    forward(m, x, labels, md);
     hg_set_grad_enabled(was);
   } else {
-    hg_tensor *loss = forward(m, L, x, labels, md);
+    hg_tensor *loss = forward(m, x, labels, md);
     value = loss->data[0];
     if (hg_backward(loss) != HG_OK) die("hg_backward");
     sgd_update(m);
     for (int i = 0; i < m->n_param; i++) hg_zero_grad(m->param[i]);
     hg_tape_clear();
+    hg_tensor_free(loss);
   }
-  step_list_free(L);
   return value;
 }
 
@@ -537,7 +548,8 @@ static void print_tail(const net_case *nc, const float *last_loss) {
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
   hg_pool_stats ps = hg_pool_get_stats();
-  printf("pool: %zu system allocations in all, %.1f MiB cached\n", ps.system_allocs,
+  printf("pool: %zu system allocations in all, %.1f MiB held at most, %.1f MiB cached\n",
+         ps.system_allocs, (double)ps.peak_held_bytes / (1 << 20),
          (double)ps.cached_bytes / (1 << 20));
   printf("peak RSS: %.1f MiB\n", (double)ru.ru_maxrss / 1024.0);
 }

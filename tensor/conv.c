@@ -44,7 +44,8 @@ hg_status hg_conv_shape_init(hg_conv_shape *s, const int x_shape[4], const int w
 
 static void conv_key(int key[HG_KERNEL_KEY_INTS], int kind, const hg_conv_shape *s, bool bias) {
   memset(key, 0, HG_KERNEL_KEY_INTS * sizeof *key);
-  int v[] = {kind, 10, s->n, s->c, s->h, s->w, s->k, s->kh, s->kw, s->stride, s->pad, bias};
+  bool relu = kind == CONV_FORWARD && s->relu;
+  int v[] = {kind, 10, s->n, s->c, s->h, s->w, s->k, s->kh, s->kw, s->stride, s->pad, bias, relu};
   memcpy(key, v, sizeof v);
 }
 
@@ -159,6 +160,17 @@ static hg_status plan_reorders(conv_plan *p, const int *key, int kind, const hg_
   return HG_OK;
 }
 
+/* y ← max(y, 0) as the forward's post-op. */
+static dnnl_status_t attr_add_relu(dnnl_primitive_attr_t attr) {
+  dnnl_post_ops_t ops;
+  dnnl_status_t st = dnnl_post_ops_create(&ops);
+  if (st != dnnl_success) return st;
+  st = dnnl_post_ops_append_eltwise(ops, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f);
+  if (st == dnnl_success) st = dnnl_primitive_attr_set_post_ops(attr, ops);
+  dnnl_post_ops_destroy(ops);
+  return st;
+}
+
 /* Build the primitive for (kind, s, bias) from its descriptors, in the preferred layouts. */
 static hg_kernel *conv_build(const int *key, int kind, const hg_conv_shape *s, bool bias) {
   conv_mds m = conv_descs(s, true);
@@ -166,6 +178,7 @@ static hg_kernel *conv_build(const int *key, int kind, const hg_conv_shape *s, b
   dnnl_primitive_desc_t hint = NULL, pd = NULL;
   hg_kernel *k = NULL;
   dnnl_status_t st = attr ? dnnl_success : dnnl_out_of_memory;
+  if (st == dnnl_success && kind == CONV_FORWARD && s->relu) st = attr_add_relu(attr);
   if (st == dnnl_success) st = forward_pd(kind == CONV_FORWARD ? &pd : &hint, &m, bias, attr);
   if (st == dnnl_success && kind != CONV_FORWARD) st = backward_pd(&pd, kind, &m, bias, attr, hint);
   if (st == dnnl_success) {
@@ -199,21 +212,25 @@ static hg_status conv_plan_for(conv_plan *p, int kind, const hg_conv_shape *s, b
 }
 
 /* Run p on the caller's plain arguments data[0..n): inputs reordered into
- * pool buffers, the convolution, the output reordered back. */
+ * the kernels' workspace, the convolution, the output reordered back. */
 static hg_status plan_run(const conv_plan *p, void *const *data, int n) {
-  void *args[HG_KERNEL_MAX_ARGS], *buf[3] = {NULL, NULL, NULL};
+  void *args[HG_KERNEL_MAX_ARGS];
   memcpy(args, data, (size_t)n * sizeof *args);
+  size_t offset[3], total = 0;
+  for (int i = 0; i < 3; i++) {
+    offset[i] = total;
+    if (p->reorder[i]) total += (p->bytes[i] + 63) / 64 * 64;
+  }
+  char *ws = total ? hg_kernel_workspace(total) : NULL;
+  if (total && !ws) return HG_ERR_NOMEM;
   hg_status st = HG_OK;
   for (int i = 0; i < 3 && st == HG_OK; i++) {
     if (!p->reorder[i]) continue;
-    buf[i] = args[i] = hg_pool_alloc(p->bytes[i]);
-    if (!buf[i]) st = HG_ERR_NOMEM;
-    else if (i < 2) st = hg_kernel_run(p->reorder[i], (void *[]){data[i], buf[i]}, "conv2d");
+    args[i] = ws + offset[i];
+    if (i < 2) st = hg_kernel_run(p->reorder[i], (void *[]){data[i], args[i]}, "conv2d");
   }
   if (st == HG_OK) st = hg_kernel_run(p->conv, args, "conv2d");
-  if (st == HG_OK && p->reorder[2]) st = hg_kernel_run(p->reorder[2], (void *[]){buf[2], data[2]}, "conv2d");
-  for (int i = 0; i < 3; i++)
-    if (buf[i]) hg_pool_free(buf[i], p->bytes[i]);
+  if (st == HG_OK && p->reorder[2]) st = hg_kernel_run(p->reorder[2], (void *[]){args[2], data[2]}, "conv2d");
   return st;
 }
 

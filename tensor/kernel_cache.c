@@ -12,8 +12,13 @@
 static hg_kernel cache[CACHE_SLOTS];
 static dnnl_engine_t engine;
 static dnnl_stream_t stream;
-static void *scratch;
-static size_t scratch_size;
+/* A buffer that grows to the largest request made of it; a smaller old one
+ * goes back to the system, so only the largest is ever held. */
+typedef struct grow_buf {
+  void *data;
+  size_t size;
+} grow_buf;
+static grow_buf scratch, workspace; /* oneDNN's scratchpad; the layout copies of a call */
 static long builds, clock_ticks;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER; /* one kernel user at a time */
 
@@ -162,20 +167,30 @@ hg_kernel *hg_kernel_build(const int key[HG_KERNEL_KEY_INTS], const_dnnl_primiti
   return k;
 }
 
-static hg_status grow_scratch(size_t bytes) {
-  if (bytes <= scratch_size) return HG_OK;
-  void *p = hg_pool_alloc(bytes);
-  if (!p) return HG_ERR_NOMEM;
-  hg_pool_free(scratch, scratch_size);
-  scratch = p;
-  scratch_size = bytes;
-  return HG_OK;
+static void *grow(grow_buf *b, size_t bytes, const char *what) {
+  if (bytes <= b->size && b->data) return b->data;
+  size_t size = (bytes + 63) / 64 * 64;
+  void *p = aligned_alloc(64, size ? size : 64);
+  if (!p) {
+    hg_fail(HG_ERR_NOMEM, "kernels: out of memory growing the %s to %zu bytes", what, size);
+    return NULL;
+  }
+  free(b->data);
+  *b = (grow_buf){p, size};
+  return p;
 }
 
+static void grow_release(grow_buf *b) {
+  free(b->data);
+  *b = (grow_buf){NULL, 0};
+}
+
+void *hg_kernel_workspace(size_t bytes) { return grow(&workspace, bytes, "layout workspace"); }
+
 hg_status hg_kernel_run(hg_kernel *k, void *const *data, const char *op) {
-  if (grow_scratch(k->scratch_bytes) != HG_OK) return HG_ERR_NOMEM;
+  if (k->nargs > k->n_user && !grow(&scratch, k->scratch_bytes, "scratchpad")) return HG_ERR_NOMEM;
   for (int i = 0; i < k->n_user; i++) dnnl_memory_set_data_handle(k->args[i].memory, data[i]);
-  if (k->nargs > k->n_user) dnnl_memory_set_data_handle(k->args[k->n_user].memory, scratch);
+  if (k->nargs > k->n_user) dnnl_memory_set_data_handle(k->args[k->n_user].memory, scratch.data);
   dnnl_status_t st = dnnl_primitive_execute(k->primitive, stream, k->nargs, k->args);
   if (st == dnnl_success) st = dnnl_stream_wait(stream);
   return st == dnnl_success ? HG_OK : hg_kernel_fail(st, op, "execution");
@@ -184,9 +199,8 @@ hg_status hg_kernel_run(hg_kernel *k, void *const *data, const char *op) {
 void hg_kernels_release(void) {
   hg_kernel_lock();
   for (int i = 0; i < CACHE_SLOTS; i++) kernel_destroy(&cache[i]);
-  hg_pool_free(scratch, scratch_size);
-  scratch = NULL;
-  scratch_size = 0;
+  grow_release(&scratch);
+  grow_release(&workspace);
   if (stream) dnnl_stream_destroy(stream);
   if (engine) dnnl_engine_destroy(engine);
   stream = NULL;

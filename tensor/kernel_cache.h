@@ -1,6 +1,6 @@
 /* Shared oneDNN state of the primitive-based kernels (convolution): one CPU
- * engine and stream (created on first use), one scratchpad buffer that grows
- * to the largest need, and a small table of primitives keyed by
+ * engine and stream (created on first use), one scratchpad buffer and one
+ * workspace for layout copies, each grown to the largest need, and a small table of primitives keyed by
  * (kind, shape), each with its memory objects created once. A kernel call
  * only swaps data pointers and executes. The cache, stream and scratchpad
  * are shared by all threads: a kernel file holds hg_kernel_lock() from
@@ -44,6 +44,10 @@ hg_kernel *hg_kernel_find(const int key[HG_KERNEL_KEY_INTS]);
  * the table is full) and return it; NULL with an error naming `op` on failure. */
 hg_kernel *hg_kernel_build(const int key[HG_KERNEL_KEY_INTS], const_dnnl_primitive_desc_t pd,
                            int nargs, const int *arg_ids, const char *op);
+/* A buffer of at least `bytes` (64-byte aligned) for a call's copies of its
+ * arguments in other layouts, valid until the caller gives back the lock;
+ * one for all kernels, grown to the largest need. NULL with an error. */
+void *hg_kernel_workspace(size_t bytes);
 /* Point the arguments at `data` (in arg_ids order) and execute on the stream. */
 hg_status hg_kernel_run(hg_kernel *k, void *const *data, const char *op);
 /* The CPU engine, created on first use; NULL with an error on failure. */

@@ -31,6 +31,7 @@ typedef struct hg_tensor {
   bool requires_grad;   /* some gradient must flow into this tensor */
   bool is_leaf;         /* not the output of a recorded op */
   bool grad_is_zero;    /* grad holds zeros: the next backward may overwrite it */
+  bool grad_spent;      /* its node has run backward and let go of its inputs */
   struct hg_tensor *grad;
 } hg_tensor;
 

@@ -1,5 +1,6 @@
 /* Tape behaviour: detach, no-grad mode, accumulation, shared inputs, tensors
- * freed while the tape still refers to them, work skipped for inputs that
+ * freed while the tape still refers to them (and by the backward as it goes
+ * down), one backward per recorded forward, work skipped for inputs that
  * need no gradient. */
 #include <math.h>
 #include <string.h>
@@ -164,6 +165,67 @@ static void test_branch_not_reaching_loss_is_skipped(void **state) {
   hg_tensor_free(x);
 }
 
+/* The backward lets go of what it has run: intermediates the caller freed
+ * go back to the pool before hg_tape_clear. */
+static void test_backward_frees_intermediates_as_it_goes(void **state) {
+  (void)state;
+  hg_tensor *x = param(HG_SHAPE(512, 512), 11); /* 1 MiB buffers */
+  hg_tensor *e = hgt_ok(hg_exp(x));
+  hg_tensor *s = hgt_ok(hg_scale(e, 2.0f));
+  hg_tensor *l = hgt_ok(hg_sum(s, 0, NULL, false));
+  float want = 2.0f * e->data[7];
+  hg_tensor_free(e);
+  hg_tensor_free(s);
+  size_t cached = hg_pool_get_stats().cached_bytes;
+  hgt_status(hg_backward(l));
+  assert_float_equal(x->grad->data[7], want, 1e-5);
+#ifndef HG_NO_POOL
+  assert_true(hg_pool_get_stats().cached_bytes >= cached + 2 * x->numel * sizeof(float));
+#else
+  (void)cached;
+#endif
+  hg_tensor_free(l);
+  hg_tape_clear();
+  hg_tensor_free(x);
+}
+
+/* A recorded forward is run backward once; a new one on the same tape can be. */
+static void test_second_backward_through_the_same_ops_fails(void **state) {
+  (void)state;
+  hg_tensor *x = param(HG_SHAPE(4), 12);
+  hg_tensor *e = hgt_ok(hg_exp(x));
+  hg_tensor *l = hgt_ok(hg_sum(e, 0, NULL, false));
+  hgt_status(hg_backward(l));
+  hg_tensor *l2 = sum_sq(x);
+  hg_zero_grad(x);
+  hgt_status(hg_backward(l2));
+  for (int i = 0; i < 4; i++) assert_float_equal(x->grad->data[i], 2 * x->data[i], 1e-6);
+  assert_int_equal(hg_backward(l), HG_ERR_STATE);
+  hg_tensor *l3 = hgt_ok(hg_sum(e, 0, NULL, false));
+  assert_int_equal(hg_backward(l3), HG_ERR_STATE);
+  assert_non_null(strstr(hg_last_error(), "run backward once"));
+  hg_tensor *all[] = {l3, l2, l, e, x};
+  hg_tape_clear();
+  for (int i = 0; i < 5; i++) hg_tensor_free(all[i]);
+}
+
+/* An element-wise backward that takes over its output's gradient buffer as
+ * x's, then another gradient added into it: dL/dx = eˣ + 2x. */
+static void test_gradient_taken_over_then_accumulated(void **state) {
+  (void)state;
+  hg_tensor *x = param(HG_SHAPE(6), 13);
+  hg_tensor *sq = sum_sq(x);       /* recorded first: its backward runs last */
+  hg_tensor *e = hgt_ok(hg_exp(x)); /* its backward runs first, x has no gradient yet */
+  hg_tensor *se = hgt_ok(hg_sum(e, 0, NULL, false));
+  hg_tensor *l = hgt_ok(hg_add(sq, se));
+  hgt_status(hg_backward(l));
+  for (int i = 0; i < 6; i++)
+    assert_float_equal(x->grad->data[i], expf(x->data[i]) + 2 * x->data[i], 1e-5);
+  hg_tensor *all[] = {l, se, e, sq, x};
+  hg_tape_clear();
+  for (int i = 0; i < 5; i++) hg_tensor_free(all[i]);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_input_used_twice),
@@ -175,6 +237,9 @@ int main(void) {
       cmocka_unit_test(test_tape_clear_releases_intermediates),
       cmocka_unit_test(test_backward_rejects_non_scalar),
       cmocka_unit_test(test_branch_not_reaching_loss_is_skipped),
+      cmocka_unit_test(test_backward_frees_intermediates_as_it_goes),
+      cmocka_unit_test(test_second_backward_through_the_same_ops_fails),
+      cmocka_unit_test(test_gradient_taken_over_then_accumulated),
   };
   int failed = cmocka_run_group_tests(tests, NULL, NULL);
   hg_pool_trim();

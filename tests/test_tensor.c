@@ -130,6 +130,35 @@ static void test_views_share_storage(void **state) {
   hg_tensor_free(rows);
 }
 
+/* Large buffers freed side by side merge: two freed 1 MiB neighbours serve
+ * a 2 MiB request in their place, and freeing everything lets a 4 MiB one
+ * reuse the same memory (nothing more is held). */
+static void test_allocator_merges_large_free_blocks(void **state) {
+  (void)state;
+#ifndef HG_NO_POOL
+  hg_pool_trim(); /* no large buffer is live here: the next ones are carved side by side */
+  enum { MIB = 1 << 20 };
+  char *a[4];
+  for (int i = 0; i < 4; i++) a[i] = hg_pool_alloc(MIB);
+  for (int i = 1; i < 4; i++) assert_ptr_equal(a[i], a[i - 1] + MIB);
+  hg_pool_free(a[1], MIB);
+  hg_pool_free(a[2], MIB);
+  char *two = hg_pool_alloc(2 * MIB);
+  assert_ptr_equal(two, a[1]);
+  hg_pool_free(two, 2 * MIB);
+  hg_pool_free(a[0], MIB);
+  hg_pool_free(a[3], MIB);
+  hg_pool_stats before = hg_pool_get_stats();
+  char *four = hg_pool_alloc(4 * MIB);
+  hg_pool_stats after = hg_pool_get_stats();
+  assert_ptr_equal(four, a[0]);
+  assert_int_equal(after.held_bytes, before.held_bytes);
+  assert_int_equal(after.system_allocs, before.system_allocs);
+  hg_pool_free(four, 4 * MIB);
+  hg_pool_trim();
+#endif
+}
+
 static void test_allocator_reuses_buffers(void **state) {
   (void)state;
   hg_tensor *warm = hgt_ok(hg_tensor_empty(HG_SHAPE(333, 77)));
@@ -240,6 +269,7 @@ int main(void) {
       cmocka_unit_test(test_rng_bernoulli_is_uniform_below_keep),
       cmocka_unit_test(test_rng_distributions),
       cmocka_unit_test(test_views_share_storage),      cmocka_unit_test(test_allocator_reuses_buffers),
+      cmocka_unit_test(test_allocator_merges_large_free_blocks),
       cmocka_unit_test(test_broadcast_against_naive),  cmocka_unit_test(test_reductions_against_naive),
       cmocka_unit_test(test_unary_against_naive),
   };
