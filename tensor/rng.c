@@ -61,11 +61,12 @@ typedef struct fill_sink {
 typedef uint64_t quad64 __attribute__((vector_size(4 * sizeof(uint64_t))));
 typedef uint32_t quad32 __attribute__((vector_size(4 * sizeof(uint32_t))));
 
-/* hg_rng_u32's output function, lane by lane. */
-static inline quad32 pcg_output(quad64 old) {
-  quad32 x = __builtin_convertvector(((old >> 18u) ^ old) >> 27u, quad32);
-  quad32 rot = __builtin_convertvector(old >> 59u, quad32);
-  return (x >> rot) | (x << ((-rot) & 31u));
+/* *out = hg_rng_u32's output function of *old, lane by lane (pointers, not
+ * values: a vector argument's ABI differs between instruction sets). */
+static inline void pcg_output(const quad64 *old, quad32 *out) {
+  quad32 x = __builtin_convertvector(((*old >> 18u) ^ *old) >> 27u, quad32);
+  quad32 rot = __builtin_convertvector(*old >> 59u, quad32);
+  *out = (x >> rot) | (x << ((-rot) & 31u));
 }
 
 /* Draws [first, first + len) of the stream at r (r at draw `first`): lane j
@@ -90,7 +91,7 @@ static void fill_chunk(hg_rng r, size_t first, size_t len, const fill_sink *s) {
     size_t b = steps - t < LANE_BLOCK ? steps - t : LANE_BLOCK;
     for (size_t k = 0; k < b; k++)
       for (int q = 0; q < LANES / 4; q++) {
-        buf[k * (LANES / 4) + q] = pcg_output(st[q]);
+        pcg_output(&st[q], &buf[k * (LANES / 4) + q]);
         st[q] = st[q] * a + c;
       }
     s->emit(s, first + t * LANES, (const uint32_t *)buf, b * LANES);

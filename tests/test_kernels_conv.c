@@ -181,6 +181,11 @@ static void run_conv_case(const conv_case *cc) {
   hgt_status(hg_conv2d_forward(&s, x, w, bias, y));
   ref_conv_forward(&s, x, w, bias, want_y);
   hgt_close(y, want_y, ny, 1e-4f, 1e-4f);
+  s.relu = true; /* the ReLU post-op: max(reference, 0) */
+  hgt_status(hg_conv2d_forward(&s, x, w, bias, y));
+  s.relu = false;
+  for (size_t i = 0; i < ny; i++) want_y[i] = want_y[i] > 0.0f ? want_y[i] : 0.0f;
+  hgt_close(y, want_y, ny, 1e-4f, 1e-4f);
 
   float *want_dx = malloc(nx * sizeof(float)), *want_dw = malloc(nw * sizeof(float));
   float *want_db = malloc(nb * sizeof(float));
