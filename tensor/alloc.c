@@ -98,7 +98,7 @@ typedef struct free_block { /* lives in the free memory it describes */
   struct free_block *next;
 } free_block;
 
-typedef struct region { /* lives in the region's first 64 bytes */
+typedef struct region { /* lives in the region's first 64 bytes (not counted as held) */
   char *base;
   size_t size, top, touched;
   free_block *free; /* free blocks below top, by address; none ends at top */
@@ -141,7 +141,6 @@ static region *new_region(size_t bytes) {
   regions = r;
   last_region_size = size;
   stats.system_allocs++;
-  held_add(64);
   return r;
 }
 
@@ -210,7 +209,7 @@ static void large_trim(void) {
       continue;
     }
     *link = r->next;
-    stats.held_bytes -= 64 + r->touched;
+    stats.held_bytes -= r->touched;
     stats.cached_bytes -= r->touched;
     free(r);
   }

@@ -159,6 +159,44 @@ static void test_allocator_merges_large_free_blocks(void **state) {
 #endif
 }
 
+/* Random large requests and frees: no two live buffers overlap (each keeps
+ * the pattern written into it until freed), and the counters add up: what
+ * is held but not handed out is what the pool reports as cached. */
+static void test_allocator_large_buffers_never_overlap(void **state) {
+  (void)state;
+#ifndef HG_NO_POOL
+  enum { SLOTS = 24, ROUNDS = 3000, UNIT = 64 << 10 };
+  hg_pool_trim();
+  hg_pool_stats start = hg_pool_get_stats();
+  unsigned char *buf[SLOTS] = {0};
+  size_t size[SLOTS] = {0}, live = 0;
+  hg_rng rng;
+  hg_rng_seed(&rng, 21, 0);
+  for (int round = 0; round < ROUNDS; round++) {
+    int k = (int)hg_rng_below(&rng, SLOTS);
+    if (buf[k]) {
+      for (size_t i = 0; i < size[k]; i += 4093)
+        if (buf[k][i] != (unsigned char)k) fail_msg("round %d: buffer %d was overwritten at %zu", round, k, i);
+      hg_pool_free(buf[k], size[k]);
+      live -= size[k];
+      buf[k] = NULL;
+    } else {
+      size[k] = (size_t)UNIT * (4 + hg_rng_below(&rng, 60)) + 64 * hg_rng_below(&rng, 16);
+      buf[k] = hg_pool_alloc(size[k]);
+      assert_non_null(buf[k]);
+      memset(buf[k], k, size[k]);
+      live += (size[k] + 63) / 64 * 64;
+    }
+    hg_pool_stats now = hg_pool_get_stats();
+    assert_int_equal(now.held_bytes - now.cached_bytes, start.held_bytes - start.cached_bytes + live);
+  }
+  for (int k = 0; k < SLOTS; k++) hg_pool_free(buf[k], size[k]);
+  hg_pool_trim();
+  hg_pool_stats end = hg_pool_get_stats();
+  assert_int_equal(end.held_bytes, start.held_bytes); /* every region given back */
+#endif
+}
+
 static void test_allocator_reuses_buffers(void **state) {
   (void)state;
   hg_tensor *warm = hgt_ok(hg_tensor_empty(HG_SHAPE(333, 77)));
@@ -270,6 +308,7 @@ int main(void) {
       cmocka_unit_test(test_rng_distributions),
       cmocka_unit_test(test_views_share_storage),      cmocka_unit_test(test_allocator_reuses_buffers),
       cmocka_unit_test(test_allocator_merges_large_free_blocks),
+      cmocka_unit_test(test_allocator_large_buffers_never_overlap),
       cmocka_unit_test(test_broadcast_against_naive),  cmocka_unit_test(test_reductions_against_naive),
       cmocka_unit_test(test_unary_against_naive),
   };
