@@ -10,10 +10,10 @@
  * tensor the tape still refers to is safe (and frees it as early as possible).
  * A node lets go of its tensors and its output's gradient as soon as its
  * backward has run, so the backward frees the activations above it as it
- * goes down: the ops recorded once are run backward once (a gradient that
- * reaches them again is an HG_ERR_STATE), while a new forward recorded on
- * the same tape can be. hg_tape_clear() drops the rest; leaf gradients
- * accumulate until zeroed. */
+ * goes down: the ops a backward ran are not run again (a gradient that
+ * reaches them is an HG_ERR_STATE), while ops it did not reach, and a new
+ * forward recorded on the same tape, can be run by a later backward.
+ * hg_tape_clear() drops the rest; leaf gradients accumulate until zeroed. */
 #ifndef HG_AUTOGRAD_H
 #define HG_AUTOGRAD_H
 
@@ -85,7 +85,7 @@ typedef hg_status (*hg_input_grad_fn)(hg_node *node, int i, hg_tensor *grad, boo
 hg_status hg_grad_inputs(hg_node *node, hg_input_grad_fn f);
 
 /* d(loss)/d(leaf) for every leaf that requires a gradient; loss has 1 element.
- * Once per recorded forward: backward through the same ops again is an HG_ERR_STATE. */
+ * Backward through ops an earlier backward ran is an HG_ERR_STATE. */
 hg_status hg_backward(hg_tensor *loss);
 /* Same, seeding the output's gradient with `grad_out` (same shape as out). */
 hg_status hg_backward_from(hg_tensor *out, const hg_tensor *grad_out);

@@ -190,8 +190,9 @@ hg_status hg_backward_from(hg_tensor *out, const hg_tensor *grad_out) {
   for (size_t i = 0; i < g->numel; i++) g->data[i] = (accumulate ? g->data[i] : 0.0f) + grad_out->data[i];
   for (int k = the_tape.size - 1; k >= 0; k--) {
     hg_node *n = the_tape.nodes[k];
-    if (!n->out) continue; /* released by an earlier backward */
-    hg_status s = n->out->grad ? node_backward(n) : HG_OK; /* else nothing downstream needs it */
+    /* Released by an earlier backward, or not needed by this one (kept for a later one). */
+    if (!n->out || !n->out->grad) continue;
+    hg_status s = node_backward(n);
     if (s != HG_OK) return s;
     n->out->grad_spent = true;
     node_release(n); /* as the backward goes down, the tensors above are freed */

@@ -209,6 +209,27 @@ static void test_second_backward_through_the_same_ops_fails(void **state) {
   for (int i = 0; i < 5; i++) hg_tensor_free(all[i]);
 }
 
+/* Losses of separate recorded forwards on one tape, run backward in turn
+ * (a local loss per layer, PyTorch style): the first backward leaves the
+ * ops it does not reach for the second. */
+static void test_separate_losses_backward_in_turn(void **state) {
+  (void)state;
+  hg_tensor *a = param(HG_SHAPE(4), 14), *b = param(HG_SHAPE(4), 15);
+  hg_tensor *la = sum_sq(a);
+  hg_tensor *e = hgt_ok(hg_exp(b));
+  hg_tensor *lb = hgt_ok(hg_sum(e, 0, NULL, false));
+  hgt_status(hg_backward(la));
+  assert_null(b->grad);
+  hgt_status(hg_backward(lb));
+  for (int i = 0; i < 4; i++) {
+    assert_float_equal(a->grad->data[i], 2 * a->data[i], 1e-6);
+    assert_float_equal(b->grad->data[i], expf(b->data[i]), 1e-5);
+  }
+  hg_tensor *all[] = {lb, e, la, b, a};
+  hg_tape_clear();
+  for (int i = 0; i < 5; i++) hg_tensor_free(all[i]);
+}
+
 /* An element-wise backward that takes over its output's gradient buffer as
  * x's, then another gradient added into it: dL/dx = eˣ + 2x. */
 static void test_gradient_taken_over_then_accumulated(void **state) {
@@ -239,6 +260,7 @@ int main(void) {
       cmocka_unit_test(test_branch_not_reaching_loss_is_skipped),
       cmocka_unit_test(test_backward_frees_intermediates_as_it_goes),
       cmocka_unit_test(test_second_backward_through_the_same_ops_fails),
+      cmocka_unit_test(test_separate_losses_backward_in_turn),
       cmocka_unit_test(test_gradient_taken_over_then_accumulated),
   };
   int failed = cmocka_run_group_tests(tests, NULL, NULL);
