@@ -5,7 +5,9 @@
 
 #include "tensor/error.h"
 
+/* stats.cached_bytes is derived when read: held − in_use. */
 static hg_pool_stats stats;
+static size_t in_use; /* bytes handed out and not yet given back */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER; /* guards everything below */
 
 static size_t round_up(size_t bytes) { return (bytes + 63) / 64 * 64; }
@@ -47,7 +49,6 @@ static void *small_alloc(size_t bytes) {
     void *p = b->head;
     b->head = *(void **)p;
     stats.reuses++;
-    stats.cached_bytes -= bytes;
     return p;
   }
   void *p = aligned_alloc(64, bytes);
@@ -66,7 +67,6 @@ static void small_free(void *ptr, size_t bytes) {
   }
   *(void **)ptr = b->head;
   b->head = ptr;
-  stats.cached_bytes += bytes;
 }
 
 static void small_trim(void) {
@@ -76,7 +76,6 @@ static void small_trim(void) {
       table[i].head = *(void **)p;
       free(p);
       stats.held_bytes -= table[i].bytes;
-      stats.cached_bytes -= table[i].bytes;
     }
     table[i].bytes = 0;
   }
@@ -106,7 +105,6 @@ typedef struct region { /* lives in the region's first 64 bytes (not counted as 
 } region;
 
 static region *regions;
-static size_t last_region_size;
 
 /* Hand out bytes at the start of *link's block, the rest stays free. */
 static void *take_block(free_block **link, size_t bytes) {
@@ -131,15 +129,17 @@ static void *bump(region *r, size_t bytes) {
   return p;
 }
 
+/* A region for at least `bytes`: twice the largest so far (at least
+ * REGION_MIN), or just `bytes` when the system has no more. */
 static region *new_region(size_t bytes) {
   size_t size = bytes > REGION_MIN ? bytes : REGION_MIN;
-  if (size < 2 * last_region_size) size = 2 * last_region_size;
+  for (region *r = regions; r; r = r->next)
+    if (size < 2 * r->size) size = 2 * r->size;
   region *r = aligned_alloc(64, 64 + size);
   if (!r && size > bytes) r = aligned_alloc(64, 64 + (size = bytes));
   if (!r) return NULL;
   *r = (region){.base = (char *)r + 64, .size = size, .next = regions};
   regions = r;
-  last_region_size = size;
   stats.system_allocs++;
   return r;
 }
@@ -151,14 +151,11 @@ static void *large_alloc(size_t bytes) {
       if ((*link)->bytes >= bytes && (!best || (*link)->bytes < (*best)->bytes)) best = link;
   if (best) {
     stats.reuses++;
-    stats.cached_bytes -= bytes;
     return take_block(best, bytes);
   }
   for (region *r = regions; r; r = r->next)
     if (r->size - r->top >= bytes) {
-      size_t fresh = r->top + bytes > r->touched ? r->top + bytes - r->touched : 0;
       stats.reuses++;
-      stats.cached_bytes -= bytes - fresh;
       return bump(r, bytes);
     }
   region *r = new_region(bytes);
@@ -176,7 +173,6 @@ static region *region_of(const char *p) {
 static void large_free(void *ptr, size_t bytes) {
   region *r = region_of(ptr);
   HG_ASSERT(r != NULL);
-  stats.cached_bytes += bytes;
   free_block *prev = NULL, **link = &r->free;
   while (*link && (char *)*link < (char *)ptr) {
     prev = *link;
@@ -210,12 +206,8 @@ static void large_trim(void) {
     }
     *link = r->next;
     stats.held_bytes -= r->touched;
-    stats.cached_bytes -= r->touched;
     free(r);
   }
-  last_region_size = 0;
-  for (region *r = regions; r; r = r->next)
-    if (r->size > last_region_size) last_region_size = r->size;
 }
 
 /* ---------- the public calls ---------- */
@@ -240,6 +232,7 @@ static void *pool_alloc(size_t bytes) {
     p = alloc(bytes);
   }
   if (!p) hg_fail(HG_ERR_NOMEM, "out of memory allocating %zu bytes", bytes);
+  else in_use += bytes;
   return p;
 }
 
@@ -250,6 +243,7 @@ static void pool_free(void *ptr, size_t bytes) {
   return;
 #endif
   bytes = round_up(bytes ? bytes : 64);
+  in_use -= bytes;
   if (bytes >= LARGE_MIN) large_free(ptr, bytes);
   else small_free(ptr, bytes);
 }
@@ -276,6 +270,7 @@ void hg_pool_trim(void) {
 hg_pool_stats hg_pool_get_stats(void) {
   pthread_mutex_lock(&lock);
   hg_pool_stats s = stats;
+  s.cached_bytes = s.held_bytes - in_use;
   pthread_mutex_unlock(&lock);
   return s;
 }

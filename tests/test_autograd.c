@@ -21,6 +21,12 @@ static hg_tensor *sum_sq(hg_tensor *x) {
   return l;
 }
 
+/* Clear the tape, then free the test's tensors. */
+static void clear_and_free(hg_tensor **t, int n) {
+  hg_tape_clear();
+  for (int i = 0; i < n; i++) hg_tensor_free(t[i]);
+}
+
 static void test_input_used_twice(void **state) {
   (void)state;
   hg_tensor *x = param(HG_SHAPE(5), 1);
@@ -204,9 +210,7 @@ static void test_second_backward_through_the_same_ops_fails(void **state) {
   hg_tensor *l3 = hgt_ok(hg_sum(e, 0, NULL, false));
   assert_int_equal(hg_backward(l3), HG_ERR_STATE);
   assert_non_null(strstr(hg_last_error(), "run backward once"));
-  hg_tensor *all[] = {l3, l2, l, e, x};
-  hg_tape_clear();
-  for (int i = 0; i < 5; i++) hg_tensor_free(all[i]);
+  clear_and_free((hg_tensor *[]){l3, l2, l, e, x}, 5);
 }
 
 /* Losses of separate recorded forwards on one tape, run backward in turn
@@ -225,9 +229,7 @@ static void test_separate_losses_backward_in_turn(void **state) {
     assert_float_equal(a->grad->data[i], 2 * a->data[i], 1e-6);
     assert_float_equal(b->grad->data[i], expf(b->data[i]), 1e-5);
   }
-  hg_tensor *all[] = {lb, e, la, b, a};
-  hg_tape_clear();
-  for (int i = 0; i < 5; i++) hg_tensor_free(all[i]);
+  clear_and_free((hg_tensor *[]){lb, e, la, b, a}, 5);
 }
 
 /* An element-wise backward that takes over its output's gradient buffer as
@@ -242,9 +244,7 @@ static void test_gradient_taken_over_then_accumulated(void **state) {
   hgt_status(hg_backward(l));
   for (int i = 0; i < 6; i++)
     assert_float_equal(x->grad->data[i], expf(x->data[i]) + 2 * x->data[i], 1e-5);
-  hg_tensor *all[] = {l, se, e, sq, x};
-  hg_tape_clear();
-  for (int i = 0; i < 5; i++) hg_tensor_free(all[i]);
+  clear_and_free((hg_tensor *[]){l, se, e, sq, x}, 5);
 }
 
 int main(void) {
