@@ -19,8 +19,12 @@
  * best convolution primitives and OpenBLAS's sgemm alone, and hebbgrad's
  * fraction of it; --ceiling adds the table of every layer's passes.
  *
+ * --conv direct runs every convolution on oneDNN's direct kernels, --conv
+ * winograd on the Winograd ones wherever they fit (tensor/winograd.h); the
+ * default picks per shape.
+ *
  * Usage: bench_net [--net seeds|softhebb] [--steps N] [--warmup N] [--batch B]
- *                  [--hebb-batch B] [--threads T] [--ceiling] */
+ *                  [--hebb-batch B] [--threads T] [--conv auto|direct|winograd] [--ceiling] */
 #define _POSIX_C_SOURCE 200809L
 
 #include <math.h>
@@ -297,7 +301,7 @@ typedef struct options {
 
 static void usage(void) {
   fprintf(stderr, "usage: bench_net [--net seeds|softhebb] [--steps N] [--warmup N] [--batch B] "
-                  "[--hebb-batch B (softhebb)] [--threads T] [--ceiling]\n");
+                  "[--hebb-batch B (softhebb)] [--threads T] [--conv auto|direct|winograd] [--ceiling]\n");
   exit(2);
 }
 
@@ -314,6 +318,15 @@ static void parse_options(int argc, char **argv, options *o) {
     if (!strcmp(argv[i], "--net")) {
       if (strcmp(argv[i + 1], "seeds") && strcmp(argv[i + 1], "softhebb")) usage();
       o->softhebb = !strcmp(argv[++i], "softhebb");
+      continue;
+    }
+    if (!strcmp(argv[i], "--conv")) {
+      static const char *const names[] = {"auto", "direct", "winograd"};
+      int a = 0;
+      while (a < 3 && strcmp(argv[i + 1], names[a])) a++;
+      if (a == 3) usage();
+      hg_conv_set_algorithm((hg_conv_algorithm)a);
+      i++;
       continue;
     }
     if (!strcmp(argv[i], "--steps")) dst = &o->steps;

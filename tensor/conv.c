@@ -6,6 +6,7 @@
 #include "tensor/alloc.h"
 #include "tensor/kernel_cache.h"
 #include "tensor/kstats.h"
+#include "tensor/winograd.h"
 
 enum { CONV_FORWARD = 1, CONV_BACKWARD_DATA, CONV_BACKWARD_WEIGHTS };
 
@@ -234,8 +235,26 @@ static hg_status plan_run(const conv_plan *p, void *const *data, int n) {
   return st;
 }
 
+static hg_conv_algorithm algorithm = HG_CONV_AUTO;
+
+void hg_conv_set_algorithm(hg_conv_algorithm a) { algorithm = a; }
+hg_conv_algorithm hg_conv_get_algorithm(void) { return algorithm; }
+
+/* Whether s runs on the Winograd kernels (counted) rather than oneDNN's direct ones. */
+static bool winograd(const hg_conv_shape *s, bool backward_data) {
+  bool use = algorithm == HG_CONV_WINOGRAD
+                 ? hg_winograd_fits(s)
+                 : algorithm == HG_CONV_AUTO && hg_winograd_pays(s, backward_data);
+  hg_kstats.conv_winograd += use;
+  return use;
+}
+
 static hg_status forward(const hg_conv_shape *s, const float *x, const float *w, const float *b,
                          float *y) {
+  if (winograd(s, false)) {
+    hg_kstats.conv_forward++;
+    return hg_winograd_forward(s, x, w, b, y);
+  }
   conv_plan p;
   hg_status st = conv_plan_for(&p, CONV_FORWARD, s, b != NULL);
   if (st != HG_OK) return st;
@@ -258,6 +277,10 @@ static void result_finish(float *dst, float *tmp, size_t n) {
 
 static hg_status backward_data(const hg_conv_shape *s, const float *dy, const float *w, float *dx,
                                bool accumulate) {
+  if (winograd(s, true)) {
+    hg_kstats.conv_backward_data++;
+    return hg_winograd_backward_data(s, dy, w, dx, accumulate);
+  }
   conv_plan p;
   hg_status st = conv_plan_for(&p, CONV_BACKWARD_DATA, s, false);
   if (st != HG_OK) return st;
@@ -274,6 +297,10 @@ static hg_status backward_data(const hg_conv_shape *s, const float *dy, const fl
 
 static hg_status backward_weights(const hg_conv_shape *s, const float *x, const float *dy, float *dw,
                                   float *db, bool accumulate) {
+  if (winograd(s, false)) {
+    hg_kstats.conv_backward_weights++;
+    return hg_winograd_backward_weights(s, x, dy, dw, db, accumulate);
+  }
   conv_plan p;
   hg_status st = conv_plan_for(&p, CONV_BACKWARD_WEIGHTS, s, db != NULL);
   if (st != HG_OK) return st;

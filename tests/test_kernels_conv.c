@@ -1,4 +1,4 @@
-/* The oneDNN/BLAS kernels (convolution, pooling, gemm) against naive loops,
+/* The oneDNN/BLAS kernels (convolution — direct and Winograd —, pooling, gemm) against naive loops,
  * the shape errors of their ops, the work skipped for detached inputs, and
  * the primitive cache. */
 #include <math.h>
@@ -9,6 +9,7 @@
 #include "tensor/conv.h"
 #include "tensor/kernel_cache.h"
 #include "tensor/pooling.h"
+#include "tensor/winograd.h"
 
 /* ---------- buffers ---------- */
 
@@ -160,16 +161,27 @@ static float *plus(const float *a, const float *b, size_t n) {
   return r;
 }
 
+/* The tolerance of a result against its double-summed reference: 1e-4
+ * absolute for direct kernels; Winograd's transforms round at the scale of
+ * the largest element, so for them 1e-4 of that (errors measured ≈ 1e-5 of it). */
+static float abs_tol(const float *want, size_t n, bool winograd) {
+  float scale = 0;
+  for (size_t i = 0; i < n; i++) scale = fmaxf(scale, fabsf(want[i]));
+  return winograd ? 1e-4f * fmaxf(scale, 1.0f) : 1e-4f;
+}
+
 /* One kernel's result, written then accumulated onto `prior`. */
 static void check_twice(const float *got_set, const float *got_acc, const float *prior,
-                        const float *want, size_t n) {
-  hgt_close(got_set, want, n, 1e-4f, 1e-4f);
+                        const float *want, size_t n, bool winograd) {
+  float atol = abs_tol(want, n, winograd);
+  hgt_close(got_set, want, n, 1e-4f, atol);
   float *sum = plus(prior, want, n);
-  hgt_close(got_acc, sum, n, 1e-4f, 1e-4f);
+  hgt_close(got_acc, sum, n, 1e-4f, atol);
   free(sum);
 }
 
-static void run_conv_case(const conv_case *cc) {
+/* The kernels on one case against the references; winograd: whether they ran Winograd. */
+static void run_conv_case(const conv_case *cc, bool winograd) {
   hg_conv_shape s;
   int xs[4] = {cc->n, cc->c, cc->h, cc->w}, ws[4] = {cc->k, cc->c, cc->kh, cc->kw};
   hgt_status(hg_conv_shape_init(&s, xs, ws, cc->stride, cc->pad));
@@ -180,12 +192,12 @@ static void run_conv_case(const conv_case *cc) {
   float *bias = cc->bias ? b : NULL;
   hgt_status(hg_conv2d_forward(&s, x, w, bias, y));
   ref_conv_forward(&s, x, w, bias, want_y);
-  hgt_close(y, want_y, ny, 1e-4f, 1e-4f);
+  hgt_close(y, want_y, ny, 1e-4f, abs_tol(want_y, ny, winograd));
   s.relu = true; /* the ReLU post-op: max(reference, 0) */
   hgt_status(hg_conv2d_forward(&s, x, w, bias, y));
   s.relu = false;
   for (size_t i = 0; i < ny; i++) want_y[i] = want_y[i] > 0.0f ? want_y[i] : 0.0f;
-  hgt_close(y, want_y, ny, 1e-4f, 1e-4f);
+  hgt_close(y, want_y, ny, 1e-4f, abs_tol(want_y, ny, winograd));
 
   float *want_dx = malloc(nx * sizeof(float)), *want_dw = malloc(nw * sizeof(float));
   float *want_db = malloc(nb * sizeof(float));
@@ -194,34 +206,86 @@ static void run_conv_case(const conv_case *cc) {
   float *dx = rand_buf(nx, 7), *prior_dx = rand_buf(nx, 8), *dx_acc = copy_buf(prior_dx, nx);
   hgt_status(hg_conv2d_backward_data(&s, dy, w, dx, false));
   hgt_status(hg_conv2d_backward_data(&s, dy, w, dx_acc, true));
-  check_twice(dx, dx_acc, prior_dx, want_dx, nx);
+  check_twice(dx, dx_acc, prior_dx, want_dx, nx, winograd);
 
   float *dw = rand_buf(nw, 9), *prior_dw = rand_buf(nw, 10), *dw_acc = copy_buf(prior_dw, nw);
   float *db = rand_buf(nb, 11), *prior_db = rand_buf(nb, 12), *db_acc = copy_buf(prior_db, nb);
   hgt_status(hg_conv2d_backward_weights(&s, x, dy, dw, cc->bias ? db : NULL, false));
   hgt_status(hg_conv2d_backward_weights(&s, x, dy, dw_acc, cc->bias ? db_acc : NULL, true));
-  check_twice(dw, dw_acc, prior_dw, want_dw, nw);
-  if (cc->bias) check_twice(db, db_acc, prior_db, want_db, nb);
+  check_twice(dw, dw_acc, prior_dw, want_dw, nw, winograd);
+  if (cc->bias) check_twice(db, db_acc, prior_db, want_db, nb, winograd);
 
   float *all[] = {x, w, b, dy, y, want_y, want_dx, want_dw, want_db, dx, prior_dx, dx_acc,
                   dw, prior_dw, dw_acc, db, prior_db, db_acc};
   for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) free(all[i]);
 }
 
+static const conv_case conv_cases[] = {
+    {2, 3, 7, 9, 4, 3, 3, 1, 0, true},      /* non-square input */
+    {2, 3, 8, 6, 5, 3, 3, 2, 1, true},      /* stride 2 pad 1 */
+    {1, 2, 9, 7, 3, 5, 5, 2, 2, false},     /* 5x5, pad 2, no bias */
+    {2, 4, 5, 5, 3, 1, 1, 1, 0, false},     /* 1x1 */
+    {2, 3, 6, 10, 4, 3, 2, 1, 1, true},     /* non-square kernel */
+    {3, 16, 12, 12, 32, 3, 3, 1, 1, true},  /* enough channels for blocked kernels */
+    {5, 20, 9, 7, 36, 3, 3, 1, 1, true},    /* blocked, channels not multiples of 16, odd batch */
+    {1, 3, 13, 13, 48, 5, 5, 1, 2, false},  /* 3 input channels into 48 (a first layer's kernel) */
+    {2, 3, 11, 11, 8, 5, 5, 2, 0, true},
+    {2, 3, 6, 6, 5, 3, 3, 1, 2, false},     /* 3x3 pad 2: output larger than the input */
+    {3, 70, 10, 13, 66, 3, 3, 1, 1, true},  /* many channels: Winograd by default, partial tiles */
+    {2, 64, 6, 6, 64, 3, 3, 1, 0, false},   /* 4x4 output: one whole tile each */
+};
+enum { N_CONV_CASES = sizeof conv_cases / sizeof conv_cases[0] };
+
+/* Each case under the algorithm; the Winograd kernels ran exactly where expected
+ * (6 calls a case: two forwards, two of each backward). */
+static void run_conv_cases(hg_conv_algorithm algorithm) {
+  hg_conv_set_algorithm(algorithm);
+  for (int i = 0; i < N_CONV_CASES; i++) {
+    const conv_case *cc = &conv_cases[i];
+    hg_conv_shape s;
+    int xs[4] = {cc->n, cc->c, cc->h, cc->w}, ws[4] = {cc->k, cc->c, cc->kh, cc->kw};
+    hgt_status(hg_conv_shape_init(&s, xs, ws, cc->stride, cc->pad));
+    long expected = algorithm == HG_CONV_DIRECT     ? 0
+                    : algorithm == HG_CONV_WINOGRAD ? 6 * hg_winograd_fits(&s)
+                    : 4 * hg_winograd_pays(&s, false) + 2 * hg_winograd_pays(&s, true);
+    long before = hg_kstats.conv_winograd;
+    run_conv_case(cc, expected > 0);
+    if (hg_kstats.conv_winograd - before != expected)
+      fail_msg("case %d: %ld Winograd calls, expected %ld", i, hg_kstats.conv_winograd - before, expected);
+  }
+  hg_conv_set_algorithm(HG_CONV_AUTO);
+}
+
 static void test_conv_kernels(void **state) {
   (void)state;
-  static const conv_case cases[] = {
-      {2, 3, 7, 9, 4, 3, 3, 1, 0, true},   /* non-square input */
-      {2, 3, 8, 6, 5, 3, 3, 2, 1, true},   /* stride 2 pad 1 */
-      {1, 2, 9, 7, 3, 5, 5, 2, 2, false},  /* 5x5, pad 2, no bias */
-      {2, 4, 5, 5, 3, 1, 1, 1, 0, false},  /* 1x1 */
-      {2, 3, 6, 10, 4, 3, 2, 1, 1, true},  /* non-square kernel */
-      {3, 16, 12, 12, 32, 3, 3, 1, 1, true}, /* enough channels for blocked kernels */
-      {5, 20, 9, 7, 36, 3, 3, 1, 1, true},   /* blocked, channels not multiples of 16, odd batch */
-      {1, 3, 13, 13, 48, 5, 5, 1, 2, false}, /* 3 input channels into 48 (a first layer's kernel) */
-      {2, 3, 11, 11, 8, 5, 5, 2, 0, true},
-  };
-  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_conv_case(&cases[i]);
+  run_conv_cases(HG_CONV_AUTO);
+}
+
+static void test_conv_kernels_direct(void **state) {
+  (void)state;
+  run_conv_cases(HG_CONV_DIRECT);
+}
+
+static void test_conv_kernels_winograd(void **state) {
+  (void)state;
+  run_conv_cases(HG_CONV_WINOGRAD);
+}
+
+/* The default picks Winograd for the SoftHebb net's 3×3 layers, not for small channel counts. */
+static void test_winograd_choice(void **state) {
+  (void)state;
+  hg_conv_shape s;
+  hgt_status(hg_conv_shape_init(&s, (int[]){10, 384, 10, 10}, (int[]){1536, 384, 3, 3}, 1, 0));
+  assert_true(hg_winograd_pays(&s, false));
+  hgt_status(hg_conv_shape_init(&s, (int[]){10, 96, 18, 18}, (int[]){384, 96, 3, 3}, 1, 0));
+  assert_true(hg_winograd_pays(&s, false) && hg_winograd_pays(&s, true));
+  hgt_status(hg_conv_shape_init(&s, (int[]){10, 32, 18, 18}, (int[]){384, 32, 3, 3}, 1, 0));
+  assert_false(hg_winograd_pays(&s, false));
+  hgt_status(hg_conv_shape_init(&s, (int[]){64, 192, 5, 5}, (int[]){256, 192, 3, 3}, 1, 0));
+  assert_true(hg_winograd_pays(&s, false));  /* 3×3 output, one tile: 36 products against 81 */
+  assert_false(hg_winograd_pays(&s, true));  /* 5×5 input, four tiles: 144 against 225 */
+  hgt_status(hg_conv_shape_init(&s, (int[]){2, 64, 9, 9}, (int[]){64, 64, 3, 3}, 2, 1));
+  assert_false(hg_winograd_fits(&s));
 }
 
 /* ---------- pooling kernels ---------- */
@@ -247,7 +311,7 @@ static void run_pool_case(hg_pool_kind kind, const int xs[4], int kernel, int st
   float *dx = rand_buf(nx, 5), *prior = rand_buf(nx, 6), *dx_acc = copy_buf(prior, nx);
   hgt_status(hg_pool2d_backward(&s, dy, ws, dx, false));
   hgt_status(hg_pool2d_backward(&s, dy, ws, dx_acc, true));
-  check_twice(dx, dx_acc, prior, want_dx, nx);
+  check_twice(dx, dx_acc, prior, want_dx, nx, false);
   float *all[] = {x, y, y_inf, want_y, dy, want_dx, dx, prior, dx_acc};
   for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) free(all[i]);
   free(arg);
@@ -477,6 +541,7 @@ static void test_conv_gradients_accumulate(void **state) {
 
 static void test_cache_reuses_primitives(void **state) {
   (void)state;
+  hg_conv_set_algorithm(HG_CONV_DIRECT); /* the cache holds oneDNN's primitives */
   hg_tensor *x = hgt_rand(HG_SHAPE(2, 5, 9, 9), -1, 1, 61), *w = hgt_rand(HG_SHAPE(6, 5, 3, 3), -1, 1, 62);
   hg_tensor *y = hgt_ok(hg_conv2d(x, w, NULL, 1, 0));
   hg_tensor *p = hgt_ok(hg_max_pool2d(y, 2, 2, 0));
@@ -509,6 +574,7 @@ static void test_cache_reuses_primitives(void **state) {
   hg_tensor_free(y2);
   hg_tensor_free(x);
   hg_tensor_free(w);
+  hg_conv_set_algorithm(HG_CONV_AUTO);
 }
 
 /* Max pool through autograd: the workspace is kept only when recorded. */
@@ -555,6 +621,9 @@ static int teardown(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_conv_kernels),
+      cmocka_unit_test(test_conv_kernels_direct),
+      cmocka_unit_test(test_conv_kernels_winograd),
+      cmocka_unit_test(test_winograd_choice),
       cmocka_unit_test(test_pool_kernels),
       cmocka_unit_test(test_max_pool_nan),
       cmocka_unit_test(test_max_pool_ties),

@@ -2,7 +2,10 @@
  * its spec, checked against the spec's naive reference and by finite
  * differences. It fails when an op of the table lacks a case, a reference or
  * a benchmark shape, when a forward disagrees with its reference, and when a
- * backward disagrees with the finite differences. */
+ * backward disagrees with the finite differences. The convolutions' cases
+ * run twice: with the default algorithm and with the Winograd kernels forced
+ * wherever they fit (tensor/winograd.c; the default picks them only for
+ * many channels). */
 #include <stdio.h>
 #include <string.h>
 
@@ -108,6 +111,20 @@ static void test_checker_catches_a_wrong_gradient(void **state) {
   hg_tensor_free(x);
 }
 
+static int winograd_on(void **state) {
+  (void)state;
+  hg_conv_set_algorithm(HG_CONV_WINOGRAD);
+  return 0;
+}
+
+static int winograd_off(void **state) {
+  (void)state;
+  hg_conv_set_algorithm(HG_CONV_AUTO);
+  return 0;
+}
+
+static bool is_conv(const hg_op *op) { return strncmp(op->name, "conv2d", 6) == 0; }
+
 /* A seed per case: the op's name hashed (FNV-1a), plus the case's index. */
 static uint64_t case_seed(const char *name, int index) {
   uint64_t h = 1469598103934665603u;
@@ -116,9 +133,12 @@ static uint64_t case_seed(const char *name, int index) {
 }
 
 int main(void) {
-  int n_cases = 0;
-  for (int i = 0; i < hg_op_count(); i++) n_cases += hg_op_at(i)->n_cases;
-  int total = 2 + 2 * n_cases, k = 0;
+  int n_cases = 0, n_conv = 0;
+  for (int i = 0; i < hg_op_count(); i++) {
+    n_cases += hg_op_at(i)->n_cases;
+    n_conv += is_conv(hg_op_at(i)) ? hg_op_at(i)->n_cases : 0;
+  }
+  int total = 2 + 2 * (n_cases + n_conv), k = 0;
   struct CMUnitTest *tests = calloc((size_t)total, sizeof *tests);
   sweep_case *cases = calloc((size_t)n_cases, sizeof *cases);
   char **names = calloc((size_t)total, sizeof *names);
@@ -128,11 +148,14 @@ int main(void) {
   for (int i = 0, j = 0; i < hg_op_count(); i++)
     for (int c = 0; c < hg_op_at(i)->n_cases; c++, j++) {
       cases[j] = (sweep_case){hg_op_at(i), &hg_op_at(i)->cases[c], case_seed(hg_op_at(i)->name, c)};
-      for (int check = 0; check < 2; check++) {
+      for (int check = 0; check < (is_conv(cases[j].op) ? 4 : 2); check++) {
+        static const char *const label[] = {"value", "grad", "value winograd", "grad winograd"};
         names[k] = malloc(160);
         if (!names[k]) return 1;
-        case_name(&cases[j], check ? "grad" : "value", names[k], 160);
-        tests[k] = (struct CMUnitTest){names[k], check ? check_grad : check_value, NULL, NULL, &cases[j]};
+        case_name(&cases[j], label[check], names[k], 160);
+        bool wino = check >= 2;
+        tests[k] = (struct CMUnitTest){names[k], check % 2 ? check_grad : check_value,
+                                       wino ? winograd_on : NULL, wino ? winograd_off : NULL, &cases[j]};
         k++;
       }
     }
