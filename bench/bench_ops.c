@@ -1,6 +1,8 @@
 /* Kernel and op timings at the seeds' network sizes (batch 64), one per line:
  * GEMM on both backends (to justify the default), the convolution kernels of
- * every conv layer (forward, backward-data, backward-weights), pooling, every
+ * every conv layer of the seeds' net and of SoftHebb's 3×3 ones (forward,
+ * backward-data, backward-weights; oneDNN's direct kernels and, for the 3×3
+ * layers, the Winograd ones — rates count the direct products), pooling, every
  * op of the table at its spec's benchmark shapes (forward, and forward +
  * backward), and the Hebbian surrogate losses (loss + backward) at the fc5
  * and conv2 shapes.
@@ -20,6 +22,7 @@
 #include "hebbgrad.h"
 #include "tensor/conv.h"
 #include "tensor/pooling.h"
+#include "tensor/winograd.h"
 
 static double budget_s = 0.4;
 static int max_reps = 200;
@@ -144,19 +147,38 @@ static void run_conv_bwd_weights(void *p) {
     die("conv bwd-weights");
 }
 
+/* The three passes of c's layer under the current algorithm, as "NAME PASS ALGORITHM". */
+static void bench_conv_passes(conv_ctx *c, const char *layer, const char *algorithm) {
+  static const char *const pass[] = {"forward", "backward-data", "backward-weights"};
+  static const bench_fn run[] = {run_conv_fwd, run_conv_bwd_data, run_conv_bwd_weights};
+  double flop = 2.0 * c->s.n * c->s.k * c->s.oh * c->s.ow * c->s.c * c->s.kh * c->s.kw;
+  char name[64], shape[64];
+  snprintf(shape, sizeof shape, "%dx%dx%dx%d k%d %dx%d", c->s.n, c->s.c, c->s.h, c->s.w, c->s.k,
+           c->s.kh, c->s.kw);
+  for (int i = 0; i < 3; i++) {
+    snprintf(name, sizeof name, "%s %s %s", layer, pass[i], algorithm);
+    report(name, shape, time_fn(run[i], c), flop, "GFLOP/s");
+  }
+}
+
+/* The seeds' conv layers at `batch` and SoftHebb's 3×3 ones (reflect padding
+ * done before: conv2 at batch 64, conv3 at 64 and at its Hebbian batch 10). */
 static void bench_conv(int batch, hg_rng *rng) {
   static const struct {
     const char *name;
-    int c, hw, k, kk;
-  } layers[] = {{"conv1", 3, 32, 96, 5}, {"conv2", 96, 14, 128, 3},
-                {"conv3", 128, 12, 192, 3}, {"conv4", 192, 5, 256, 3}};
+    int n, c, hw, k, kk;
+  } layers[] = {{"conv1", 0, 3, 32, 96, 5},          {"conv2", 0, 96, 14, 128, 3},
+                {"conv3", 0, 128, 12, 192, 3},       {"conv4", 0, 192, 5, 256, 3},
+                {"softhebb conv2", 64, 96, 18, 384, 3}, {"softhebb conv3", 64, 384, 10, 1536, 3},
+                {"softhebb conv3", 10, 384, 10, 1536, 3}};
   for (size_t l = 0; l < sizeof layers / sizeof layers[0]; l++) {
     conv_ctx c;
-    int xs[4] = {batch, layers[l].c, layers[l].hw, layers[l].hw};
+    int n = layers[l].n ? layers[l].n : batch;
+    int xs[4] = {n, layers[l].c, layers[l].hw, layers[l].hw};
     int ws[4] = {layers[l].k, layers[l].c, layers[l].kk, layers[l].kk};
     if (hg_conv_shape_init(&c.s, xs, ws, 1, 0) != HG_OK) die("conv shape");
-    size_t nx = (size_t)batch * c.s.c * c.s.h * c.s.w, nw = (size_t)c.s.k * c.s.c * c.s.kh * c.s.kw;
-    size_t ny = (size_t)batch * c.s.k * c.s.oh * c.s.ow;
+    size_t nx = (size_t)n * c.s.c * c.s.h * c.s.w, nw = (size_t)c.s.k * c.s.c * c.s.kh * c.s.kw;
+    size_t ny = (size_t)n * c.s.k * c.s.oh * c.s.ow;
     c.x = buffer(nx, rng);
     c.dx = buffer(nx, rng);
     c.w = buffer(nw, rng);
@@ -164,16 +186,13 @@ static void bench_conv(int batch, hg_rng *rng) {
     c.b = buffer((size_t)c.s.k, rng);
     c.db = buffer((size_t)c.s.k, rng);
     c.y = buffer(ny, rng);
-    double flop = 2.0 * (double)ny * c.s.c * c.s.kh * c.s.kw;
-    char name[64], shape[64];
-    snprintf(shape, sizeof shape, "%dx%dx%dx%d k%d %dx%d", batch, c.s.c, c.s.h, c.s.w, c.s.k,
-             c.s.kh, c.s.kw);
-    snprintf(name, sizeof name, "%s forward", layers[l].name);
-    report(name, shape, time_fn(run_conv_fwd, &c), flop, "GFLOP/s");
-    snprintf(name, sizeof name, "%s backward-data", layers[l].name);
-    report(name, shape, time_fn(run_conv_bwd_data, &c), flop, "GFLOP/s");
-    snprintf(name, sizeof name, "%s backward-weights", layers[l].name);
-    report(name, shape, time_fn(run_conv_bwd_weights, &c), flop, "GFLOP/s");
+    hg_conv_set_algorithm(HG_CONV_DIRECT);
+    bench_conv_passes(&c, layers[l].name, "direct");
+    if (hg_winograd_fits(&c.s)) {
+      hg_conv_set_algorithm(HG_CONV_WINOGRAD);
+      bench_conv_passes(&c, layers[l].name, "winograd");
+    }
+    hg_conv_set_algorithm(HG_CONV_AUTO);
     hg_pool_free(c.x, nx * sizeof(float));
     hg_pool_free(c.dx, nx * sizeof(float));
     hg_pool_free(c.w, nw * sizeof(float));

@@ -128,6 +128,7 @@ static const hg_cli hybrid_sweep_cli = {
         HG_SECTION("Run"),
         HG_SHARED("out"),
         HG_SHARED("threads"),
+        HG_SHARED("conv"),
         HG_SHARED("check-finite"),
         HG_END}};
 #undef SWEEP

@@ -75,6 +75,7 @@ static const hg_cli train_cli = {
         HG_FLAG("resume", TRAIN(resume), "continue from DIR/last.safetensors"),
         HG_SHARED("seed"),
         HG_SHARED("threads"),
+        HG_SHARED("conv"),
         HG_SHARED("check-finite"),
         HG_FLOAT("min-test-acc", "F", TRAIN(min_test_acc), NULL, 0, 1, 0,
                  "exit with status 3 when the test accuracy is below F (for CI)"),

@@ -8,6 +8,7 @@
 #include "experiment/parallel.h"
 #include "io/files.h"
 #include "nn/net.h"
+#include "tensor/kstats.h"
 
 hg_status hg_common_prepare(hg_common_opts *c, hg_data *d) {
   hg_status s = HG_OK;
@@ -35,6 +36,10 @@ int hg_common_start(const hg_cli *cli, int argc, char **argv, void *opts) {
     fprintf(stderr, "%s: warning: --threads %d is more than the %ld CPUs here: slower, not faster\n", cli->name,
             threads, cpus);
   omp_set_num_threads(threads);
+  const char *conv = ((hg_common_opts *)opts)->conv;
+  hg_conv_set_algorithm(!conv || !strcmp(conv, "auto") ? HG_CONV_AUTO
+                        : !strcmp(conv, "direct")      ? HG_CONV_DIRECT
+                                                       : HG_CONV_WINOGRAD);
   return rc;
 }
 

@@ -79,7 +79,7 @@ struct hg_cli_args {
 /* The values of the shared options; first member of every program's options. */
 typedef struct hg_common_opts {
   hg_data_opts data;        /* --data --data-dir --val --limit-train --limit-test --zca --zca-eps --zca-cache */
-  const char *out, *model, *hebb, *schedule, *metric, *from, *label, *triangle_powers;
+  const char *out, *model, *hebb, *schedule, *metric, *from, *label, *triangle_powers, *conv;
   int seed, batch, threads, epochs, hebb_epochs, patience, steps;
   float lr, hebb_lr, momentum, weight_decay, dropout;
   bool modified_bn, check_finite;

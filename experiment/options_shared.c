@@ -73,6 +73,10 @@ const hg_option hg_shared_options[] = {
            "(for a trained net, its own --seed: the same validation split)"),
     HG_INT("batch", "N", COMMON(batch), "64", 1, 65536, "mini-batch size"),
     HG_INT("threads", "N", COMMON(threads), "2", 1, 1024, "worker threads (results are reproducible for a given N)"),
+    HG_CHOICE("conv", "ALGO", COMMON(conv), "auto", "auto|direct|winograd",
+              "convolution kernels: auto (Winograd F(4x4,3x3) for 3x3 stride-1 layers\n"
+              "with >= 64 channels, oneDNN's direct ones elsewhere), direct (oneDNN's\n"
+              "everywhere) or winograd (wherever it fits); docs/architecture.md"),
     HG_FLAG("check-finite", COMMON(check_finite),
             "check every layer's output for NaN and infinity, naming the first layer\n"
             "where a diverging run goes wrong (slower)"),

@@ -7,7 +7,7 @@
 # Adam 1e-3, batch 64, 50 epochs, halved at epochs 10, 17, 25, 30, 35, 40, 45,
 # dropout 0.5. No label or gradient reaches a convolution.
 #
-# Writes OUT/softhebb-RULE-seedN/: result.{csv,md} (test accuracy), the phases'
+# Writes OUT/softhebb-RULE-seedN/: result.{csv,jsonl} (test accuracy), the phases'
 # epochs.csv, kernels.png (conv1 before and after) and curves.png; the times
 # of the phases and the peak RSS are printed at the end. Rerunning resumes a
 # run (at the last finished epoch of a phase).
@@ -43,4 +43,4 @@ build/train --data cifar10 --data-dir "$data_dir" --val 0 --model softhebb --mod
   --cache-features --adam --lr 1e-3 --weight-decay 0 --batch 64 --epochs 50 \
   --schedule halve:10,17,25,30,35,40,45 --seed "$seed" --run-dir "$run" "${resume[@]}" "$@"
 build/plot_run "$run"
-echo "softhebb: $run/result.md, $run/kernels.png, $run/curves.png"
+echo "softhebb: $run/result.csv (and .jsonl), $run/kernels.png, $run/curves.png"
