@@ -2,7 +2,9 @@
  * Gray, CVPR 2016): each 4×4 output tile is Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A of its
  * 6×6 input tile d, so a convolution becomes 36 GEMMs over channels and
  * costs 36 multiplies per tile and channel pair instead of 144. Same
- * arguments and results as the direct kernels of conv.h; conv.c chooses. */
+ * arguments and results as the direct kernels of conv.h (rounded
+ * differently: ≈ 1e-5 of the largest output); conv.c chooses. The GEMMs
+ * are oneDNN's sgemm whatever hg_gemm_set_backend says, one per thread. */
 #ifndef HG_WINOGRAD_H
 #define HG_WINOGRAD_H
 
