@@ -230,9 +230,10 @@ static void bias_grad(const geom *g, const float *dy, bool acc, float *db) {
   }
 }
 
-/* Pool buffers of the given float counts, all or none. */
-static hg_status take(float **bufs, const size_t *counts, int n) {
-  for (int i = 0; i < n; i++) {
+/* The three pool buffers of a call (input tiles, and the kernels', products'
+ * or gradients' transforms), of the given float counts: all or none. */
+static hg_status take(float *bufs[3], const size_t counts[3]) {
+  for (int i = 0; i < 3; i++) {
     bufs[i] = hg_pool_alloc(counts[i] * sizeof(float));
     if (bufs[i]) continue;
     while (i--) hg_pool_free(bufs[i], counts[i] * sizeof(float));
@@ -242,8 +243,8 @@ static hg_status take(float **bufs, const size_t *counts, int n) {
   return HG_OK;
 }
 
-static void give_back(float **bufs, const size_t *counts, int n) {
-  for (int i = 0; i < n; i++) hg_pool_free(bufs[i], counts[i] * sizeof(float));
+static void give_back(float *bufs[3], const size_t counts[3]) {
+  for (int i = 0; i < 3; i++) hg_pool_free(bufs[i], counts[i] * sizeof(float));
 }
 
 /* The 36 products of a block, one GEMM per product and thread (oneDNN's
@@ -275,7 +276,7 @@ static hg_status convolve(const geom *g, const float *x, const float *w, size_t 
   int ob = min_int(OB, g->co);
   size_t counts[3] = {(size_t)P * g->t * g->ci, (size_t)P * ob * g->ci, (size_t)P * g->t * ob};
   float *buf[3];
-  hg_status st = take(buf, counts, 3);
+  hg_status st = take(buf, counts);
   if (st != HG_OK) return st;
   float *v = buf[0], *u = buf[1], *m = buf[2];
   int failed = 0; /* read only after the barrier that ends products() */
@@ -290,7 +291,7 @@ static hg_status convolve(const geom *g, const float *x, const float *w, size_t 
       if (!failed) transform_output(g, m, o0, nb, b, relu, acc, y);
     }
   }
-  give_back(buf, counts, 3);
+  give_back(buf, counts);
   return failed ? gemm_failed() : HG_OK;
 }
 bool hg_winograd_fits(const hg_conv_shape *s) {
@@ -322,7 +323,7 @@ hg_status hg_winograd_backward_weights(const hg_conv_shape *s, const float *x, c
   /* whole layers: the products sum over the tiles, too few for GEMMs of a block (measured 1.3–1.8× slower) */
   size_t counts[3] = {(size_t)P * g.t * g.ci, (size_t)P * g.t * g.co, (size_t)P * g.co * g.ci};
   float *buf[3];
-  hg_status st = take(buf, counts, 3);
+  hg_status st = take(buf, counts);
   if (st != HG_OK) return st;
   float *v = buf[0], *yh = buf[1], *d = buf[2];
   int failed = 0; /* read only after the barrier that ends products() */
@@ -334,6 +335,6 @@ hg_status hg_winograd_backward_weights(const hg_conv_shape *s, const float *x, c
     if (!failed) transform_weight_grad(&g, d, 0, g.co, accumulate, dw);
   }
   if (!failed && db) bias_grad(&g, dy, accumulate, db);
-  give_back(buf, counts, 3);
+  give_back(buf, counts);
   return failed ? gemm_failed() : HG_OK;
 }
