@@ -6,10 +6,11 @@
 #ifndef HEBBGRAD_H
 #define HEBBGRAD_H
 
-/* tensor/: storage, errors, random numbers, GEMM backend, kernel counters */
+/* tensor/: storage, errors, random numbers, vector maths, GEMM backend, kernel counters */
 #include "tensor/error.h"
 #include "tensor/alloc.h"
 #include "tensor/rng.h"
+#include "tensor/vmath.h"
 #include "tensor/tensor.h"
 #include "tensor/kstats.h"
 #include "tensor/gemm.h"

@@ -5,6 +5,7 @@
 #include "autograd/batch_sync.h"
 #include "autograd/op.h"
 #include "autograd/ops.h"
+#include "tensor/vmath.h"
 
 #define PARALLEL_MIN 32768
 #define GRAD HG_IN_GRAD
@@ -366,8 +367,6 @@ static void channel_mean(const float *x, int c, int p, float *mean) {
   for (int q = 0; q < p; q++) mean[q] /= (float)c;
 }
 
-static float triangle_value(float r, float power) { return r > 0 ? (power == 1 ? r : powf(r, power)) : 0; }
-
 static hg_status triangle_backward(hg_node *nd) {
   hg_tensor *x = nd->in[0];
   const float *y = nd->out->data, *g = nd->out->grad->data, *mean = nd->saved[0]->data;
@@ -457,8 +456,12 @@ hg_tensor *hg_triangle(hg_tensor *x, float threshold, float power) {
     const float *xi = x->data + (size_t)i * c * p;
     float *yi = y->data + (size_t)i * c * p, *m = mean->data + (size_t)i * p;
     channel_mean(xi, c, p, m);
-    for (int j = 0; j < c; j++)
-      for (int q = 0; q < p; q++) yi[(size_t)j * p + q] = triangle_value(xi[(size_t)j * p + q] - m[q] - threshold, power);
+    for (int j = 0; j < c; j++) {
+      float *yj = yi + (size_t)j * p;
+#pragma omp simd
+      for (int q = 0; q < p; q++) yj[q] = xi[(size_t)j * p + q] - m[q] - threshold;
+      hg_vpow_pos(yj, power, yj, (size_t)p);
+    }
   }
   hg_node *nd;
   y = hg_record_output(&hg_op_triangle, y, 1, &x, &nd);

@@ -1,5 +1,6 @@
 /* Tensors: creation, views, reference counting, the generator, the allocator
- * and the element-wise/reduction kernels against naive references. */
+ * and the element-wise/reduction kernels and vector maths against naive
+ * references. */
 #include <math.h>
 #include <string.h>
 
@@ -302,6 +303,35 @@ static void test_unary_against_naive(void **state) {
   hg_tensor_free(x);
 }
 
+/* hg_vexp and hg_vpow_pos against double exp and pow, element by element,
+ * over lengths that leave remainders of the vector loops, in place too;
+ * pow's non-positive and NaN inputs give 0, exp underflows to 0. */
+static void test_vector_maths_against_naive(void **state) {
+  (void)state;
+  enum { N = 1037 };
+  static float x[N], y[N], z[N];
+  hg_rng rng;
+  hg_rng_seed(&rng, 17, 0);
+  for (int i = 0; i < N; i++) x[i] = 60 * hg_rng_uniform(&rng) - 40; /* [-40, 20): exp's range, pow's signs */
+  x[0] = 0, x[1] = -0.0f, x[2] = NAN, x[3] = 1e-30f, x[4] = -120, x[5] = 1;
+  hg_vexp(x + 3, y, N - 3);
+  for (int i = 3; i < N; i++) {
+    double want = exp((double)x[i]);
+    assert_true(fabs(y[i - 3] - want) <= 2e-7 * want + 1e-37); /* 1e-37: underflow to 0 */
+  }
+  const float powers[] = {0.7f, 1.4f, 1.0f, 2.5f};
+  for (int k = 0; k < 4; k++) {
+    hg_vpow_pos(x, powers[k], y, N);
+    memcpy(z, x, sizeof z);
+    hg_vpow_pos(z, powers[k], z, N); /* in place */
+    for (int i = 0; i < N; i++) {
+      double want = x[i] > 0 ? pow((double)x[i], powers[k]) : 0;
+      assert_true(fabs(y[i] - want) <= 2e-7 * want + 1e-37);
+      assert_true(y[i] == z[i]);
+    }
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_create_and_fill),          cmocka_unit_test(test_bad_shapes_are_reported),
@@ -312,7 +342,7 @@ int main(void) {
       cmocka_unit_test(test_allocator_merges_large_free_blocks),
       cmocka_unit_test(test_allocator_large_buffers_never_overlap),
       cmocka_unit_test(test_broadcast_against_naive),  cmocka_unit_test(test_reductions_against_naive),
-      cmocka_unit_test(test_unary_against_naive),
+      cmocka_unit_test(test_unary_against_naive),      cmocka_unit_test(test_vector_maths_against_naive),
   };
   int failed = cmocka_run_group_tests(tests, NULL, NULL);
   hg_pool_trim();

@@ -12,10 +12,12 @@
  * L = Σ W ⊙ sg(−ΔW/η), and −∂L/∂W = ΔW/η exactly. Written with the public
  * API only. */
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include "hebb/builtins.h"
 #include "hebb/surrogate.h"
+#include "tensor/vmath.h"
 
 enum { T, POWER };
 
@@ -29,18 +31,25 @@ static void soft_winners(const float *u, float *y, int k, int p, float t, float 
     total[q] = 0;
   }
   for (int j = 1; j < k; j++)
-    for (int q = 0; q < p; q++)
-      if (u[(size_t)j * p + q] > top[q]) {
-        top[q] = u[(size_t)j * p + q];
-        win[q] = j;
-      }
-  for (int j = 0; j < k; j++)
+#pragma omp simd
     for (int q = 0; q < p; q++) {
-      y[(size_t)j * p + q] = expf((u[(size_t)j * p + q] - top[q]) * t);
-      total[q] += y[(size_t)j * p + q];
+      bool above = u[(size_t)j * p + q] > top[q];
+      top[q] = above ? u[(size_t)j * p + q] : top[q];
+      win[q] = above ? j : win[q];
     }
+  for (int j = 0; j < k; j++) {
+    float *yj = y + (size_t)j * p;
+    const float *uj = u + (size_t)j * p;
+#pragma omp simd
+    for (int q = 0; q < p; q++) yj[q] = (uj[q] - top[q]) * t;
+    hg_vexp(yj, yj, (size_t)p);
+#pragma omp simd
+    for (int q = 0; q < p; q++) total[q] += yj[q];
+  }
+  for (int q = 0; q < p; q++) total[q] = 1 / total[q];
   for (int j = 0; j < k; j++)
-    for (int q = 0; q < p; q++) y[(size_t)j * p + q] *= (j == win[q] ? 1 : -1) / total[q];
+#pragma omp simd
+    for (int q = 0; q < p; q++) y[(size_t)j * p + q] *= j == win[q] ? total[q] : -total[q];
 }
 
 /* ŷ from u: softmax(t·u) over dimension 1, sign flipped for all but the winner. */
