@@ -61,8 +61,9 @@ static window window_at(const hg_pool_shape *s, int i, int j) {
   return v;
 }
 
-/* t replaces the running maximum m when greater, or NaN (NaN then sticks). */
-#define POOL_WINS(t, m) ((t) > (m) || (t) != (t))
+/* t replaces the running maximum m when greater, or NaN (NaN then sticks);
+ * `|`, not `||`: no branch, so that loops of it vectorise. */
+#define POOL_WINS(t, m) (((t) > (m)) | ((t) != (t)))
 
 /* One output row of the 2×2 stride-2 unpadded max (the common case), written
  * without branches so that it vectorises. */
