@@ -138,17 +138,6 @@ hg_status hg_optim_add_group(hg_optimizer *opt, size_t begin, size_t end, hg_gro
   return HG_OK;
 }
 
-/* Index of the first NaN or infinity in g[begin, end), or end. */
-static size_t first_nonfinite(const float *g, size_t begin, size_t end) {
-  int bad = 0;
-#pragma omp parallel for simd reduction(| : bad) if (end - begin >= HG_OPTIM_PARALLEL_MIN)
-  for (size_t i = begin; i < end; i++) bad |= !isfinite(g[i]);
-  if (!bad) return end;
-  for (size_t i = begin; i < end; i++)
-    if (!isfinite(g[i])) return i;
-  return end;
-}
-
 /* d = g + wd·p; b = μ·b + d (b = d when first); d = d + μ·b (Nesterov) or b; p ← p − lr·d. */
 static void sgd_group(float *restrict p, const float *restrict g, float *restrict b, size_t n,
                       const hg_group_opts *o, bool first) {
@@ -194,7 +183,7 @@ static void adam_group(float *restrict p, const float *restrict g, float *restri
 hg_status hg_optim_step(hg_optimizer *opt) {
   for (int g = 0; g < opt->n_groups; g++) {
     const hg_group *gr = &opt->groups[g];
-    size_t bad = first_nonfinite(opt->grads, gr->begin, gr->end);
+    size_t bad = gr->begin + hg_first_nonfinite(opt->grads + gr->begin, gr->end - gr->begin);
     if (bad != gr->end)
       return hg_fail(HG_ERR_NUMERIC,
                      "optim: gradient %g at index %zu (element %zu of group %d [%zu, %zu)) is "

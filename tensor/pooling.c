@@ -135,6 +135,67 @@ static void max_row_inner(const hg_pool_shape *s, const float *x, int i, int j0,
   }
 }
 
+enum { FLAT = 4096 }; /* h · ow row maxima of a halved plane, kept on the stack */
+
+/* hm[e], hb[e] = the first maximum (the last NaN) of origin[stride·e + b]
+ * over b < kernel, and its b, for e0 ≤ e < e1; inlined with constant
+ * strides and kernels so that the loads become shuffles (offsets as int:
+ * loops mixing float and 16-bit lanes do not vectorise). */
+static inline __attribute__((always_inline)) void flat_maxima(const float *restrict origin, int e0, int e1, int stride,
+                                                              int kernel, float *restrict hm, int *restrict hb) {
+  for (int e = e0; e < e1; e++) hm[e] = origin[stride * e], hb[e] = 0;
+  for (int b = 1; b < kernel; b++)
+    for (int e = e0; e < e1; e++) {
+      float t = origin[stride * e + b];
+      bool wins = POOL_WINS(t, hm[e]);
+      hb[e] = wins ? b : hb[e];
+      hm[e] = wins ? t : hm[e];
+    }
+}
+
+/* A plane the stride halves exactly (w = stride·ow, h = stride·oh, as
+ * SoftHebb's 4/2/1 pools), separably: the maxima of every input row over the
+ * windows' columns as one loop along the plane (column b of row r's window
+ * j is x[stride·(r·ow + j) + b − pad]), those of the columns whose windows
+ * leave the row again clipped, then each output the maximum of its rows'
+ * maxima. The first row's first maximum among the rows' maxima is the first
+ * maximum in row-major order, the last NaN likewise: as max_at. */
+static void max_plane_halved(const hg_pool_shape *s, const float *x, float *y, pool_arg *arg, int lo, int hi) {
+  float hm[FLAT];
+  int hb[FLAT], where[FLAT];
+  int n = s->h * s->ow;
+  if (s->stride == 2 && s->kernel == 4) flat_maxima(x - s->pad, lo, n - (s->ow - hi), 2, 4, hm, hb);
+  else flat_maxima(x - s->pad, lo, n - (s->ow - hi), s->stride, s->kernel, hm, hb);
+  for (int r = 0; r < s->h; r++)
+    for (int j = 0; j < s->ow; j++) {
+      if (j == lo) j = hi; /* the clipped columns: j < lo and j ≥ hi */
+      if (j >= s->ow) break;
+      window v = window_at(s, 0, j);
+      const float *row = x + (size_t)r * s->w + v.c0;
+      int e = r * s->ow + j;
+      hm[e] = row[v.b0], hb[e] = v.b0;
+      for (int b = v.b0 + 1; b < v.b1; b++)
+        if (POOL_WINS(row[b], hm[e])) hm[e] = row[b], hb[e] = b;
+    }
+  for (int i = 0; i < s->oh; i++) {
+    window v = window_at(s, i, 0); /* rows: alike for every column */
+    const float *h0 = hm + (v.r0 + v.a0) * s->ow;
+    const int *b0 = hb + (v.r0 + v.a0) * s->ow;
+    float *yi = y + (size_t)i * s->ow;
+    for (int j = 0; j < s->ow; j++) yi[j] = h0[j], where[j] = v.a0 * s->kernel + b0[j];
+    for (int a = v.a0 + 1; a < v.a1; a++) {
+      const float *ha = hm + (v.r0 + a) * s->ow;
+      const int *ba = hb + (v.r0 + a) * s->ow;
+      for (int j = 0; j < s->ow; j++) {
+        bool wins = POOL_WINS(ha[j], yi[j]);
+        where[j] = wins ? a * s->kernel + ba[j] : where[j];
+        yi[j] = wins ? ha[j] : yi[j];
+      }
+    }
+    for (int j = 0; arg && j < s->ow; j++) arg[(size_t)i * s->ow + j] = (pool_arg)where[j];
+  }
+}
+
 /* One plane: y = max over each window (NaN wins, first maximum on ties). */
 static void max_plane(const hg_pool_shape *s, const float *x, float *y, pool_arg *arg) {
   if (s->kernel == 2 && s->stride == 2 && s->pad == 0) {
@@ -145,6 +206,10 @@ static void max_plane(const hg_pool_shape *s, const float *x, float *y, pool_arg
   int lo = (s->pad + s->stride - 1) / s->stride, hi = (s->w - s->kernel + s->pad) / s->stride + 1;
   hi = hi > s->ow ? s->ow : hi;
   lo = lo > hi ? hi : lo;
+  if (s->w == s->stride * s->ow && s->h == s->stride * s->oh && s->pad < s->w && s->h * s->ow <= FLAT) {
+    max_plane_halved(s, x, y, arg, lo, hi);
+    return;
+  }
   for (int i = 0; i < s->oh; i++) {
     for (int j = 0; j < lo; j++) max_at(s, x, i, j, y, arg);
     max_row_inner(s, x, i, lo, hi, y, arg);

@@ -189,10 +189,6 @@ hg_status hg_tensor_copy(hg_tensor *dst, const hg_tensor *src) {
 void hg_tensor_fill(hg_tensor *t, float value) {
   float *d = t->data;
   size_t n = t->numel;
-  if (value == 0.0f) {
-    memset(d, 0, n * sizeof(float));
-    return;
-  }
 #pragma omp parallel for simd if (n > 65536)
   for (size_t i = 0; i < n; i++) d[i] = value;
 }
@@ -213,8 +209,14 @@ void hg_tensor_scale_rows(hg_tensor *w, hg_tensor *b, float norm, float *factors
   }
 }
 
-size_t hg_tensor_first_nonfinite(const hg_tensor *t) {
-  for (size_t i = 0; i < t->numel; i++)
-    if (!isfinite(t->data[i])) return i;
-  return t->numel;
+size_t hg_first_nonfinite(const float *x, size_t n) {
+  int bad = 0;
+#pragma omp parallel for simd reduction(| : bad) if (n > 65536)
+  for (size_t i = 0; i < n; i++) bad |= !isfinite(x[i]);
+  if (!bad) return n;
+  for (size_t i = 0; i < n; i++)
+    if (!isfinite(x[i])) return i;
+  return n;
 }
+
+size_t hg_tensor_first_nonfinite(const hg_tensor *t) { return hg_first_nonfinite(t->data, t->numel); }

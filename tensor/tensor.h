@@ -78,5 +78,7 @@ void hg_tensor_fill(hg_tensor *t, float value);
 void hg_tensor_scale_rows(hg_tensor *w, hg_tensor *b, float norm, float *factors);
 /* Index of the first NaN or infinite element; t->numel when all are finite. */
 size_t hg_tensor_first_nonfinite(const hg_tensor *t);
+/* Index of the first NaN or infinity among x[0..n), or n (checked on all threads). */
+size_t hg_first_nonfinite(const float *x, size_t n);
 
 #endif

@@ -321,6 +321,7 @@ static void run_pool_case(hg_pool_kind kind, const int xs[4], int kernel, int st
 static void test_pool_kernels(void **state) {
   (void)state;
   static const int odd[4] = {2, 3, 7, 6}, wide[4] = {1, 2, 4, 523}, even[4] = {2, 2, 8, 8};
+  static const int halved[4] = {2, 3, 8, 6}, softhebb[4] = {1, 2, 16, 16}, halved3[4] = {2, 2, 8, 10};
   for (int kind = HG_POOL_MAX; kind <= HG_POOL_AVG; kind++) {
     for (int kernel = 2; kernel <= 3; kernel++)
       for (int stride = 1; stride <= 2; stride++)
@@ -331,19 +332,22 @@ static void test_pool_kernels(void **state) {
     run_pool_case((hg_pool_kind)kind, odd, 4, 2, 1); /* SoftHebb's pools: edge and inner columns */
     run_pool_case((hg_pool_kind)kind, wide, 4, 2, 1);
     run_pool_case((hg_pool_kind)kind, even, 4, 2, 2);
+    /* planes the stride halves (max: one loop along the plane, then the clipped columns) */
+    run_pool_case((hg_pool_kind)kind, halved, 4, 2, 1);
+    run_pool_case((hg_pool_kind)kind, softhebb, 4, 2, 1);
+    run_pool_case((hg_pool_kind)kind, halved3, 3, 2, 1);
+    run_pool_case((hg_pool_kind)kind, odd, 1, 1, 0);
   }
 }
 
 /* Ties: every window's first element (row-major) wins, at the edges and inside. */
-static void test_max_pool_ties(void **state) {
-  (void)state;
-  static const int xs[4] = {1, 2, 7, 9};
+static void max_pool_ties_on(const int xs[4]) {
   hg_pool_shape s;
   hgt_status(hg_pool_shape_init(&s, HG_POOL_MAX, xs, 4, 2, 1));
-  size_t nx = 2 * 7 * 9, ny = (size_t)2 * s.oh * s.ow;
-  float x[2 * 7 * 9], y[64], want_y[64], dy[64], dx[2 * 7 * 9], want_dx[2 * 7 * 9];
+  size_t nx = (size_t)xs[0] * xs[1] * xs[2] * xs[3], ny = (size_t)s.n * s.c * s.oh * s.ow;
+  float x[2 * 8 * 9], y[64], want_y[64], dy[64], dx[2 * 8 * 9], want_dx[2 * 8 * 9];
   long arg[64];
-  assert_true(ny <= 64);
+  assert_true(nx <= 2 * 8 * 9 && ny <= 64);
   for (size_t i = 0; i < nx; i++) x[i] = 1.0f;
   for (size_t i = 0; i < ny; i++) dy[i] = (float)(i + 1);
   void *ws = malloc(hg_pool2d_workspace_bytes(&s));
@@ -354,6 +358,13 @@ static void test_max_pool_ties(void **state) {
   hgt_close(y, want_y, ny, 0, 0);
   hgt_close(dx, want_dx, nx, 0, 0);
   free(ws);
+}
+
+/* On a plane the stride halves (the row maxima's path) and on one it does not. */
+static void test_max_pool_ties(void **state) {
+  (void)state;
+  max_pool_ties_on((const int[4]){1, 2, 8, 8});
+  max_pool_ties_on((const int[4]){1, 2, 7, 9});
 }
 
 /* A NaN in a window wins the max (as PyTorch) and takes the gradient. */

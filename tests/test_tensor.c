@@ -332,6 +332,26 @@ static void test_vector_maths_against_naive(void **state) {
   }
 }
 
+/* The first NaN or infinity of an array, short (one thread) and long (all of
+ * them), wherever it is; n when there is none. */
+static void test_first_nonfinite(void **state) {
+  (void)state;
+  enum { N = 200003 };
+  float *x = calloc(N, sizeof *x);
+  assert_non_null(x);
+  assert_true(hg_first_nonfinite(x, N) == N && hg_first_nonfinite(x, 10) == 10);
+  const size_t at[] = {0, 7, 65537, N - 1};
+  for (int k = 0; k < 4; k++) {
+    x[at[k]] = k % 2 ? INFINITY : NAN;
+    assert_true(hg_first_nonfinite(x, N) == at[k]);
+    if (at[k] < 10) assert_true(hg_first_nonfinite(x, 10) == at[k]);
+    x[N - 1] = -INFINITY; /* a later one does not count */
+    assert_true(hg_first_nonfinite(x, N) == at[k]);
+    x[at[k]] = 0, x[N - 1] = 0;
+  }
+  free(x);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_create_and_fill),          cmocka_unit_test(test_bad_shapes_are_reported),
@@ -343,6 +363,7 @@ int main(void) {
       cmocka_unit_test(test_allocator_large_buffers_never_overlap),
       cmocka_unit_test(test_broadcast_against_naive),  cmocka_unit_test(test_reductions_against_naive),
       cmocka_unit_test(test_unary_against_naive),      cmocka_unit_test(test_vector_maths_against_naive),
+      cmocka_unit_test(test_first_nonfinite),
   };
   int failed = cmocka_run_group_tests(tests, NULL, NULL);
   hg_pool_trim();
