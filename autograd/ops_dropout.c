@@ -27,14 +27,14 @@ static hg_status dropout_backward(hg_node *nd) { return hg_grad_inputs(nd, dropo
  * order; in a data-parallel step (x holds rows [lo, lo + n) of `count`) the
  * draws of the rows of x among those of the whole batch, so a job draws one
  * process's mask. */
-static hg_tensor *dropout_mask(const hg_tensor *x, float keep, float scale, hg_rng *rng) {
+static hg_tensor *dropout_mask(const hg_tensor *x, float keep, float scale, hg_rng *rng, hg_tensor *y) {
   hg_tensor *m = hg_tensor_empty(x->ndim, x->shape);
   if (!m) return NULL;
   int lo, n, count;
   bool share = x->ndim > 0 && hg_batch_sync_rows(&lo, &n, &count) && n == x->shape[0];
   size_t per = share && n > 0 ? m->numel / (size_t)n : 0;
   if (share) hg_rng_advance(rng, (uint64_t)lo * per);
-  hg_rng_fill_bernoulli(rng, m->data, m->numel, keep, scale);
+  hg_rng_fill_bernoulli_times(rng, m->data, m->numel, keep, scale, x->data, y->data); /* y = x ⊙ m, same pass */
   if (share) hg_rng_advance(rng, (uint64_t)(count - lo - n) * per);
   return m;
 }
@@ -93,15 +93,13 @@ hg_tensor *hg_dropout(hg_tensor *x, float p, bool training, hg_rng *rng) {
     hg_fail(HG_ERR_ARG, "dropout: training with p %g needs a generator", p);
     return NULL;
   }
-  hg_tensor *mask = masked ? dropout_mask(x, 1.0f - p, 1.0f / (1.0f - p), rng) : NULL;
-  hg_tensor *y = !masked ? hg_tensor_clone(x) : mask ? hg_tensor_empty(x->ndim, x->shape) : NULL;
-  hg_node *nd = NULL;
-  if (y && mask) {
-    const float *a = x->data, *b = mask->data;
-    float *o = y->data;
-#pragma omp parallel for simd if (y->numel > PARALLEL_MIN)
-    for (size_t i = 0; i < y->numel; i++) o[i] = a[i] * b[i];
+  hg_tensor *y = !masked ? hg_tensor_clone(x) : hg_tensor_empty(x->ndim, x->shape);
+  hg_tensor *mask = masked && y ? dropout_mask(x, 1.0f - p, 1.0f / (1.0f - p), rng, y) : NULL;
+  if (masked && !mask) {
+    hg_tensor_free(y);
+    y = NULL;
   }
+  hg_node *nd = NULL;
   if (y && hg_record(&hg_op_dropout, y, 1, &x, &nd) != HG_OK) {
     hg_tensor_free(y);
     y = NULL;

@@ -101,16 +101,18 @@ static void look_up(const hg_dataset *ds, int i, float *out) {
 
 hg_status hg_dataset_get_rows(const hg_dataset *ds, const int *indices, int n, float *out) {
   size_t per = row_size(ds);
-  for (int k = 0; k < n; k++) {
-    int i = indices[k];
-    float *dst = out + (size_t)k * per;
-    if (i < 0 || i >= ds->count) return hg_fail(HG_ERR_ARG, "dataset %s: image %d of %d", ds->name, i, ds->count);
-    if (ds->pixels) look_up(ds, i, dst);
-    else if (ds->half) {
-      hg_status s = hg_half_rows_read(ds->half, i, dst);
-      if (s != HG_OK) return s;
-    } else {
-      memcpy(dst, ds->images->data + (size_t)i * per, per * sizeof(float));
+  for (int k = 0; k < n; k++)
+    if (indices[k] < 0 || indices[k] >= ds->count)
+      return hg_fail(HG_ERR_ARG, "dataset %s: image %d of %d", ds->name, indices[k], ds->count);
+  if (ds->half) {
+    hg_status s = hg_half_rows_read(ds->half, indices, n, out);
+    if (s != HG_OK) return s;
+  } else {
+#pragma omp parallel for schedule(static) if ((size_t)n * per >= 65536)
+    for (int k = 0; k < n; k++) {
+      float *dst = out + (size_t)k * per;
+      if (ds->pixels) look_up(ds, indices[k], dst);
+      else memcpy(dst, ds->images->data + (size_t)indices[k] * per, per * sizeof(float));
     }
   }
   return ds->white_matrix ? hg_zca_whiten_rows(ds->white_mean, ds->white_matrix, out, n) : HG_OK;

@@ -2,6 +2,7 @@
 #include "data/half_rows.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +15,6 @@
 struct hg_half_rows {
   int fd, n;
   size_t width;
-  uint16_t *row; /* one row's float16 values, read into here */
   char dir[256];
 };
 
@@ -60,6 +60,9 @@ static void to_half(const float *in, uint16_t *out, size_t n) {
   for (; i < n; i++) out[i] = hg_float_to_half(in[i]);
 }
 
+/* out[i] = in[i]; in may lie in out's upper half (in = out's bytes 2n on):
+ * value i is written to bytes [4i, 4i + 4) after the values up to i + 7
+ * are read from [2n + 2i, …), so no value is overwritten before it is read. */
 static void from_half(const uint16_t *in, float *out, size_t n) {
   size_t i = 0;
 #ifdef __F16C__
@@ -74,10 +77,6 @@ hg_half_rows *hg_half_rows_new(const char *dir, int n, size_t width) {
     return NULL;
   }
   hg_half_rows *r = calloc(1, sizeof *r);
-  if (r && !(r->row = malloc(width * sizeof *r->row))) {
-    free(r);
-    r = NULL;
-  }
   if (!r) {
     hg_fail(HG_ERR_NOMEM, "half rows: out of memory");
     return NULL;
@@ -88,7 +87,6 @@ hg_half_rows *hg_half_rows_new(const char *dir, int n, size_t width) {
   r->fd = mkstemp(path);
   if (r->fd < 0) {
     hg_fail(HG_ERR_IO, "half rows: cannot create a file in %s: %s", dir, strerror(errno));
-    free(r->row);
     free(r);
     return NULL;
   }
@@ -120,18 +118,31 @@ hg_status hg_half_rows_write(hg_half_rows *r, int first, int count, const float 
   return HG_OK;
 }
 
-hg_status hg_half_rows_read(const hg_half_rows *r, int i, float *out) {
-  if (i < 0 || i >= r->n) return hg_fail(HG_ERR_ARG, "half rows: row %d of %d", i, r->n);
-  ssize_t got = pread(r->fd, r->row, r->width * 2, (off_t)i * (off_t)r->width * 2);
-  if (got != (ssize_t)(r->width * 2))
-    return hg_fail(HG_ERR_IO, "half rows: cannot read row %d from the temporary file in %s", i, r->dir);
-  from_half(r->row, out, r->width);
+/* Row i into out: its float16 bytes read into out's upper half, then widened in place. */
+static bool read_row(const hg_half_rows *r, int i, float *out) {
+  size_t bytes = r->width * 2;
+  uint16_t *raw = (uint16_t *)((char *)out + bytes);
+  if (pread(r->fd, raw, bytes, (off_t)i * (off_t)bytes) != (ssize_t)bytes) return false;
+  from_half(raw, out, r->width);
+  return true;
+}
+
+hg_status hg_half_rows_read(const hg_half_rows *r, const int *rows, int count, float *out) {
+  for (int k = 0; k < count; k++)
+    if (rows[k] < 0 || rows[k] >= r->n) return hg_fail(HG_ERR_ARG, "half rows: row %d of %d", rows[k], r->n);
+  int bad = -1;
+#pragma omp parallel for schedule(static) if ((size_t)count * r->width >= 65536)
+  for (int k = 0; k < count; k++)
+    if (!read_row(r, rows[k], out + (size_t)k * r->width)) {
+#pragma omp atomic write
+      bad = rows[k];
+    }
+  if (bad >= 0) return hg_fail(HG_ERR_IO, "half rows: cannot read row %d from the temporary file in %s", bad, r->dir);
   return HG_OK;
 }
 
 void hg_half_rows_free(hg_half_rows *r) {
   if (!r) return;
   close(r->fd);
-  free(r->row);
   free(r);
 }

@@ -17,8 +17,9 @@ typedef struct hg_half_rows hg_half_rows;
 hg_half_rows *hg_half_rows_new(const char *dir, int n, size_t width);
 /* Rows [first, first + count) ← values (count·width floats, rounded to nearest even). */
 hg_status hg_half_rows_write(hg_half_rows *r, int first, int count, const float *values);
-/* out[0..width) ← row i (through r's own row buffer: one reader at a time). */
-hg_status hg_half_rows_read(const hg_half_rows *r, int i, float *out);
+/* out[k·width, (k + 1)·width) ← row rows[k], for k < count (on all threads;
+ * callers may read from several threads at once). */
+hg_status hg_half_rows_read(const hg_half_rows *r, const int *rows, int count, float *out);
 /* Close the file (its space is freed). NULL is allowed. */
 void hg_half_rows_free(hg_half_rows *r);
 

@@ -54,6 +54,8 @@ typedef struct fill_sink {
   float *out;
   uint32_t below; /* bernoulli: value when (r >> 8) < below */
   float value;
+  const float *times; /* bernoulli: product[i] = times[i]·out[i] when given */
+  float *product;
 } fill_sink;
 
 /* Four generators' states and draws as vectors (GCC's vector extension: one
@@ -130,6 +132,10 @@ static void emit_bernoulli(const fill_sink *s, size_t i, const uint32_t *r, size
     uint32_t o = bits & (0u - (uint32_t)((r[k] >> 8) < s->below));
     memcpy(&out[k], &o, sizeof o);
   }
+  if (!s->product) return;
+  const float *times = s->times + i;
+  float *product = s->product + i;
+  for (size_t k = 0; k < count; k++) product[k] = times[k] * out[k];
 }
 
 void hg_rng_fill_uniform(hg_rng *rng, float *out, size_t n) {
@@ -137,10 +143,16 @@ void hg_rng_fill_uniform(hg_rng *rng, float *out, size_t n) {
 }
 
 void hg_rng_fill_bernoulli(hg_rng *rng, float *out, size_t n, float keep, float value) {
+  hg_rng_fill_bernoulli_times(rng, out, n, keep, value, NULL, NULL);
+}
+
+void hg_rng_fill_bernoulli_times(hg_rng *rng, float *out, size_t n, float keep, float value, const float *x,
+                                 float *y) {
   /* u = (r >> 8)·2⁻²⁴ < keep  ⟺  the integer r >> 8 < ⌈keep·2²⁴⌉ (both sides exact) */
   double bound = ceil((double)keep * 16777216.0);
   uint32_t below = bound <= 0 ? 0 : bound >= 16777216.0 ? 16777216u : (uint32_t)bound;
-  fill(rng, n, &(fill_sink){.emit = emit_bernoulli, .out = out, .below = below, .value = value});
+  fill(rng, n,
+       &(fill_sink){.emit = emit_bernoulli, .out = out, .below = below, .value = value, .times = x, .product = y});
 }
 
 float hg_rng_normal(hg_rng *rng) {

@@ -76,11 +76,41 @@ static void test_half_dataset(void **state) {
   assert_int_equal(hgt_rmtree(dir), 0);
 }
 
+/* A batch of rows out of order, on all threads (the rows together past the
+ * threshold), each widened in place from its upper half: rows of an odd and
+ * an even width, so that the vector loop's remainder is in place too. */
+static void test_half_rows_batch(void **state) {
+  (void)state;
+  char dir[64];
+  assert_int_equal(hgt_tmpdir(dir, sizeof dir, "hg_half"), 0);
+  for (int width = 4999; width <= 5000; width++) {
+    enum { N = 40 };
+    hg_dataset *ds = hg_dataset_new_half(N, 1, 1, width, 10, "half", dir);
+    assert_non_null(ds);
+    hg_tensor *x = hgt_rand(HG_SHAPE(N, 1, 1, width), -3, 3, (uint64_t)width);
+    hgt_status(hg_dataset_set_rows(ds, 0, N, x->data));
+    int rows[N];
+    for (int k = 0; k < N; k++) rows[k] = (k * 7 + 3) % N;
+    float *out = malloc((size_t)N * width * sizeof *out);
+    hgt_status(hg_dataset_get_rows(ds, rows, N, out));
+    for (int k = 0; k < N; k++)
+      for (int j = 0; j < width; j++)
+        assert_true(out[(size_t)k * width + j] == hg_half_to_float(hg_float_to_half(x->data[(size_t)rows[k] * width + j])));
+    rows[N - 1] = N; /* one bad row: refused before any is read */
+    assert_int_equal(hg_dataset_get_rows(ds, rows, N, out), HG_ERR_ARG);
+    free(out);
+    hg_tensor_free(x);
+    hg_dataset_free(ds);
+  }
+  assert_int_equal(hgt_rmtree(dir), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_conversion_by_hand),
       cmocka_unit_test(test_every_half_round_trips),
       cmocka_unit_test(test_half_dataset),
+      cmocka_unit_test(test_half_rows_batch),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -94,6 +94,24 @@ static void test_rng_bernoulli_is_uniform_below_keep(void **state) {
   free(mask);
 }
 
+/* The mask with its product: the same draws as hg_rng_fill_bernoulli, and
+ * y = x ⊙ mask, also in the leftover draws past the lanes' blocks. */
+static void test_rng_bernoulli_times(void **state) {
+  (void)state;
+  const size_t n = 140003;
+  float *mask = malloc(n * sizeof *mask), *want = malloc(n * sizeof *want), *x = malloc(n * sizeof *x),
+        *y = malloc(n * sizeof *y);
+  hg_rng a, b;
+  hg_rng_seed(&a, 5, 1);
+  hg_rng_fill_uniform(&a, x, n);
+  b = a;
+  hg_rng_fill_bernoulli(&b, want, n, 0.4f, 2.5f);
+  hg_rng_fill_bernoulli_times(&a, mask, n, 0.4f, 2.5f, x, y);
+  assert_true(a.state == b.state);
+  for (size_t i = 0; i < n; i++) assert_true(mask[i] == want[i] && y[i] == x[i] * want[i]);
+  free(mask), free(want), free(x), free(y);
+}
+
 static void test_rng_distributions(void **state) {
   (void)state;
   hg_rng rng;
@@ -356,7 +374,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_create_and_fill),          cmocka_unit_test(test_bad_shapes_are_reported),
       cmocka_unit_test(test_rng_matches_reference),    cmocka_unit_test(test_rng_advance_and_fill),
-      cmocka_unit_test(test_rng_bernoulli_is_uniform_below_keep),
+      cmocka_unit_test(test_rng_bernoulli_is_uniform_below_keep), cmocka_unit_test(test_rng_bernoulli_times),
       cmocka_unit_test(test_rng_distributions),
       cmocka_unit_test(test_views_share_storage),      cmocka_unit_test(test_allocator_reuses_buffers),
       cmocka_unit_test(test_allocator_merges_large_free_blocks),
