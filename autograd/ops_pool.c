@@ -116,6 +116,8 @@ static const hg_op_case avg_pool2d_cases[] = {
 /* pool1 of the seeds' net. */
 static const hg_op_case pool_bench[] = {
     {"pool1 k2 s2", 1, {HG_IN(-1, 1, GRAD, 64, 96, 28, 28)}, &(const pool_args){2, 2, 0}, 0},
+    {"softhebb pool1 k4 s2 p1", 1, {HG_IN(-1, 1, GRAD, 64, 96, 32, 32)}, &(const pool_args){4, 2, 1}, 0},
+    {"softhebb pool2 k4 s2 p1", 1, {HG_IN(-1, 1, GRAD, 64, 384, 16, 16)}, &(const pool_args){4, 2, 1}, 0},
 };
 
 const hg_op hg_op_max_pool2d =
