@@ -137,16 +137,17 @@ static void max_row_inner(const hg_pool_shape *s, const float *x, int i, int j0,
 
 enum { FLAT = 4096 }; /* h · ow row maxima of a halved plane, kept on the stack */
 
-/* hm[e], hb[e] = the first maximum (the last NaN) of origin[stride·e + b]
+/* hm[e], hb[e] = the first maximum (the last NaN) of x[stride·e + b − pad]
  * over b < kernel, and its b, for e0 ≤ e < e1; inlined with constant
  * strides and kernels so that the loads become shuffles (offsets as int:
  * loops mixing float and 16-bit lanes do not vectorise). */
-static inline __attribute__((always_inline)) void flat_maxima(const float *restrict origin, int e0, int e1, int stride,
-                                                              int kernel, float *restrict hm, int *restrict hb) {
-  for (int e = e0; e < e1; e++) hm[e] = origin[stride * e], hb[e] = 0;
+static inline __attribute__((always_inline)) void flat_maxima(const float *restrict x, int pad, int e0, int e1,
+                                                              int stride, int kernel, float *restrict hm,
+                                                              int *restrict hb) {
+  for (int e = e0; e < e1; e++) hm[e] = x[stride * e - pad], hb[e] = 0;
   for (int b = 1; b < kernel; b++)
     for (int e = e0; e < e1; e++) {
-      float t = origin[stride * e + b];
+      float t = x[stride * e + b - pad];
       bool wins = POOL_WINS(t, hm[e]);
       hb[e] = wins ? b : hb[e];
       hm[e] = wins ? t : hm[e];
@@ -164,8 +165,8 @@ static void max_plane_halved(const hg_pool_shape *s, const float *x, float *y, p
   float hm[FLAT];
   int hb[FLAT], where[FLAT];
   int n = s->h * s->ow;
-  if (s->stride == 2 && s->kernel == 4) flat_maxima(x - s->pad, lo, n - (s->ow - hi), 2, 4, hm, hb);
-  else flat_maxima(x - s->pad, lo, n - (s->ow - hi), s->stride, s->kernel, hm, hb);
+  if (s->stride == 2 && s->kernel == 4) flat_maxima(x, s->pad, lo, n - (s->ow - hi), 2, 4, hm, hb);
+  else flat_maxima(x, s->pad, lo, n - (s->ow - hi), s->stride, s->kernel, hm, hb);
   for (int r = 0; r < s->h; r++)
     for (int j = 0; j < s->ow; j++) {
       if (j == lo) j = hi; /* the clipped columns: j < lo and j ≥ hi */
