@@ -23,20 +23,22 @@ static hg_status dropout_input_grad(hg_node *nd, int which, hg_tensor *gx, bool 
 
 static hg_status dropout_backward(hg_node *nd) { return hg_grad_inputs(nd, dropout_input_grad); }
 
-/* m_i = scale when the i-th uniform draw u_i < keep, else 0, in element
- * order; in a data-parallel step (x holds rows [lo, lo + n) of `count`) the
- * draws of the rows of x among those of the whole batch, so a job draws one
- * process's mask. */
-static hg_tensor *dropout_mask(const hg_tensor *x, float keep, float scale, hg_rng *rng, hg_tensor *y) {
-  hg_tensor *m = hg_tensor_empty(x->ndim, x->shape);
-  if (!m) return NULL;
+/* y = x ⊙ m with m_i = scale when the i-th uniform draw u_i < keep, else 0,
+ * in element order; m is kept (returned) only when x needs a gradient. In a
+ * data-parallel step (x holds rows [lo, lo + n) of `count`) the draws of the
+ * rows of x among those of the whole batch, so a job draws one process's
+ * mask. False when out of memory. */
+static bool dropout_apply(const hg_tensor *x, float keep, float scale, hg_rng *rng, hg_tensor *y, hg_tensor **mask) {
+  hg_tensor *m = hg_needs_grad(x) ? hg_tensor_empty(x->ndim, x->shape) : NULL;
+  if (hg_needs_grad(x) && !m) return false;
   int lo, n, count;
   bool share = x->ndim > 0 && hg_batch_sync_rows(&lo, &n, &count) && n == x->shape[0];
-  size_t per = share && n > 0 ? m->numel / (size_t)n : 0;
+  size_t per = share && n > 0 ? x->numel / (size_t)n : 0;
   if (share) hg_rng_advance(rng, (uint64_t)lo * per);
-  hg_rng_fill_bernoulli_times(rng, m->data, m->numel, keep, scale, x->data, y->data); /* y = x ⊙ m, same pass */
+  hg_rng_fill_bernoulli_times(rng, m ? m->data : NULL, x->numel, keep, scale, x->data, y->data);
   if (share) hg_rng_advance(rng, (uint64_t)(count - lo - n) * per);
-  return m;
+  *mask = m;
+  return true;
 }
 
 /* A case's arguments: the mask is drawn from a generator seeded with `seed`
@@ -72,6 +74,8 @@ static hg_tensor *dropout_reference(const hg_op *op, hg_tensor *const *in, const
 static const hg_op_case dropout_cases[] = {
     {"p 0.4 training, one mask", 1, {HG_IN(-1, 1, GRAD, 4, 5)}, &(const dropout_args){0.4f, true, 1234}, 0},
     {"evaluation", 1, {HG_IN(-1, 1, GRAD, 4, 5)}, &(const dropout_args){0.4f, false, 1234}, 0},
+    {"training, input without gradient (no mask kept)", 1, {HG_IN(-1, 1, 0, 4, 5)},
+     &(const dropout_args){0.4f, true, 1234}, 0},
 };
 /* fc5's output. */
 static const hg_op_case dropout_bench[] = {
@@ -93,9 +97,8 @@ hg_tensor *hg_dropout(hg_tensor *x, float p, bool training, hg_rng *rng) {
     hg_fail(HG_ERR_ARG, "dropout: training with p %g needs a generator", p);
     return NULL;
   }
-  hg_tensor *y = !masked ? hg_tensor_clone(x) : hg_tensor_empty(x->ndim, x->shape);
-  hg_tensor *mask = masked && y ? dropout_mask(x, 1.0f - p, 1.0f / (1.0f - p), rng, y) : NULL;
-  if (masked && !mask) {
+  hg_tensor *y = !masked ? hg_tensor_clone(x) : hg_tensor_empty(x->ndim, x->shape), *mask = NULL;
+  if (masked && y && !dropout_apply(x, 1.0f - p, 1.0f / (1.0f - p), rng, y, &mask)) {
     hg_tensor_free(y);
     y = NULL;
   }

@@ -158,6 +158,14 @@ static hg_status hebbian_phase(hg_trainer *t, const hg_data *d, const train_opti
   return s;
 }
 
+/* --recount-norms: the frozen blocks' batch norms on exact statistics. */
+static hg_status recount_norms(hg_net *net, const hg_dataset *train, const train_options *o) {
+  double t0 = hg_now();
+  hg_status s = hg_net_recount_norms(net, hg_fit_fixed_prefix(net), train, o->recount_norms, o->c.batch);
+  if (s == HG_OK) printf("time: batch norms %.1f s (recounted on %d images)\n", hg_now() - t0, o->recount_norms);
+  return s;
+}
+
 /* The Hebbian phase (when a layer is H and not --joint), then the SGD or joint
  * one: on features computed once after freezing the Hebbian blocks with
  * --cache-features. */
@@ -166,6 +174,7 @@ static hg_status fit_phases(hg_trainer *t, const hg_data *d, const train_options
   hg_status s = t->last_hebb >= 0 && !o->joint ? hebbian_phase(t, d, o, run_dir, res) : HG_OK;
   bool cache = o->cache_features && !o->joint;
   if (s == HG_OK && cache && hg_trainer_freeze_hebbian(t) < 0) s = hg_last_status();
+  if (s == HG_OK && cache && o->recount_norms > 0) s = recount_norms(t->net, d->train, o);
   if (s == HG_OK && (t->any_backprop || o->joint)) {
     const char *what = o->joint ? "joint" : "backprop";
     char dir[600];
@@ -188,6 +197,9 @@ static hg_status start_run(const train_options *o, const hg_data *d, hg_net *net
 }
 
 static hg_status train(train_options *o) {
+  if (o->recount_norms > 0 && (!o->cache_features || o->joint))
+    return hg_fail(HG_ERR_ARG, "--recount-norms %d: needs --cache-features without --joint (it recounts the "
+                               "frozen blocks' batch norms before their output is cached)", o->recount_norms);
   hg_data d = {0};
   hg_status s = hg_common_prepare_all(&o->c, &d); /* rank 0 first: the others find its ZCA cache */
   hg_net *net = s == HG_OK ? hg_common_net(&o->c, d.train, (uint64_t)o->c.seed) : NULL;

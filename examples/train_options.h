@@ -10,7 +10,7 @@
 typedef struct train_options {
   hg_common_opts c;
   const char *modes, *init, *probe, *run_dir;
-  int probe_epochs, hebb_batch;
+  int probe_epochs, hebb_batch, recount_norms;
   float probe_lr, probe_decay, min_test_acc;
   bool joint, no_nesterov, adam, probe_shc, resume, cache_features, greedy;
 } train_options;
@@ -54,6 +54,10 @@ static const hg_cli train_cli = {
                 "after the Hebbian phase, freeze the Hebbian blocks (batch norms on their\n"
                 "running statistics) and compute their output once; the B layers train on\n"
                 "that cache (float16 in a temporary file when it exceeds 1 GiB)"),
+        HG_INT("recount-norms", "N", TRAIN(recount_norms), "0", 0, 1 << 30,
+               "with --cache-features: before the cache, set each frozen batch norm's\n"
+               "statistics to the exact mean and variance of its input over the first N\n"
+               "training images under the final weights (0: the running averages)"),
         HG_SHARED("batch"),
         HG_INT("hebb-batch", "N", TRAIN(hebb_batch), "0", 0, 65536,
                "mini-batch size of the Hebbian phase (0: --batch; SoftHebb's is 10)"),

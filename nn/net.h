@@ -83,6 +83,13 @@ hg_dataset *hg_net_features(hg_net *net, int upto, const hg_dataset *ds, int bat
 hg_dataset *hg_net_features_to(hg_net *net, int upto, const hg_dataset *ds, int batch, const char *half_dir,
                                FILE *log);
 
+/* Set the running mean and (unbiased) variance of every batch norm among
+ * layers [0, upto) to those of its input over the first `count` images of
+ * ds, bottom up (the layers below in evaluation mode, on statistics already
+ * recounted), in batches of `batch`. For a frozen, trained net: its
+ * running averages rest on the last batches of training. */
+hg_status hg_net_recount_norms(hg_net *net, int upto, const hg_dataset *ds, int count, int batch);
+
 /* The seeds' network (seeds 002/003): 4 conv + 2 fc layers for 3×32×32
  * input, layers conv1 relu1 pool1 bn1 conv2 relu2 bn2 conv3 relu3 pool3 bn3
  * conv4 relu4 bn4 flatten fc5 relu5 bn5 drop5 fc6. */

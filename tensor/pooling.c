@@ -138,18 +138,18 @@ static void max_row_inner(const hg_pool_shape *s, const float *x, int i, int j0,
 enum { FLAT = 4096 }; /* h · ow row maxima of a halved plane, kept on the stack */
 
 /* hm[e], hb[e] = the first maximum (the last NaN) of x[stride·e + b − pad]
- * over b < kernel, and its b, for e0 ≤ e < e1; inlined with constant
- * strides and kernels so that the loads become shuffles (offsets as int:
- * loops mixing float and 16-bit lanes do not vectorise). */
+ * over b < kernel, and its b (when track), for e0 ≤ e < e1; inlined with
+ * constant strides and kernels so that the loads become shuffles (offsets
+ * as int: loops mixing float and 16-bit lanes do not vectorise). */
 static inline __attribute__((always_inline)) void flat_maxima(const float *restrict x, int pad, int e0, int e1,
-                                                              int stride, int kernel, float *restrict hm,
+                                                              int stride, int kernel, bool track, float *restrict hm,
                                                               int *restrict hb) {
   for (int e = e0; e < e1; e++) hm[e] = x[stride * e - pad], hb[e] = 0;
   for (int b = 1; b < kernel; b++)
     for (int e = e0; e < e1; e++) {
       float t = x[stride * e + b - pad];
       bool wins = POOL_WINS(t, hm[e]);
-      hb[e] = wins ? b : hb[e];
+      if (track) hb[e] = wins ? b : hb[e];
       hm[e] = wins ? t : hm[e];
     }
 }
@@ -161,12 +161,13 @@ static inline __attribute__((always_inline)) void flat_maxima(const float *restr
  * leave the row again clipped, then each output the maximum of its rows'
  * maxima. The first row's first maximum among the rows' maxima is the first
  * maximum in row-major order, the last NaN likewise: as max_at. */
-static void max_plane_halved(const hg_pool_shape *s, const float *x, float *y, pool_arg *arg, int lo, int hi) {
+static inline __attribute__((always_inline)) void max_plane_halved(const hg_pool_shape *s, const float *x, float *y,
+                                                                   pool_arg *arg, int lo, int hi, bool track) {
   float hm[FLAT];
   int hb[FLAT], where[FLAT];
   int n = s->h * s->ow;
-  if (s->stride == 2 && s->kernel == 4) flat_maxima(x, s->pad, lo, n - (s->ow - hi), 2, 4, hm, hb);
-  else flat_maxima(x, s->pad, lo, n - (s->ow - hi), s->stride, s->kernel, hm, hb);
+  if (s->stride == 2 && s->kernel == 4) flat_maxima(x, s->pad, lo, n - (s->ow - hi), 2, 4, track, hm, hb);
+  else flat_maxima(x, s->pad, lo, n - (s->ow - hi), s->stride, s->kernel, track, hm, hb);
   for (int r = 0; r < s->h; r++)
     for (int j = 0; j < s->ow; j++) {
       if (j == lo) j = hi; /* the clipped columns: j < lo and j ≥ hi */
@@ -183,18 +184,28 @@ static void max_plane_halved(const hg_pool_shape *s, const float *x, float *y, p
     const float *h0 = hm + (v.r0 + v.a0) * s->ow;
     const int *b0 = hb + (v.r0 + v.a0) * s->ow;
     float *yi = y + (size_t)i * s->ow;
-    for (int j = 0; j < s->ow; j++) yi[j] = h0[j], where[j] = v.a0 * s->kernel + b0[j];
+    for (int j = 0; j < s->ow; j++) yi[j] = h0[j];
+    for (int j = 0; track && j < s->ow; j++) where[j] = v.a0 * s->kernel + b0[j];
     for (int a = v.a0 + 1; a < v.a1; a++) {
       const float *ha = hm + (v.r0 + a) * s->ow;
       const int *ba = hb + (v.r0 + a) * s->ow;
       for (int j = 0; j < s->ow; j++) {
         bool wins = POOL_WINS(ha[j], yi[j]);
-        where[j] = wins ? a * s->kernel + ba[j] : where[j];
+        if (track) where[j] = wins ? a * s->kernel + ba[j] : where[j];
         yi[j] = wins ? ha[j] : yi[j];
       }
     }
-    for (int j = 0; arg && j < s->ow; j++) arg[(size_t)i * s->ow + j] = (pool_arg)where[j];
+    for (int j = 0; track && j < s->ow; j++) arg[(size_t)i * s->ow + j] = (pool_arg)where[j];
   }
+}
+
+/* The halved plane with the winners' offsets, and without (no workspace: half the work). */
+static void max_plane_halved_arg(const hg_pool_shape *s, const float *x, float *y, pool_arg *arg, int lo, int hi) {
+  max_plane_halved(s, x, y, arg, lo, hi, true);
+}
+
+static void max_plane_halved_values(const hg_pool_shape *s, const float *x, float *y, int lo, int hi) {
+  max_plane_halved(s, x, y, NULL, lo, hi, false);
 }
 
 /* One plane: y = max over each window (NaN wins, first maximum on ties). */
@@ -208,7 +219,8 @@ static void max_plane(const hg_pool_shape *s, const float *x, float *y, pool_arg
   hi = hi > s->ow ? s->ow : hi;
   lo = lo > hi ? hi : lo;
   if (s->w == s->stride * s->ow && s->h == s->stride * s->oh && s->pad < s->w && s->h * s->ow <= FLAT) {
-    max_plane_halved(s, x, y, arg, lo, hi);
+    if (arg) max_plane_halved_arg(s, x, y, arg, lo, hi);
+    else max_plane_halved_values(s, x, y, lo, hi);
     return;
   }
   for (int i = 0; i < s->oh; i++) {
@@ -221,6 +233,13 @@ static void max_plane(const hg_pool_shape *s, const float *x, float *y, pool_arg
 /* One plane: y = Σ window / kernel² (padding counts as zeros). */
 static void avg_plane(const hg_pool_shape *s, const float *x, float *y) {
   float inv = 1.0f / (float)(s->kernel * s->kernel);
+  if (s->kernel == 2 && s->stride == 2 && s->pad == 0) { /* SoftHebb's last pool: rows of pairs, vectorised */
+    for (int i = 0; i < s->oh; i++) {
+      const float *r0 = x + (size_t)2 * i * s->w, *r1 = r0 + s->w;
+      for (int j = 0; j < s->ow; j++) y[i * s->ow + j] = (r0[2 * j] + r0[2 * j + 1] + r1[2 * j] + r1[2 * j + 1]) * inv;
+    }
+    return;
+  }
   for (int i = 0; i < s->oh; i++)
     for (int j = 0; j < s->ow; j++) {
       window v = window_at(s, i, j);

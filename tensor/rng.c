@@ -124,18 +124,22 @@ static void emit_uniform(const fill_sink *s, size_t i, const uint32_t *r, size_t
 
 /* Branch-free (a kept draw is a coin flip a branch would mispredict): the
  * value's bits ANDed with all ones or all zeros. */
+static inline float bernoulli_value(uint32_t bits, uint32_t r, uint32_t below) {
+  uint32_t o = bits & (0u - (uint32_t)((r >> 8) < below));
+  float v;
+  memcpy(&v, &o, sizeof v);
+  return v;
+}
+
 static void emit_bernoulli(const fill_sink *s, size_t i, const uint32_t *r, size_t count) {
   uint32_t bits;
   memcpy(&bits, &s->value, sizeof bits);
-  float *out = s->out + i;
-  for (size_t k = 0; k < count; k++) {
-    uint32_t o = bits & (0u - (uint32_t)((r[k] >> 8) < s->below));
-    memcpy(&out[k], &o, sizeof o);
-  }
+  if (s->out)
+    for (size_t k = 0; k < count; k++) s->out[i + k] = bernoulli_value(bits, r[k], s->below);
   if (!s->product) return;
   const float *times = s->times + i;
   float *product = s->product + i;
-  for (size_t k = 0; k < count; k++) product[k] = times[k] * out[k];
+  for (size_t k = 0; k < count; k++) product[k] = times[k] * bernoulli_value(bits, r[k], s->below);
 }
 
 void hg_rng_fill_uniform(hg_rng *rng, float *out, size_t n) {

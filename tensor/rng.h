@@ -27,7 +27,8 @@ void hg_rng_fill_uniform(hg_rng *rng, float *out, size_t n);
 /* out[i] = value when the i-th next hg_rng_uniform is < keep, else 0, for
  * i < n (a Bernoulli(keep) mask; the same draws as hg_rng_fill_uniform). */
 void hg_rng_fill_bernoulli(hg_rng *rng, float *out, size_t n, float keep, float value);
-/* The same mask into out, and y[i] = x[i]·out[i] in the same pass when x and y are given. */
+/* The same mask into out, and y[i] = x[i]·mask[i] in the same pass when x
+ * and y are given; out may then be NULL (the product without the mask). */
 void hg_rng_fill_bernoulli_times(hg_rng *rng, float *out, size_t n, float keep, float value, const float *x,
                                  float *y);
 /* Standard normal (Box–Muller). */

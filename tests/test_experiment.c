@@ -456,6 +456,69 @@ static void test_probe_on_features(void **state) {
   hg_dataset_free(ds);
 }
 
+/* Mean and unbiased variance per channel of x [N,C,…] over its first `rows` rows, in double. */
+static void channel_stats(const hg_tensor *x, int rows, int c, double *mean, double *var) {
+  size_t plane = x->numel / ((size_t)x->shape[0] * c);
+  for (int j = 0; j < c; j++) {
+    double s = 0, q = 0, n = (double)rows * plane;
+    for (int i = 0; i < rows; i++)
+      for (size_t k = 0; k < plane; k++) s += x->data[((size_t)i * c + j) * plane + k];
+    mean[j] = s / n;
+    for (int i = 0; i < rows; i++)
+      for (size_t k = 0; k < plane; k++) {
+        double d = x->data[((size_t)i * c + j) * plane + k] - mean[j];
+        q += d * d;
+      }
+    var[j] = q / (n - 1);
+  }
+}
+
+/* Recounted batch norms hold the mean and unbiased variance of their input
+ * over the first `count` images, each computed with the norms below it
+ * already recounted (bottom up): a 1-channel norm on the images, a 4-D one
+ * after a convolution and a 2-D one after flatten; a partial last batch. */
+static void test_recount_norms(void **state) {
+  (void)state;
+  enum { N = 21, COUNT = 19, BATCH = 8 };
+  hg_dataset *ds = hg_dataset_new(N, 1, 4, 4, 3, "toy");
+  hg_rng rng;
+  hg_rng_seed(&rng, 9, 1);
+  for (size_t i = 0; i < ds->images->numel; i++) ds->images->data[i] = 3 + 2 * hg_rng_normal(&rng);
+  hg_net *net = hg_net_new(3);
+  hgt_status(hg_net_add(net, hg_layer_batch_norm("bn0", 1, false, 0.1f, 1e-5f)));
+  hgt_status(hg_net_add(net, hg_layer_conv2d("conv1", 1, 2, 3, 1, 0, true, &net->rng)));
+  hgt_status(hg_net_add(net, hg_layer_relu("relu1")));
+  hgt_status(hg_net_add(net, hg_layer_batch_norm("bn1", 2, false, 0.1f, 1e-5f)));
+  hgt_status(hg_net_add(net, hg_layer_flatten("flatten")));
+  hgt_status(hg_net_add(net, hg_layer_batch_norm("bn2", 8, false, 0.1f, 1e-5f)));
+  hgt_status(hg_net_add(net, hg_layer_linear("fc", 8, 3, true, &net->rng)));
+  hgt_status(hg_net_finalize(net));
+  hgt_status(hg_net_recount_norms(net, net->n, ds, COUNT, BATCH));
+  hg_tensor *first = hg_tensor_narrow0(ds->images, 0, COUNT);
+  bool grad = hg_set_grad_enabled(false);
+  static const int at[3] = {0, 3, 5};
+  for (int k = 0; k < 3; k++) {
+    hg_layer *bn = net->layers[at[k]];
+    hg_tensor *in = at[k] ? hg_net_forward_range(net, first, 0, at[k], false) : hg_tensor_retain(first);
+    assert_non_null(in);
+    int c = bn->cfg.norm.channels;
+    double mean[8], var[8];
+    channel_stats(in, COUNT, c, mean, var);
+    for (int j = 0; j < c; j++) {
+      assert_float_equal(bn->running_mean->data[j], mean[j], 1e-5 * (1 + fabs(mean[j])));
+      assert_float_equal(bn->running_var->data[j], var[j], 1e-5 * (1 + var[j]));
+    }
+    hg_tensor_free(in);
+    hg_net_clear_outputs(net);
+  }
+  hg_set_grad_enabled(grad);
+  assert_int_equal(hg_net_recount_norms(net, net->n, ds, 1, BATCH), HG_ERR_ARG);
+  assert_int_equal(hg_net_recount_norms(net, net->n + 1, ds, COUNT, BATCH), HG_ERR_ARG);
+  hg_tensor_free(first);
+  hg_net_free(net);
+  hg_dataset_free(ds);
+}
+
 /* A probe with dropout: flatten, dropout, linear; evaluation ignores the
  * dropout (same logits as without); a rate outside [0, 1) is refused. */
 static void test_probe_with_dropout(void **state) {
@@ -621,6 +684,7 @@ int main(void) {
       cmocka_unit_test(test_recalibrate_bn),
       cmocka_unit_test(test_recalibrate_bn_allocation_failure),
       cmocka_unit_test(test_probe_on_features),
+      cmocka_unit_test(test_recount_norms),
       cmocka_unit_test(test_probe_with_dropout),
       cmocka_unit_test(test_scaled_rows_keep_the_function),
       cmocka_unit_test(test_modified_bn_on_the_seeds_net),

@@ -384,6 +384,15 @@ static void test_max_pool_nan(void **state) {
     assert_true(dx[5] == (kernel == 2 ? 1.0f : 4.0f)); /* in every 3x3 window */
     free(ws);
   }
+  /* a plane 4/2/1 halves, without a workspace (the values-only path): NaN in exactly the windows holding it */
+  hg_pool_shape s;
+  hgt_status(hg_pool_shape_init(&s, HG_POOL_MAX, (const int[4]){1, 1, 8, 8}, 4, 2, 1));
+  float x[64], y[16];
+  for (int i = 0; i < 64; i++) x[i] = (float)(i % 7);
+  x[3 * 8 + 4] = NAN; /* row 3, column 4: windows i, j ∈ {1, 2} */
+  hgt_status(hg_pool2d_forward(&s, x, y, NULL));
+  for (int i = 0; i < 4; i++)
+    for (int j = 0; j < 4; j++) assert_true(isnan(y[i * 4 + j]) == (i >= 1 && i <= 2 && j >= 1 && j <= 2));
 }
 
 static void test_max_pool_backward_needs_workspace(void **state) {

@@ -106,9 +106,13 @@ static void test_rng_bernoulli_times(void **state) {
   hg_rng_fill_uniform(&a, x, n);
   b = a;
   hg_rng_fill_bernoulli(&b, want, n, 0.4f, 2.5f);
+  hg_rng c = a;
   hg_rng_fill_bernoulli_times(&a, mask, n, 0.4f, 2.5f, x, y);
   assert_true(a.state == b.state);
   for (size_t i = 0; i < n; i++) assert_true(mask[i] == want[i] && y[i] == x[i] * want[i]);
+  hg_rng_fill_bernoulli_times(&c, NULL, n, 0.4f, 2.5f, x, mask); /* the product alone */
+  assert_true(c.state == b.state);
+  for (size_t i = 0; i < n; i++) assert_true(mask[i] == y[i]);
   free(mask), free(want), free(x), free(y);
 }
 
